@@ -1,0 +1,172 @@
+"""Plain value objects that flow between stages: papers, rejections, checkpoints, harvest state.
+
+Sources produce these, the store persists them, search and the web read them. They carry no
+database or network handles, so every stage can be tested on its own.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any
+
+from paperwire.errors import InvalidRecord
+from paperwire.taxonomy import is_known
+
+# New-style ids (0704.0001 onwards; five digits after the dot since 1501) and old-style ids
+# (archive[.subject-class]/YYMMNNN), each with an optional version suffix.
+_NEW_ID = r"\d{4}\.\d{4,5}"
+_OLD_ID = r"[a-z]+(?:-[a-z]+)?(?:\.[A-Z]{2})?/\d{7}"
+ARXIV_ID = re.compile(rf"^(?P<id>{_NEW_ID}|{_OLD_ID})(?:v(?P<version>\d+))?$")
+_ID_PREFIXES = re.compile(
+    r"^(?:https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/|oai:arXiv\.org:|arxiv:)",
+    re.IGNORECASE,
+)
+_WHITESPACE = re.compile(r"\s+")
+
+
+def parse_arxiv_id(text: str) -> tuple[str, int | None]:
+    """Split ``2401.12345v2`` (or an abs/pdf URL, ``arXiv:`` or OAI identifier) into id and version.
+
+    Raises InvalidRecord naming the text when it is not an arXiv identifier.
+    """
+    cleaned = _ID_PREFIXES.sub("", text.strip())
+    cleaned = cleaned.removesuffix(".pdf")
+    match = ARXIV_ID.match(cleaned)
+    if not match:
+        raise InvalidRecord(f"{text!r} is not an arXiv identifier (expected e.g. 2401.12345 "
+                            "or hep-th/9901001, optionally with a version like v2)")
+    version = match.group("version")
+    return match.group("id"), int(version) if version else None
+
+
+def normalize_text(text: str) -> str:
+    """Collapse arXiv's hard line breaks and runs of whitespace; LaTeX is left as it is."""
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+@dataclass(frozen=True)
+class Paper:
+    """One arXiv paper as paperwire knows it. ``categories[0]`` is not assumed primary:
+    ``primary_category`` says which one is."""
+
+    arxiv_id: str
+    title: str
+    abstract: str
+    authors: tuple[str, ...]
+    categories: tuple[str, ...]
+    primary_category: str
+    version: int | None = None
+    published: datetime | None = None  # first version's submission time (UTC, naive)
+    updated: datetime | None = None  # latest version's submission time, when known
+    listed_on: date | None = None  # first day arXiv listed (announced) the paper
+    comments: str | None = None
+    journal_ref: str | None = None
+    doi: str | None = None
+    license: str | None = None
+    source: str = ""  # which source wrote this record: "oai", "api", "snapshot", "jsonl", ...
+
+    @property
+    def versioned_id(self) -> str:
+        return f"{self.arxiv_id}v{self.version}" if self.version else self.arxiv_id
+
+    @property
+    def abs_url(self) -> str:
+        return f"https://arxiv.org/abs/{self.arxiv_id}"
+
+    @property
+    def pdf_url(self) -> str:
+        return f"https://arxiv.org/pdf/{self.versioned_id}"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What validation accepts; built from Settings so one place decides."""
+
+    max_title_chars: int = 1_000
+    max_abstract_chars: int = 20_000
+    extra_categories: tuple[str, ...] = ()
+
+
+_OPTIONAL_TEXT = ("comments", "journal_ref", "doi", "license")
+
+
+def validate(paper: Paper, limits: Limits = Limits()) -> Paper:
+    """Return the paper normalised, or raise InvalidRecord saying what is wrong with it."""
+    title = normalize_text(paper.title or "")
+    abstract = normalize_text(paper.abstract or "")
+    if not title:
+        raise InvalidRecord("missing required field 'title'")
+    if not abstract:
+        raise InvalidRecord("missing required field 'abstract'")
+    if len(title) > limits.max_title_chars:
+        raise InvalidRecord(f"title is {len(title):,} characters (limit "
+                            f"{limits.max_title_chars:,})")
+    if len(abstract) > limits.max_abstract_chars:
+        raise InvalidRecord(f"abstract is {len(abstract):,} characters (limit "
+                            f"{limits.max_abstract_chars:,})")
+    authors = tuple(a for a in (normalize_text(a) for a in paper.authors) if a)
+    if not authors:
+        raise InvalidRecord("missing required field 'authors'")
+    if not paper.categories:
+        raise InvalidRecord("missing required field 'categories'")
+    for code in paper.categories:
+        if not is_known(code, limits.extra_categories):
+            raise InvalidRecord(f"unknown category {code!r} (not in arXiv's taxonomy; "
+                                "add it to PAPERWIRE_EXTRA_CATEGORIES if arXiv has added it)")
+    categories = tuple(dict.fromkeys(paper.categories))
+    primary = paper.primary_category or categories[0]
+    if primary not in categories:
+        categories = (primary, *categories)
+    optional: dict[str, Any] = {}
+    for name in _OPTIONAL_TEXT:
+        value = getattr(paper, name)
+        optional[name] = normalize_text(value) or None if value is not None else None
+    cleaned = replace(paper, title=title, abstract=abstract, authors=authors,
+                      categories=categories, primary_category=primary, **optional)
+    _reject_nul(cleaned)
+    return cleaned
+
+
+def _reject_nul(paper: Paper) -> None:
+    # PostgreSQL cannot store NUL in text, and no real metadata contains one: a NUL means the
+    # record is corrupt, so refuse it rather than silently strip it.
+    for name in ("title", "abstract", *_OPTIONAL_TEXT):
+        value = getattr(paper, name)
+        if value and "\x00" in value:
+            raise InvalidRecord(f"field {name!r} contains a NUL byte")
+    if any("\x00" in a for a in paper.authors):
+        raise InvalidRecord("field 'authors' contains a NUL byte")
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A record a source could not turn into a paper: where it was and what was wrong."""
+
+    where: str  # "file.jsonl.gz line 12", "oai record oai:arXiv.org:2401.12345", ...
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.reason}"
+
+
+@dataclass
+class HarvestState:
+    """Where a source stopped, so the next run resumes there (stored per source key)."""
+
+    key: str  # e.g. "oai:https://oaipmh.arxiv.org/oai:cs:arXiv" or "jsonl:/abs/path@size"
+    source: str
+    position: int = 0  # records or lines consumed (file sources)
+    resumption_token: str | None = None  # OAI-PMH token to continue a list
+    datestamp: str | None = None  # last completed harvest's upper date (OAI incremental)
+    params: dict[str, Any] = field(default_factory=dict)
+    done: bool = False
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Emitted by a source when everything before it may be committed with this state."""
+
+    state: HarvestState
+    progress: int | None = None  # how far through Source.total (bytes, records), if known

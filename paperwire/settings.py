@@ -1,0 +1,133 @@
+"""The declared table of settings: every knob paperwire reads, its default, and what it does.
+
+Settings come from the environment (``PAPERWIRE_*``) or from CLI flags; nothing is read at
+import time. ``Settings.from_env()`` builds one immutable object that is passed down to
+whatever needs it (store, sources, web app), so tests can build as many as they like.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from paperwire.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of the settings table."""
+
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+
+    @property
+    def env(self) -> str:
+        return "PAPERWIRE_" + self.name.upper()
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true/false, got {value!r}")
+
+
+def _list(value: str) -> tuple[str, ...]:
+    return tuple(part for part in value.replace(",", " ").split() if part)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("home", "./paperwire-data", "Data directory: the SQLite database, indexes and "
+            "logs live here. Also `--home`."),
+    Setting("database_url", "", "SQLAlchemy URL of the database. Empty means the SQLite file "
+            "`paperwire.db` inside the home. For PostgreSQL: "
+            "`postgresql+psycopg://user:pass@host/dbname` (install `paperwire[postgres]`)."),
+    Setting("batch_size", 1000, "Papers written per transaction during ingest; a batch is "
+            "all-or-nothing and carries the resume checkpoint.", int),
+    Setting("max_record_bytes", 1_048_576, "Longest input line or record accepted, in bytes; "
+            "longer ones are rejected without being read into memory whole.", int),
+    Setting("max_abstract_chars", 20_000, "Longest abstract accepted (arXiv's own limit is "
+            "1,920 characters; old papers run longer).", int),
+    Setting("max_title_chars", 1_000, "Longest title accepted.", int),
+    Setting("extra_categories", (), "Category codes accepted besides arXiv's taxonomy "
+            "(space- or comma-separated), for categories arXiv adds later.", _list),
+    Setting("arxiv_oai_url", "https://oaipmh.arxiv.org/oai", "arXiv OAI-PMH endpoint.",),
+    Setting("arxiv_api_url", "https://export.arxiv.org/api/query", "arXiv API (Atom) endpoint."),
+    Setting("request_delay", 3.0, "Seconds between requests to arXiv; arXiv asks for 3.", float),
+    Setting("max_retries", 5, "Retries of a failed request (connection error, 5xx, 503 + "
+            "Retry-After) before the harvest stops; the next run resumes.", int),
+    Setting("http_timeout", 60.0, "Seconds to wait for an arXiv response.", float),
+    Setting("user_agent", "paperwire/0.1 (self-hosted paper discovery)", "User-Agent sent to "
+            "arXiv; put a contact address here on a public instance."),
+    Setting("progress", True, "Show progress bars on long jobs (off when not a terminal).",
+            _bool),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings; build with ``Settings.from_env()`` or ``Settings(home=...)``."""
+
+    home: Path = Path("./paperwire-data")
+    database_url: str = ""
+    batch_size: int = 1000
+    max_record_bytes: int = 1_048_576
+    max_abstract_chars: int = 20_000
+    max_title_chars: int = 1_000
+    extra_categories: tuple[str, ...] = ()
+    arxiv_oai_url: str = "https://oaipmh.arxiv.org/oai"
+    arxiv_api_url: str = "https://export.arxiv.org/api/query"
+    request_delay: float = 3.0
+    max_retries: int = 5
+    http_timeout: float = 60.0
+    user_agent: str = "paperwire/0.1 (self-hosted paper discovery)"
+    progress: bool = True
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read ``PAPERWIRE_*`` variables; keyword overrides (CLI flags) win over them."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for setting in SETTINGS:
+            raw = env.get(setting.env)
+            if raw is None:
+                continue
+            try:
+                values[setting.name] = setting.parse(raw)
+            except ValueError as exc:
+                raise ConfigError(f"{setting.env}={raw!r}: {exc}") from None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        unknown = set(values) - set(_BY_NAME)
+        if unknown:
+            raise ConfigError(f"unknown settings: {', '.join(sorted(unknown))}")
+        if "home" in values:
+            values["home"] = Path(values["home"])
+        return cls(**values)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'paperwire.db').resolve()}"
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def settings_table_markdown() -> str:
+    """The settings table as Markdown, for docs/settings.md (kept in sync by a test)."""
+    lines = ["| Environment variable | Default | What it does |", "|---|---|---|"]
+    for s in SETTINGS:
+        default = " ".join(s.default) if isinstance(s.default, tuple) else s.default
+        lines.append(f"| `{s.env}` | `{default}` | {s.help} |")
+    return "\n".join(lines) + "\n"

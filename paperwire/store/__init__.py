@@ -1,0 +1,115 @@
+"""The one door to persistence: every read and write of paperwire's data goes through Store.
+
+SQLite (the embedded default) and PostgreSQL sit behind the same methods; no SQL lives
+outside this package. A Store is cheap to keep for the life of a process and safe to share
+between threads (SQLAlchemy pools connections).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from paperwire.models import HarvestState, Paper
+from paperwire.settings import Settings
+from paperwire.store import papers as _papers
+from paperwire.store import state as _state
+from paperwire.store.database import create_store_engine, migrate
+from paperwire.store.papers import WriteResult
+from paperwire.store.schema import papers as papers_table
+
+__all__ = ["Store", "WriteResult"]
+
+
+def utcnow() -> datetime:
+    """Naive UTC, which both backends store the same way."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Store:
+    """Papers, their provenance and harvest state, in SQLite or PostgreSQL."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, settings: Settings, *, migrate_schema: bool = True) -> Store:
+        """Open the configured database, applying any pending migrations first."""
+        if not settings.database_url:
+            settings.home.mkdir(parents=True, exist_ok=True)
+        return cls.from_url(settings.resolved_database_url, migrate_schema=migrate_schema)
+
+    @classmethod
+    def from_url(cls, url: str, *, migrate_schema: bool = True) -> Store:
+        store = cls(create_store_engine(url))
+        if migrate_schema:
+            store.migrate()
+        return store
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def migrate(self) -> None:
+        migrate(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- papers -------------------------------------------------------------------------
+    def write_batch(self, batch: Sequence[Paper], state: HarvestState | None = None
+                    ) -> WriteResult:
+        """Write papers and (optionally) the source's checkpoint in one transaction:
+        after a crash either both are there or neither is."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            result = _papers.write_papers(conn, batch, now)
+            if state is not None:
+                _state.save_state(conn, state, now)
+        return result
+
+    def get_paper(self, arxiv_id: str) -> Paper | None:
+        return self.get_papers([arxiv_id]).get(arxiv_id)
+
+    def get_papers(self, arxiv_ids: Iterable[str]) -> dict[str, Paper]:
+        with self.engine.connect() as conn:
+            return _papers.get_papers(conn, arxiv_ids)
+
+    def iter_papers(self, batch: int = 1000) -> Iterator[tuple[int, Paper]]:
+        with self.engine.connect() as conn:
+            yield from _papers.iter_papers(conn, batch)
+
+    def count_papers(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(papers_table))
+                       .scalar_one())
+
+    def stats(self) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            return _papers.stats(conn)
+
+    # --- harvest state ------------------------------------------------------------------
+    def load_state(self, key: str) -> HarvestState | None:
+        with self.engine.connect() as conn:
+            return _state.load_state(conn, key)
+
+    def save_state(self, state: HarvestState) -> None:
+        with self.engine.begin() as conn:
+            _state.save_state(conn, state, utcnow())
+
+    def list_states(self) -> list[HarvestState]:
+        with self.engine.connect() as conn:
+            return _state.list_states(conn)
+
+    def forget_state(self, key: str) -> None:
+        with self.engine.begin() as conn:
+            _state.forget_state(conn, key)

@@ -1,0 +1,17 @@
+"""Alembic environment: runs paperwire's migrations on the connection the Store hands it."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from paperwire.store.schema import Base
+
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    # SQLite cannot ALTER most things in place; batch mode rebuilds tables when needed.
+    render_as_batch=connection.dialect.name == "sqlite",
+)
+with context.begin_transaction():
+    context.run_migrations()
