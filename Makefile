@@ -1,0 +1,48 @@
+# Two entry points on a fresh machine: `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+FROM ?=
+SET ?= cs
+DAYS ?= 3
+export PAPERWIRE_HOME ?= $(CURDIR)/paperwire-data
+
+.PHONY: demo test test-all install lint bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(BIN)/.installed
+
+## demo: install, initialise the data directory, ingest papers (FROM=file, else arXiv)
+demo: install
+	$(BIN)/paperwire init
+ifeq ($(FROM),)
+	$(BIN)/paperwire ingest oai --set $(SET) --from $$(date -u -d '$(DAYS) days ago' +%Y-%m-%d)
+else
+	$(BIN)/paperwire ingest file $(FROM)
+endif
+	$(BIN)/paperwire stats
+
+## test: install what the tests need (Python packages, Debian packages) and run them
+test: install
+	bash scripts/install-test-deps.sh
+	$(BIN)/python -m pytest
+
+## test-all: the slow tests too (full 75k ingest, ...)
+test-all: install
+	bash scripts/install-test-deps.sh
+	$(BIN)/python -m pytest -m ''
+
+lint: install
+	$(BIN)/ruff check paperwire tests bench
+	$(BIN)/mypy
+
+bench: install
+	$(BIN)/python bench/ingest.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

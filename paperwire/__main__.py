@@ -1,0 +1,5 @@
+"""`python -m paperwire` runs the command line."""
+
+from paperwire.cli import main
+
+main()

@@ -1,0 +1,214 @@
+"""The `paperwire` command line: thin commands over the modules, one per pipeline stage.
+
+Exit status: 0 success; 1 something was rejected or failed (the message says what);
+2 bad usage or configuration; 130 interrupted (rerun the same command to resume).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from paperwire.errors import ConfigError, PaperwireError, StoreError
+from paperwire.ingest import IngestReport, ingest
+from paperwire.models import Limits, Rejection
+from paperwire.settings import Settings, settings_table_markdown
+from paperwire.sources import Source
+from paperwire.store import Store
+
+EXIT_REJECTED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def _fail(message: str, code: int = EXIT_REJECTED) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+class _Context:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store.open(self.settings)
+        return self._store
+
+    @property
+    def limits(self) -> Limits:
+        s = self.settings
+        return Limits(max_title_chars=s.max_title_chars,
+                      max_abstract_chars=s.max_abstract_chars,
+                      extra_categories=s.extra_categories)
+
+
+pass_ctx = click.make_pass_decorator(_Context)
+
+
+class _Group(click.Group):
+    """Turns paperwire's own errors into a one-line message and an exit status."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (StoreError, ConfigError) as exc:
+            _fail(str(exc), EXIT_USAGE)
+        except PaperwireError as exc:
+            _fail(str(exc))
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Data directory [env PAPERWIRE_HOME; default ./paperwire-data].")
+@click.option("--database-url", default=None,
+              help="Database URL [env PAPERWIRE_DATABASE_URL; default SQLite in the home].")
+@click.option("--no-progress", is_flag=True, help="Hide progress bars.")
+@click.version_option(package_name="paperwire")
+@click.pass_context
+def cli(ctx: click.Context, home: Path | None, database_url: str | None,
+        no_progress: bool) -> None:
+    """paperwire: harvest, search and follow research papers on your own machine."""
+    try:
+        settings = Settings.from_env(home=home, database_url=database_url,
+                                     progress=False if no_progress else None)
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    ctx.obj = _Context(settings)
+    ctx.call_on_close(lambda: ctx.obj._store.close() if ctx.obj._store else None)
+
+
+@cli.command()
+@pass_ctx
+def init(ctx: _Context) -> None:
+    """Create the data directory and database, or migrate it to the current schema."""
+    store = ctx.store
+    click.echo(f"database ready: {_display_url(store)} ({store.count_papers():,} papers)")
+
+
+@cli.group(name="ingest")
+def ingest_group() -> None:
+    """Bring papers in from arXiv or from files. Safe to rerun: nothing is duplicated."""
+
+
+@ingest_group.command(name="jsonl")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_ctx
+def ingest_jsonl(ctx: _Context, path: Path) -> None:
+    """Ingest paperwire's JSONL format (plain or .gz; see docs/formats.md)."""
+    from paperwire.sources.files import JsonlSource
+
+    _run(ctx, JsonlSource(path, limits=ctx.limits, batch_size=ctx.settings.batch_size,
+                          max_record_bytes=ctx.settings.max_record_bytes))
+
+
+@ingest_group.command(name="file")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def ingest_file(click_ctx: click.Context, path: Path) -> None:
+    """Ingest a file in either format above, recognised from its first record."""
+    from paperwire.sources.files import detect_format
+
+    command = ingest_snapshot if detect_format(path) == "snapshot" else ingest_jsonl
+    click_ctx.invoke(command, path=path)
+
+
+@ingest_group.command(name="snapshot")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_ctx
+def ingest_snapshot(ctx: _Context, path: Path) -> None:
+    """Ingest the arXiv metadata snapshot (arxiv-metadata-oai-snapshot.json[.gz])."""
+    from paperwire.sources.files import SnapshotSource
+
+    _run(ctx, SnapshotSource(path, limits=ctx.limits, batch_size=ctx.settings.batch_size,
+                             max_record_bytes=ctx.settings.max_record_bytes))
+
+
+@ingest_group.command(name="oai")
+@click.option("--set", "set_spec", default=None, help="OAI set, e.g. cs, math, physics:hep-th.")
+@click.option("--from", "from_date", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Harvest records changed on or after this date (default: where the "
+                   "last harvest of this set ended).")
+@click.option("--until", "until_date", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="…and on or before this date.")
+@click.option("--endpoint", default=None, help="OAI-PMH base URL (default: arXiv's).")
+@click.option("--prefix", "metadata_prefix", type=click.Choice(["arXiv", "arXivRaw"]),
+              default="arXiv", show_default=True, help="Metadata format to ask for.")
+@pass_ctx
+def ingest_oai(ctx: _Context, set_spec: str | None, from_date: Any, until_date: Any,
+               endpoint: str | None, metadata_prefix: str) -> None:
+    """Harvest arXiv over OAI-PMH (incremental and resumable)."""
+    from paperwire.sources.oai import OAISource
+
+    _run(ctx, OAISource(ctx.settings, set_spec, _day(from_date), _day(until_date),
+                        endpoint=endpoint, metadata_prefix=metadata_prefix,
+                        limits=ctx.limits))
+
+
+@ingest_group.command(name="ids")
+@click.argument("ids", nargs=-1, required=True)
+@click.option("--endpoint", default=None, help="arXiv API URL (default: arXiv's).")
+@pass_ctx
+def ingest_ids(ctx: _Context, ids: tuple[str, ...], endpoint: str | None) -> None:
+    """Fetch papers by arXiv id (2401.12345, hep-th/9901001v2, abs/pdf URLs)."""
+    from paperwire.sources.arxiv_api import ArxivAPISource
+
+    _run(ctx, ArxivAPISource(ctx.settings, ids, endpoint=endpoint, limits=ctx.limits))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@pass_ctx
+def stats(ctx: _Context, as_json: bool) -> None:
+    """Counts: papers, per category, date range, per source."""
+    data = ctx.store.stats()
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    click.echo(f"papers: {data['papers']:,}")
+    click.echo(f"published: {data['published']['first']} … {data['published']['last']}")
+    click.echo(f"listed: {data['listed']['first']} … {data['listed']['last']}")
+    click.echo("sources: " + ", ".join(f"{k} {v:,}" for k, v in data["sources"].items()))
+    click.echo("categories (papers filed under each, cross-lists included):")
+    for code, count in data["categories"].items():
+        click.echo(f"  {code:<20} {count:>9,}")
+
+
+@cli.command(name="settings")
+def show_settings() -> None:
+    """Print the settings table (environment variables, defaults, meaning)."""
+    click.echo(settings_table_markdown(), nl=False)
+
+
+def _day(value: Any) -> date | None:
+    return value.date() if value is not None else None
+
+
+def _display_url(store: Store) -> str:
+    return store.engine.url.render_as_string(hide_password=True)
+
+
+def _run(ctx: _Context, source: Source) -> None:
+    def show(rejection: Rejection) -> None:
+        click.echo(f"rejected: {rejection}", err=True)
+
+    report: IngestReport = ingest(source, ctx.store, progress=ctx.settings.progress,
+                                  on_rejection=show)
+    if report.resumed_from:
+        click.echo(f"resumed after line/record {report.resumed_from:,}", err=True)
+    click.echo(report.summary())
+    if report.interrupted:
+        sys.exit(EXIT_INTERRUPTED)
+    if report.rejected:
+        sys.exit(EXIT_REJECTED)
+
+
+def main() -> None:
+    cli.main(prog_name="paperwire")
