@@ -44,10 +44,7 @@ class _Context:
 
     @property
     def limits(self) -> Limits:
-        s = self.settings
-        return Limits(max_title_chars=s.max_title_chars,
-                      max_abstract_chars=s.max_abstract_chars,
-                      extra_categories=s.extra_categories)
+        return self.settings.limits()
 
 
 pass_ctx = click.make_pass_decorator(_Context)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from paperwire.errors import ConfigError
+from paperwire.models import Limits
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,12 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / 'paperwire.db').resolve()}"
+
+    def limits(self) -> Limits:
+        """What record validation accepts, from these settings."""
+        return Limits(max_title_chars=self.max_title_chars,
+                      max_abstract_chars=self.max_abstract_chars,
+                      extra_categories=self.extra_categories)
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

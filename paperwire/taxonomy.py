@@ -48,7 +48,7 @@ CATEGORY_SHAPE = re.compile(r"^[a-z]+(?:-[a-z]+)?(?:\.[A-Za-z]+(?:-[a-z]+)?)?$")
 
 # Top-level OAI-PMH sets as arXiv names them (`--set cs`, `--set physics:hep-th`).
 OAI_SETS: frozenset[str] = frozenset(
-    "cs econ eess math physics q-bio q-fin stat".split()
+    ["cs", "econ", "eess", "math", "physics", "q-bio", "q-fin", "stat"]
 )
 
 

@@ -17,7 +17,7 @@ from paperwire.models import HarvestState, Paper
 from paperwire.settings import Settings
 from paperwire.store import papers as _papers
 from paperwire.store import state as _state
-from paperwire.store.database import create_store_engine, migrate
+from paperwire.store.database import create_store_engine, migrate, write_transaction
 from paperwire.store.papers import WriteResult
 from paperwire.store.schema import papers as papers_table
 
@@ -71,7 +71,7 @@ class Store:
         """Write papers and (optionally) the source's checkpoint in one transaction:
         after a crash either both are there or neither is."""
         now = utcnow()
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             result = _papers.write_papers(conn, batch, now)
             if state is not None:
                 _state.save_state(conn, state, now)
@@ -103,7 +103,7 @@ class Store:
             return _state.load_state(conn, key)
 
     def save_state(self, state: HarvestState) -> None:
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             _state.save_state(conn, state, utcnow())
 
     def list_states(self) -> list[HarvestState]:
@@ -111,5 +111,5 @@ class Store:
             return _state.list_states(conn)
 
     def forget_state(self, key: str) -> None:
-        with self.engine.begin() as conn:
+        with write_transaction(self.engine) as conn:
             _state.forget_state(conn, key)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -9,13 +11,16 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from paperwire.errors import StoreError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Key of the PostgreSQL advisory lock that writers hold; any constant will do ("paper").
+_WRITE_LOCK = 0x7061706572
+_SQLITE_BEGIN = "paperwire_sqlite_begin"  # execution option: the BEGIN statement to emit
 
 
 def create_store_engine(url: str) -> Engine:
@@ -39,10 +44,14 @@ def create_store_engine(url: str) -> Engine:
         raise StoreError(f"cannot open {parsed.drivername} database: {exc}{hint}") from None
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # sqlite3 on its own begins a transaction only at the first INSERT/UPDATE/DELETE, so a
+    # batch's SELECTs ran outside it and DDL was never transactional; _sqlite_begin takes over.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets readers (the web app) read while the worker writes; NORMAL sync is durable at
     # checkpoints and safe against corruption, which is what an ingest batch needs.
@@ -51,6 +60,28 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql(conn.get_execution_options().get(_SQLITE_BEGIN, "BEGIN"))
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction holding the database's single writer lock from its first statement.
+
+    Writers read before they write (the upsert compares versions, migrations check the
+    revision), so two must not interleave: a second writer waits here for the first to
+    commit, then reads what it wrote. Readers are never blocked (WAL on SQLite, MVCC on
+    PostgreSQL).
+    """
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.execution_options(**{_SQLITE_BEGIN: "BEGIN IMMEDIATE"})
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.execute(select(func.pg_advisory_xact_lock(_WRITE_LOCK)))
+            yield conn
 
 
 def _alembic_config() -> Config:
@@ -73,7 +104,10 @@ def migrate(engine: Engine) -> None:
     try:
         if current_revision(engine) == head_revision():
             return
-        with engine.begin() as connection:
+        with write_transaction(engine) as connection:
+            # Processes started together (web + worker) wait here; the first one migrates.
+            if MigrationContext.configure(connection).get_current_revision() == head_revision():
+                return
             config = _alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
