@@ -1,0 +1,64 @@
+"""The harvest commands end to end: CLI → real HTTP server on 127.0.0.1 → SQLite file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from paperwire.cli import cli
+from tests.replay_server import (  # noqa: F401  (replay_fixture provides the "replay" fixture)
+    Reply,
+    ReplayServer,
+    replay_fixture,
+)
+from tests.shared_data import SHARED_DATA, require
+
+OAI_PAGE = SHARED_DATA / "arxiv" / "fixtures" / "oai-pmh" / "arxiv-format" / \
+    "arxiv-physics-hep-th.xml"
+ATOM = SHARED_DATA / "arxiv" / "fixtures" / "api-atom" / "atom" / \
+    "id_1605.08386_s0_m100_199195aa31ad.atom.xml"
+FAST = {"PAPERWIRE_REQUEST_DELAY": "0", "PAPERWIRE_PROGRESS": "0"}
+
+
+def run(home: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["--home", str(home), *args], env=FAST)
+    return result.exit_code, result.output
+
+
+def test_oai_harvest_then_incremental_rerun(tmp_path: Path, replay: ReplayServer) -> None:
+    page = require(OAI_PAGE).read_bytes()
+    replay.add(lambda seen: True, Reply(200, page, [("Content-Type", "text/xml")]))
+    endpoint = f"{replay.url}/oai2"
+    code, out = run(tmp_path, "ingest", "oai", "--set", "physics:hep-th", "--from",
+                    "2017-01-01", "--until", "2017-01-31", "--endpoint", endpoint)
+    assert code == 0, out
+    records = page.count(b"<record>")
+    assert f"{records} new" in out
+    first = replay.requests[0]
+    assert (first.param("verb"), first.param("set"), first.param("from")) == (
+        "ListRecords", "physics:hep-th", "2017-01-01")
+
+    # Without --from, the next harvest starts where the last one ended (its --until).
+    code, out = run(tmp_path, "ingest", "oai", "--set", "physics:hep-th", "--endpoint",
+                    endpoint)
+    assert code == 0, out
+    assert replay.requests[-1].param("from") == "2017-01-31"
+    assert f"{records} unchanged" in out
+
+    code, out = run(tmp_path, "stats", "--json")
+    stats = json.loads(out)
+    assert stats["papers"] == records and stats["sources"] == {"oai": records}
+
+
+def test_ids_lookup_reports_invalid_id_and_keeps_the_rest(tmp_path: Path,
+                                                          replay: ReplayServer) -> None:
+    replay.add(lambda seen: True,
+               Reply(200, require(ATOM).read_bytes(), [("Content-Type", "application/atom+xml")]))
+    code, out = run(tmp_path, "ingest", "ids", "1605.08386", "not-an-id", "--endpoint",
+                    f"{replay.url}/api/query")
+    assert code == 1
+    assert "'not-an-id' is not an arXiv identifier" in out
+    assert "1 new" in out
+    assert [r.param("id_list") for r in replay.requests] == ["1605.08386"]
