@@ -30,7 +30,7 @@ endif
 ## test: install what the tests need (Python packages, Debian packages) and run them
 test: install
 	bash scripts/install-test-deps.sh
-	$(BIN)/python -m pytest
+	PAPERWIRE_TEST_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest
 
 ## test-all: the slow tests too (full 75k ingest, ...)
 test-all: install

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import date
 from email.utils import parsedate_to_datetime
@@ -119,3 +120,19 @@ def test_newer_version_updates_and_older_is_ignored(tmp_path: Path,
     paper = sqlite_store.get_paper(record["id"])
     assert paper is not None and paper.doi == "10.1000/xyz"
     assert paper.comments == "now with comments"
+
+
+@pytest.mark.slow
+def test_the_whole_75k_sample_ingests(tmp_path: Path, sqlite_store: Store) -> None:
+    from tests.shared_data import ARXIV_75K
+
+    report = ingest(JsonlSource(require(ARXIV_75K)), sqlite_store, progress=False)
+    ids = set()
+    with gzip.open(ARXIV_75K, "rt") as f:
+        for line in f:
+            ids.add(json.loads(line)["id"])
+    # The one rejection is the sample's record filed under the non-category 'na'.
+    assert [r.reason for r in report.rejections] == [
+        "unknown category 'na' (not in arXiv's taxonomy; add it to "
+        "PAPERWIRE_EXTRA_CATEGORIES if arXiv has added it)"]
+    assert sqlite_store.count_papers() == len(ids) - 1

@@ -156,7 +156,7 @@ def write_papers(conn: Connection, batch: Sequence[Paper], now: datetime) -> Wri
                                 inserts)
         id_of.update({r.arxiv_id: r.id for r in returned})
     if updates:
-        columns = {k: bindparam(k) for k in updates[0] if k != "_id"}
+        columns: dict[str, Any] = {k: bindparam(k) for k in updates[0] if k != "_id"}
         conn.execute(update(papers).where(papers.c.id == bindparam("_id")).values(columns),
                      updates)
         changed = [u["_id"] for u in updates]

@@ -8,7 +8,7 @@ refer to papers by ``papers.id``.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -20,6 +20,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -98,7 +99,8 @@ class HarvestStateRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
 
-papers = PaperRow.__table__
-paper_categories = PaperCategoryRow.__table__
-paper_sources = PaperSourceRow.__table__
-harvest_state = HarvestStateRow.__table__
+# Typed as Table (SQLAlchemy declares __table__ as the wider FromClause) for insert/update.
+papers = cast(Table, PaperRow.__table__)
+paper_categories = cast(Table, PaperCategoryRow.__table__)
+paper_sources = cast(Table, PaperSourceRow.__table__)
+harvest_state = cast(Table, HarvestStateRow.__table__)
