@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -66,10 +67,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         inputs = [("10k slice", slice_file(10_000, work)), ("75k sample", SAMPLE)]
-        targets: list[tuple[str, object]] = [("SQLite", None)]
+        targets: list[tuple[str, Any]] = [("SQLite", None)]
         server = None
         if not args.no_postgres:
-            sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
             from tests import pg
 
             server = pg.start()
@@ -81,9 +81,7 @@ def main() -> None:
                     for r in range(args.repeats):
                         url = None
                         if srv is not None:
-                            name = f"bench_{label.split()[0]}_{r}"
-                            pg.create_database(srv, name)  # type: ignore[attr-defined]
-                            url = srv.url(name)  # type: ignore[attr-defined]
+                            url = pg.create_database(srv, f"bench_{label.split()[0]}_{r}")
                         seconds, peak, count = run_once(path, url, work / f"h{target}{label}{r}")
                         times.append(seconds)
                         peaks.append(peak)

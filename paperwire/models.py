@@ -23,7 +23,6 @@ _ID_PREFIXES = re.compile(
     r"^(?:https?://(?:www\.|export\.)?arxiv\.org/(?:abs|pdf)/|oai:arXiv\.org:|arxiv:)",
     re.IGNORECASE,
 )
-_WHITESPACE = re.compile(r"\s+")
 
 
 def parse_arxiv_id(text: str) -> tuple[str, int | None]:
@@ -43,7 +42,9 @@ def parse_arxiv_id(text: str) -> tuple[str, int | None]:
 
 def normalize_text(text: str) -> str:
     """Collapse arXiv's hard line breaks and runs of whitespace; LaTeX is left as it is."""
-    return _WHITESPACE.sub(" ", text).strip()
+    # str.split() with no argument splits on every run of Unicode whitespace, like \s+, and
+    # is several times faster than a regex on the 2.8M-record snapshot.
+    return " ".join(text.split())
 
 
 @dataclass(frozen=True)

@@ -175,3 +175,14 @@ def _tail(path: Path, lines: int = 15) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return ""
+
+
+def create_database(server: PostgresServer, name: str) -> str:
+    """Create database ``name`` on ``server`` and return its SQLAlchemy URL."""
+    import psycopg
+    from psycopg import sql
+
+    conninfo = f"host=127.0.0.1 port={server.port} user={SUPERUSER} dbname=postgres"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return server.url(name)

@@ -11,7 +11,6 @@ and in every case the earliest listing date wins and the source is recorded.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -48,10 +47,13 @@ class WriteResult:
 
 
 def content_hash(paper: Paper) -> str:
-    fields = [paper.version, paper.title, paper.abstract, list(paper.authors),
-              list(paper.categories), paper.primary_category, _iso(paper.published),
-              _iso(paper.updated), paper.comments, paper.journal_ref, paper.doi, paper.license]
-    return hashlib.sha1(json.dumps(fields, ensure_ascii=False).encode()).hexdigest()
+    # Unit and record separators cannot occur in normalised text, so this join is unambiguous
+    # (and several times cheaper than hashing a JSON dump).
+    fields = (paper.version, paper.title, paper.abstract, "\x1e".join(paper.authors),
+              "\x1e".join(paper.categories), paper.primary_category, _iso(paper.published),
+              _iso(paper.updated), paper.comments, paper.journal_ref, paper.doi, paper.license)
+    text = "\x1f".join("" if f is None else str(f) for f in fields)
+    return hashlib.sha1(text.encode()).hexdigest()
 
 
 def _iso(value: datetime | date | None) -> str | None:
