@@ -158,3 +158,22 @@ def _count(db: Path, sql: str) -> int:
     except sqlite3.OperationalError:
         return 0  # the schema is still being created
     return int(row[0]) if row and row[0] is not None else 0
+
+
+def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path: Path) -> None:
+    path = tmp_path / "big.jsonl"
+    path.write_text("".join(arxiv_lines(20_000)))
+    home = tmp_path / "home"
+    env = dict(os.environ, PAPERWIRE_HOME=str(home), PAPERWIRE_BATCH_SIZE="500")
+    proc = subprocess.Popen([sys.executable, "-m", "paperwire", "ingest", "jsonl", str(path)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if _count(home / "paperwire.db", "SELECT count(*) FROM papers") >= 1000:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted; run the same command again to resume" in out
+    assert "Traceback" not in err
