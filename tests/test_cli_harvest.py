@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 from paperwire.cli import cli
 from tests.replay_server import (  # noqa: F401  (replay_fixture provides the "replay" fixture)
-    Reply,
     ReplayServer,
+    Reply,
     replay_fixture,
 )
 from tests.shared_data import SHARED_DATA, require
