@@ -11,10 +11,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Engine, func, select
 
 from paperwire.models import HarvestState, Paper
 from paperwire.settings import Settings
+from paperwire.store import embeddings as _embeddings
 from paperwire.store import papers as _papers
 from paperwire.store import state as _state
 from paperwire.store.database import create_store_engine, migrate, write_transaction
@@ -96,6 +99,36 @@ class Store:
     def stats(self) -> dict[str, Any]:
         with self.engine.connect() as conn:
             return _papers.stats(conn)
+
+    # --- embeddings ---------------------------------------------------------------------
+    def count_to_embed(self, model: str) -> int:
+        with self.engine.connect() as conn:
+            return _embeddings.count_to_embed(conn, model)
+
+    def papers_to_embed(self, model: str, after_id: int, limit: int
+                        ) -> list[tuple[int, str, str, str]]:
+        """(id, content_hash, title, abstract) of papers without a current embedding."""
+        with self.engine.connect() as conn:
+            return _embeddings.papers_to_embed(conn, model, after_id, limit)
+
+    def write_embeddings(self, model: str, ids: Sequence[int], hashes: Sequence[str],
+                         vectors: npt.NDArray[np.float32]) -> None:
+        with write_transaction(self.engine) as conn:
+            _embeddings.write_embeddings(conn, model, ids, hashes, vectors, utcnow())
+
+    def count_embeddings(self, model: str) -> int:
+        with self.engine.connect() as conn:
+            return _embeddings.count_embeddings(conn, model)
+
+    def iter_embeddings(self, model: str, dim: int
+                        ) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]:
+        with self.engine.connect() as conn:
+            yield from _embeddings.iter_embeddings(conn, model, dim)
+
+    def get_embeddings(self, model: str, ids: Sequence[int], dim: int
+                       ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        with self.engine.connect() as conn:
+            return _embeddings.get_embeddings(conn, model, ids, dim)
 
     # --- harvest state ------------------------------------------------------------------
     def load_state(self, key: str) -> HarvestState | None:

@@ -12,6 +12,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
+    LargeBinary,
     BigInteger,
     Boolean,
     Date,
@@ -104,3 +105,24 @@ papers = cast(Table, PaperRow.__table__)
 paper_categories = cast(Table, PaperCategoryRow.__table__)
 paper_sources = cast(Table, PaperSourceRow.__table__)
 harvest_state = cast(Table, HarvestStateRow.__table__)
+
+
+class EmbeddingRow(Base):
+    """A paper's embedding by one model, as float16 bytes (768 B for 384 dimensions).
+
+    ``content_hash`` is the paper's hash when it was embedded: a paper whose hash has moved
+    on is embedded again. The vector index in the data directory is derived from this table.
+    """
+
+    __tablename__ = "embeddings"
+
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
+    )
+    model: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(40))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+embeddings = cast(Table, EmbeddingRow.__table__)
