@@ -294,3 +294,56 @@ def evaluate_search(search: SearchFn, split: BeirSplit, k: int = 100) -> dict[st
     run, seconds = run_search(search, split.queries, k)
     return {**evaluate(run, split.qrels), **latency_percentiles(seconds),
             "queries": float(len(split.queries))}
+
+
+# --- the product's own search, end to end ----------------------------------------------------
+def load_corpus_into(store: Any, split: BeirSplit, batch: int = 2000) -> int:
+    """Write a BEIR corpus into a (throwaway) store as papers keyed by their doc ids."""
+    from paperwire.models import Paper
+
+    count, pending = 0, []
+    for doc in split.iter_corpus():
+        pending.append(Paper(arxiv_id=doc.doc_id, title=" ".join(doc.title.split()),
+                             abstract=" ".join(doc.text.split()), authors=(),
+                             categories=("beir",), primary_category="beir", source="beir"))
+        if len(pending) >= batch:
+            count += store.write_batch(pending).total
+            pending = []
+    if pending:
+        count += store.write_batch(pending).total
+    return count
+
+
+def evaluate_beir(root: Path | str, *, split: str = "test", mode: str = "hybrid",
+                  embedder: Any = None, home: Path | None = None, progress: bool = False,
+                  alpha: float | None = None) -> dict[str, float]:
+    """Load a BEIR folder into a throwaway store (or reuse ``home``), index it with the
+    product's indexer and answer every query with the product's Searcher."""
+    import tempfile
+
+    from paperwire.index.indexer import IndexPaths, update_index
+    from paperwire.search import Searcher
+    from paperwire.store import Store
+
+    data = load_beir(root, split)
+    with tempfile.TemporaryDirectory(prefix="paperwire-beir-") as tmp:
+        base = home or Path(tmp)
+        base.mkdir(parents=True, exist_ok=True)
+        store = Store.from_url(f"sqlite:///{base / 'beir.db'}")
+        try:
+            if store.count_papers() != data.doc_count:
+                load_corpus_into(store, data)
+            paths = IndexPaths.for_home(base)
+            use_embedder = embedder if mode != "lexical" else None
+            update_index(store, paths, use_embedder, progress=progress)
+            searcher = Searcher(store, paths, (lambda: use_embedder) if use_embedder else None)
+            if alpha is not None:
+                searcher.alpha = alpha
+
+            def search(text: str) -> list[tuple[str, float]]:
+                hits = searcher.search(text, limit=100, mode=mode).hits
+                return [(h.paper.arxiv_id, h.score) for h in hits]
+
+            return evaluate_search(search, data)
+        finally:
+            store.close()

@@ -171,3 +171,50 @@ class Checkpoint:
 
     state: HarvestState
     progress: int | None = None  # how far through Source.total (bytes, records), if known
+
+
+def paper_day(paper: Paper) -> date | None:
+    """The day a paper belongs to in listings and date filters: first listed, else published."""
+    if paper.listed_on:
+        return paper.listed_on
+    return paper.published.date() if paper.published else None
+
+
+def name_tokens(name: str) -> list[str]:
+    return [t for t in re.split(r"[^\w]+", name.lower()) if t]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a search is limited to. Categories match any of a paper's categories (cross-lists
+    count); an archive such as ``cs`` matches all of its categories. ``author`` matches a
+    name containing those words in that order ("hinton", "geoffrey hinton")."""
+
+    categories: tuple[str, ...] = ()
+    since: date | None = None
+    until: date | None = None
+    author: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.categories or self.since or self.until or self.author)
+
+    def matches(self, paper: Paper) -> bool:
+        if self.categories and not any(
+                c in self.categories or c.split(".")[0] in self.categories
+                for c in paper.categories):
+            return False
+        day = paper_day(paper)
+        if self.since and (day is None or day < self.since):
+            return False
+        if self.until and (day is None or day > self.until):
+            return False
+        if self.author:
+            wanted = name_tokens(self.author)
+            return any(_contains(name_tokens(a), wanted) for a in paper.authors)
+        return True
+
+
+def _contains(tokens: list[str], wanted: list[str]) -> bool:
+    n = len(wanted)
+    return any(tokens[i:i + n] == wanted for i in range(len(tokens) - n + 1))

@@ -68,6 +68,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("http_timeout", 60.0, "Seconds to wait for an arXiv response.", float),
     Setting("user_agent", "paperwire/0.1 (self-hosted paper discovery)", "User-Agent sent to "
             "arXiv; put a contact address here on a public instance."),
+    Setting("embedder", "auto", "Embedding runtime for search by meaning: `auto` (the fastest "
+            "installed: onnx-int8, else torch), `onnx-int8`, `onnx-fp32`, `torch`, or `none` "
+            "(keyword search only)."),
+    Setting("embed_threads", 0, "Threads the embedding model may use (0: all cores).", int),
     Setting("progress", True, "Show progress bars on long jobs (off when not a terminal).",
             _bool),
 )
@@ -92,6 +96,8 @@ class Settings:
     max_retries: int = 5
     http_timeout: float = 60.0
     user_agent: str = "paperwire/0.1 (self-hosted paper discovery)"
+    embedder: str = "auto"
+    embed_threads: int = 0
     progress: bool = True
 
     @classmethod

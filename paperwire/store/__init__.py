@@ -8,12 +8,12 @@ between threads (SQLAlchemy pools connections).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from paperwire.models import HarvestState, Paper
 from paperwire.settings import Settings
@@ -22,6 +22,7 @@ from paperwire.store import papers as _papers
 from paperwire.store import state as _state
 from paperwire.store.database import create_store_engine, migrate, write_transaction
 from paperwire.store.papers import WriteResult
+from paperwire.store.schema import embeddings as embeddings_table
 from paperwire.store.schema import papers as papers_table
 
 __all__ = ["Store", "WriteResult"]
@@ -30,6 +31,14 @@ __all__ = ["Store", "WriteResult"]
 def utcnow() -> datetime:
     """Naive UTC, which both backends store the same way."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _next_stamp(conn: Connection, column: Any) -> datetime:
+    """Now, or just after the newest stamp already written: taken under the writer lock, so
+    stamps strictly increase in commit order and "everything after stamp X" is exact."""
+    now = utcnow()
+    newest = conn.execute(select(func.max(column))).scalar_one()
+    return max(now, newest + timedelta(microseconds=1)) if newest else now
 
 
 class Store:
@@ -73,8 +82,9 @@ class Store:
                     ) -> WriteResult:
         """Write papers and (optionally) the source's checkpoint in one transaction:
         after a crash either both are there or neither is."""
-        now = utcnow()
         with write_transaction(self.engine) as conn:
+            # The lexical index syncs by modified_at: see _next_stamp.
+            now = _next_stamp(conn, papers_table.c.modified_at)
             result = _papers.write_papers(conn, batch, now)
             if state is not None:
                 _state.save_state(conn, state, now)
@@ -86,6 +96,21 @@ class Store:
     def get_papers(self, arxiv_ids: Iterable[str]) -> dict[str, Paper]:
         with self.engine.connect() as conn:
             return _papers.get_papers(conn, arxiv_ids)
+
+    def get_papers_by_row(self, row_ids: Iterable[int]) -> dict[int, Paper]:
+        """Papers by their row ids (what the indexes return)."""
+        with self.engine.connect() as conn:
+            return _papers.get_papers_by_row(conn, row_ids)
+
+    def row_ids(self, arxiv_ids: Iterable[str]) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return _papers.row_ids(conn, arxiv_ids)
+
+    def changed_since(self, since: datetime | None, after_id: int = 0, limit: int = 2000
+                      ) -> list[Any]:
+        """A page of papers modified after (``since``, ``after_id``), for derived indexes."""
+        with self.engine.connect() as conn:
+            return _papers.changed_since(conn, since, after_id, limit)
 
     def iter_papers(self, batch: int = 1000) -> Iterator[tuple[int, Paper]]:
         with self.engine.connect() as conn:
@@ -114,7 +139,9 @@ class Store:
     def write_embeddings(self, model: str, ids: Sequence[int], hashes: Sequence[str],
                          vectors: npt.NDArray[np.float32]) -> None:
         with write_transaction(self.engine) as conn:
-            _embeddings.write_embeddings(conn, model, ids, hashes, vectors, utcnow())
+            # The vector index syncs by created_at: see _next_stamp.
+            now = _next_stamp(conn, embeddings_table.c.created_at)
+            _embeddings.write_embeddings(conn, model, ids, hashes, vectors, now)
 
     def count_embeddings(self, model: str) -> int:
         with self.engine.connect() as conn:
@@ -124,6 +151,16 @@ class Store:
                         ) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]:
         with self.engine.connect() as conn:
             yield from _embeddings.iter_embeddings(conn, model, dim)
+
+    def newest_embedding(self, model: str) -> datetime | None:
+        with self.engine.connect() as conn:
+            return _embeddings.newest_embedding(conn, model)
+
+    def embeddings_since(self, model: str, since: datetime | None, dim: int
+                         ) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32],
+                                             datetime]]:
+        with self.engine.connect() as conn:
+            yield from _embeddings.embeddings_since(conn, model, since, dim)
 
     def get_embeddings(self, model: str, ids: Sequence[int], dim: int
                        ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -55,6 +56,12 @@ def count_embeddings(conn: Connection, model: str) -> int:
                             .where(embeddings.c.model == model)).scalar_one())
 
 
+def newest_embedding(conn: Connection, model: str) -> datetime | None:
+    value = conn.execute(select(func.max(embeddings.c.created_at))
+                         .where(embeddings.c.model == model)).scalar_one()
+    return value  # type: ignore[no-any-return]
+
+
 def iter_embeddings(conn: Connection, model: str, dim: int, batch: int = 20_000
                     ) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]]:
     """All vectors of a model in id order, in chunks (for rebuilding the vector index)."""
@@ -72,7 +79,7 @@ def iter_embeddings(conn: Connection, model: str, dim: int, batch: int = 20_000
 
 def get_embeddings(conn: Connection, model: str, ids: Sequence[int], dim: int
                    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-    rows = []
+    rows: list[Any] = []
     for start in range(0, len(ids), _CHUNK):
         rows.extend(conn.execute(
             select(embeddings.c.paper_id, embeddings.c.vector)
@@ -87,3 +94,26 @@ def _unpack(rows: Sequence[object], dim: int
     raw = b"".join(r.vector for r in rows)  # type: ignore[attr-defined]
     vectors = np.frombuffer(raw, np.float16).reshape(len(rows), dim).astype(np.float32)
     return ids, vectors
+
+
+def embeddings_since(conn: Connection, model: str, since: datetime | None, dim: int,
+                     batch: int = 20_000
+                     ) -> Iterator[tuple[npt.NDArray[np.int64], npt.NDArray[np.float32], datetime]]:
+    """Vectors written after ``since`` in (created_at, id) order, in chunks, each with the
+    newest created_at it holds (the caller's next watermark once the chunk is applied)."""
+    after: tuple[datetime, int] | None = None
+    while True:
+        query = select(embeddings.c.paper_id, embeddings.c.vector, embeddings.c.created_at
+                       ).where(embeddings.c.model == model)
+        if after is not None:
+            query = query.where((embeddings.c.created_at > after[0]) | (
+                (embeddings.c.created_at == after[0]) & (embeddings.c.paper_id > after[1])))
+        elif since is not None:
+            query = query.where(embeddings.c.created_at > since)
+        rows = conn.execute(query.order_by(embeddings.c.created_at, embeddings.c.paper_id)
+                            .limit(batch)).all()
+        if not rows:
+            return
+        ids, vectors = _unpack(rows, dim)
+        after = (rows[-1].created_at, rows[-1].paper_id)
+        yield ids, vectors, after[0]

@@ -167,7 +167,7 @@ def write_papers(conn: Connection, batch: Sequence[Paper], now: datetime) -> Wri
                          .where(paper_categories.c.paper_id.in_(changed[start:start + _CHUNK])))
     if listing_fixes:
         conn.execute(update(papers).where(papers.c.id == bindparam("_id"))
-                     .values(listed_on=bindparam("listed_on")), listing_fixes)
+                     .values(listed_on=bindparam("listed_on"), modified_at=now), listing_fixes)
     category_rows = [
         {"paper_id": id_of[row["arxiv_id"]], "category": code}
         for row in (*inserts, *updates) for code in row["categories"]
@@ -253,3 +253,38 @@ def stats(conn: Connection, top_categories: int = 50) -> dict[str, Any]:
         "primary_categories": {c: n for c, n in by_primary},
         "sources": {s: n for s, n in by_source},
     }
+
+
+def changed_since(conn: Connection, since: datetime | None, after_id: int, limit: int
+                  ) -> list[Any]:
+    """A page of papers modified after ``since`` in (modified_at, id) order.
+
+    Pass the previous page's last (modified_at, id) as (since, after_id) to go on; pass
+    (watermark, 0) to start. Rows carry id, created_at and modified_at besides the paper.
+    """
+    query = select(papers)
+    if since is not None:
+        query = query.where((papers.c.modified_at > since) | (
+            (papers.c.modified_at == since) & (papers.c.id > after_id)))
+    elif after_id:
+        query = query.where(papers.c.id > after_id)
+    return list(conn.execute(query.order_by(papers.c.modified_at, papers.c.id).limit(limit)))
+
+
+def get_papers_by_row(conn: Connection, row_ids: Iterable[int]) -> dict[int, Paper]:
+    wanted = list(dict.fromkeys(row_ids))
+    found: dict[int, Paper] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        rows = conn.execute(select(papers).where(papers.c.id.in_(wanted[start:start + _CHUNK])))
+        found.update({row.id: row_to_paper(row) for row in rows})
+    return found
+
+
+def row_ids(conn: Connection, arxiv_ids: Iterable[str]) -> dict[str, int]:
+    wanted = list(dict.fromkeys(arxiv_ids))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        rows = conn.execute(select(papers.c.id, papers.c.arxiv_id)
+                            .where(papers.c.arxiv_id.in_(wanted[start:start + _CHUNK])))
+        found.update({row.arxiv_id: row.id for row in rows})
+    return found

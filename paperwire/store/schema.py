@@ -12,7 +12,6 @@ from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
-    LargeBinary,
     BigInteger,
     Boolean,
     Date,
@@ -20,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,

@@ -1,0 +1,1 @@
+"""Indexes over the stored papers: dense embeddings (``embedder``) so far."""

@@ -1,0 +1,361 @@
+"""Search → hits: keyword (BM25), meaning (embeddings) and their fusion; similar papers.
+
+Hybrid search takes the best ``CANDIDATES`` papers of each side, gives every candidate both
+scores (a keyword-only candidate gets its exact cosine from its stored embedding; a
+meaning-only candidate scores 0 on keywords), normalises each side by its best score and
+ranks by ``alpha·keywords + (1-alpha)·meaning``. ``alpha`` was tuned on SciFact's train
+split (bench/search_scifact.py); BENCHMARKS.md has the numbers.
+
+Filters apply inside both sides, so a filtered search still returns its best matches rather
+than whatever survived a cut. The embedder is loaded on first use, once per process.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+import numpy as np
+
+from paperwire.errors import PaperwireError
+from paperwire.index.embedder import Embedder
+from paperwire.index.indexer import IndexPaths, document_text
+from paperwire.index.lexical import LexicalIndex
+from paperwire.index.vectors import VectorIndex
+from paperwire.models import Filters, Paper, paper_day
+from paperwire.store import Store
+from paperwire.taxonomy import CATEGORIES, OAI_SETS
+
+Mode = Literal["hybrid", "lexical", "semantic"]
+Ranked = tuple[int, float, float | None, float | None]  # row, fused, keyword, meaning
+Sort = Literal["relevance", "date"]
+MODES: tuple[str, ...] = ("hybrid", "lexical", "semantic")
+SORTS: tuple[str, ...] = ("relevance", "date")
+
+NO_FILTERS = Filters()
+MAX_QUERY_CHARS = 1_000  # a pasted abstract goes through like_text, which allows more
+MAX_LIKE_TEXT_CHARS = 20_000
+CANDIDATES = 100  # per side, before fusion
+MAX_RESULTS = 1_000  # deepest page a query can reach
+ALPHA = 0.3  # keyword weight in hybrid fusion; tuned on SciFact train
+
+
+class QueryError(PaperwireError):
+    """The query or its filters cannot be searched; ``str()`` says what to change."""
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """A piece of the abstract with the query's words located (character spans)."""
+
+    text: str
+    spans: tuple[tuple[int, int], ...] = ()
+
+    def marked(self, start: str = "[", end: str = "]") -> str:
+        out, last = [], 0
+        for a, b in self.spans:
+            out += [self.text[last:a], start, self.text[a:b], end]
+            last = b
+        out.append(self.text[last:])
+        return "".join(out)
+
+
+@dataclass(frozen=True)
+class Hit:
+    paper: Paper
+    score: float
+    keyword_score: float | None = None  # BM25, when the paper matched the words
+    meaning_score: float | None = None  # cosine similarity to the query, when computed
+    snippet: Snippet = Snippet("")
+
+    def to_dict(self) -> dict[str, Any]:
+        p = self.paper
+        return {
+            "arxiv_id": p.arxiv_id, "version": p.version, "title": p.title,
+            "authors": list(p.authors), "categories": list(p.categories),
+            "primary_category": p.primary_category,
+            "date": _iso(paper_day(p)), "published": _iso(p.published),
+            "abs_url": p.abs_url, "pdf_url": p.pdf_url,
+            "score": round(self.score, 6),
+            "keyword_score": None if self.keyword_score is None else round(self.keyword_score, 4),
+            "meaning_score": None if self.meaning_score is None else round(self.meaning_score, 4),
+            "snippet": self.snippet.text, "highlights": [list(s) for s in self.snippet.spans],
+        }
+
+
+@dataclass
+class Results:
+    query: str
+    mode: str
+    hits: list[Hit]
+    took_ms: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"query": self.query, "mode": self.mode, "took_ms": round(self.took_ms, 2),
+                "notes": self.notes, "hits": [h.to_dict() for h in self.hits]}
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value else None
+
+
+def check_filters(filters: Filters, extra_categories: Sequence[str] = ()) -> None:
+    """Raise QueryError naming an unknown category or an impossible date range."""
+    for code in filters.categories:
+        if code not in CATEGORIES and code not in OAI_SETS and code not in extra_categories:
+            raise QueryError(f"unknown category {code!r} (use an arXiv code such as cs.CL, "
+                             "or an archive such as cs)")
+    if filters.since and filters.until and filters.since > filters.until:
+        raise QueryError(f"--since {filters.since} is after --until {filters.until}")
+
+
+_WORD = re.compile(r"\w+")
+
+
+class Searcher:
+    """Answers searches over one store and its indexes; cheap to keep for a process' life."""
+
+    def __init__(self, store: Store, paths: IndexPaths,
+                 embedder: Callable[[], Embedder] | None = None, *,
+                 extra_categories: Sequence[str] = ()) -> None:
+        self.store = store
+        self.paths = paths
+        self._make_embedder = embedder
+        self._embedder: Embedder | None = None
+        self._lexical: LexicalIndex | None = None
+        self._vectors: VectorIndex | None = None
+        self._vectors_mtime = 0.0
+        self.extra_categories = tuple(extra_categories)
+        self.alpha = ALPHA
+        self._stems: dict[str, str] = {}
+
+    def _stem(self, word: str) -> str:
+        # Abstracts repeat their words; analysing each distinct word once keeps snippets cheap.
+        stem = self._stems.get(word)
+        if stem is None:
+            analysed = self.lexical.analyzer.analyze(word)
+            stem = analysed[0] if analysed else ""
+            if len(self._stems) > 200_000:
+                self._stems.clear()
+            self._stems[word] = stem
+        return stem
+
+    # --- the indexes, opened lazily and reopened when a writer replaced them -------------
+    @property
+    def lexical(self) -> LexicalIndex:
+        if self._lexical is None:
+            self._lexical = LexicalIndex(self.paths.lexical)
+        return self._lexical
+
+    @property
+    def embedder(self) -> Embedder | None:
+        if self._embedder is None and self._make_embedder is not None:
+            self._embedder = self._make_embedder()
+        return self._embedder
+
+    @property
+    def vectors(self) -> VectorIndex | None:
+        embedder = self.embedder
+        if embedder is None:
+            return None
+        path = self.paths.vectors(embedder.model)
+        try:
+            mtime = os.stat(path).st_mtime
+        except FileNotFoundError:
+            return None
+        if self._vectors is None or mtime != self._vectors_mtime:
+            self._vectors, self._vectors_mtime = VectorIndex.load(path), mtime
+        return self._vectors
+
+    def refresh(self) -> None:
+        """Pick up index changes another process committed (the web calls this per request)."""
+        if self._lexical is not None:
+            self._lexical.reload()
+
+    # --- searching -----------------------------------------------------------------------
+    def search(self, query: str, *, limit: int = 10, offset: int = 0,
+               filters: Filters = NO_FILTERS, mode: str = "hybrid", sort: str = "relevance"
+               ) -> Results:
+        started = time.perf_counter()
+        text = self._check(query, MAX_QUERY_CHARS, limit, offset, filters, mode, sort)
+        results = Results(query=text, mode=mode, hits=[])
+        need = min(MAX_RESULTS, offset + limit) if sort == "relevance" else MAX_RESULTS // 5
+        keyword: list[tuple[int, float]] = []
+        if mode in ("hybrid", "lexical"):
+            keyword = self.lexical.search(text, max(need, CANDIDATES), filters)
+            if not keyword and not self.lexical.terms(text):
+                results.notes.append("the query has no searchable words (only stopwords or "
+                                     "punctuation); showing matches by meaning only")
+        qvec = None
+        if mode in ("hybrid", "semantic"):
+            qvec = self._query_vector(text, results.notes, required=mode == "semantic")
+        ranked = self._fuse(keyword, qvec, max(need, CANDIDATES), filters)
+        results.hits = self._hits(ranked, text, sort, offset, limit)
+        results.took_ms = (time.perf_counter() - started) * 1000
+        return results
+
+    def similar(self, arxiv_id: str, *, limit: int = 10, filters: Filters = NO_FILTERS
+                ) -> Results:
+        """Papers nearest in meaning to a stored paper (the paper itself left out)."""
+        started = time.perf_counter()
+        paper = self.store.get_paper(arxiv_id)
+        if paper is None:
+            raise QueryError(f"no paper {arxiv_id!r} in this instance (ingest it first: "
+                             f"paperwire ingest ids {arxiv_id})")
+        check_filters(filters, self.extra_categories)
+        row = self.store.row_ids([arxiv_id])[arxiv_id]
+        embedder = self._require_embedder()
+        _, vectors = self.store.get_embeddings(embedder.model, [row], embedder.dim)
+        qvec = vectors[0] if len(vectors) else embedder.embed(
+            [document_text(paper.title, paper.abstract)])[0]
+        ranked: list[Ranked] = [(r, s, None, s) for r, s in
+                                self._semantic(qvec, limit + 1, filters) if r != row]
+        results = Results(query=paper.title, mode="semantic", hits=[])
+        results.hits = self._hits(ranked, paper.title, "relevance", 0, limit)
+        results.took_ms = (time.perf_counter() - started) * 1000
+        return results
+
+    def like_text(self, text: str, *, limit: int = 10, filters: Filters = NO_FILTERS,
+                  mode: str = "hybrid") -> Results:
+        """Papers like a pasted abstract or passage."""
+        started = time.perf_counter()
+        text = self._check(text, MAX_LIKE_TEXT_CHARS, limit, 0, filters, mode, "relevance")
+        keyword = self.lexical.search(text, CANDIDATES, filters) if mode != "semantic" else []
+        qvec = self._query_vector(text, [], required=True) if mode != "lexical" else None
+        results = Results(query=text[:200], mode=mode, hits=[])
+        results.hits = self._hits(self._fuse(keyword, qvec, CANDIDATES, filters), text,
+                                  "relevance", 0, limit)
+        results.took_ms = (time.perf_counter() - started) * 1000
+        return results
+
+    # --- the parts ---------------------------------------------------------------------
+    def _check(self, query: str, max_chars: int, limit: int, offset: int, filters: Filters,
+               mode: str, sort: str) -> str:
+        text = " ".join((query or "").split())
+        if not text:
+            raise QueryError("empty query: type some words, or use `paperwire similar ID` "
+                             "to find papers like a known one")
+        if len(text) > max_chars:
+            raise QueryError(f"query is {len(text):,} characters (limit {max_chars:,}); to "
+                             "search by a whole abstract use --like-text FILE")
+        if mode not in MODES:
+            raise QueryError(f"unknown mode {mode!r} (choose {', '.join(MODES)})")
+        if sort not in SORTS:
+            raise QueryError(f"unknown sort {sort!r} (choose {', '.join(SORTS)})")
+        if not 1 <= limit <= 200:
+            raise QueryError(f"limit must be between 1 and 200 (got {limit})")
+        if offset < 0 or offset + limit > MAX_RESULTS:
+            raise QueryError(f"results go {MAX_RESULTS:,} deep; offset {offset} is too far")
+        check_filters(filters, self.extra_categories)
+        return text
+
+    def _require_embedder(self) -> Embedder:
+        embedder = self.embedder
+        if embedder is None:
+            raise QueryError("search by meaning is switched off on this instance")
+        return embedder
+
+    def _query_vector(self, text: str, notes: list[str], *, required: bool
+                      ) -> np.ndarray | None:
+        vectors = self.vectors
+        if vectors is None or len(vectors) == 0:
+            message = ("no papers are embedded yet: run `paperwire index`; "
+                       "showing keyword matches only")
+            if required:
+                raise QueryError("no papers are embedded yet: run `paperwire index` first")
+            notes.append(message)
+            return None
+        vector: np.ndarray = self._require_embedder().embed([text])[0]
+        return vector
+
+    def _semantic(self, qvec: np.ndarray, k: int, filters: Filters) -> list[tuple[int, float]]:
+        vectors = self.vectors
+        if vectors is None:
+            return []
+        allowed = None
+        if not filters.empty:
+            allowed = np.asarray(self.lexical.matching_rows(filters, len(self.lexical) or 1),
+                                 dtype=np.int64)
+        ids, scores = vectors.search(qvec, k, allowed)
+        return list(zip(ids.tolist(), scores.tolist(), strict=True))
+
+    def _fuse(self, keyword: list[tuple[int, float]], qvec: np.ndarray | None, k: int,
+              filters: Filters) -> list[Ranked]:
+        """(row, fused score, keyword score, meaning score), best first."""
+        if qvec is None:
+            return [(r, s, s, None) for r, s in keyword]
+        meaning = dict(self._semantic(qvec, k, filters))
+        if not keyword:
+            return [(r, s, None, s) for r, s in sorted(meaning.items(), key=lambda x: -x[1])]
+        words = dict(keyword)
+        missing = [r for r in words if r not in meaning]
+        if missing:
+            embedder = self._require_embedder()
+            ids, vecs = self.store.get_embeddings(embedder.model, missing, embedder.dim)
+            meaning.update(zip(ids.tolist(), (vecs @ qvec).tolist(), strict=True))
+        best_words = max(words.values()) or 1.0
+        best_meaning = max(meaning.values()) or 1.0
+        fused = []
+        for row in set(words) | set(meaning):
+            w, m = words.get(row), meaning.get(row)
+            score = (self.alpha * (w or 0.0) / best_words
+                     + (1 - self.alpha) * max(m or 0.0, 0.0) / best_meaning)
+            fused.append((row, score, w, m))
+        fused.sort(key=lambda x: (-x[1], x[0]))
+        return fused
+
+    def _hits(self, ranked: list[Ranked], text: str,
+              sort: str, offset: int, limit: int) -> list[Hit]:
+        if sort == "date":
+            # Newest first among the best matches (not among everything that shares a word).
+            pool = ranked[:MAX_RESULTS // 5]
+            papers = self.store.get_papers_by_row(r[0] for r in pool)
+            pool = [r for r in pool if r[0] in papers]
+            pool.sort(key=lambda r: (paper_day(papers[r[0]]) or date.min, r[1]), reverse=True)
+            window = pool[offset:offset + limit]
+        else:
+            window = ranked[offset:offset + limit]
+            papers = self.store.get_papers_by_row(r[0] for r in window)
+        terms = set(self.lexical.terms(text)) if text else set()
+        return [Hit(papers[r], s, w, m, self._snippet(papers[r].abstract, terms))
+                for r, s, w, m in window if r in papers]
+
+    def _snippet(self, abstract: str, terms: set[str], width: int = 320) -> Snippet:
+        marks = [(m.start(), m.end()) for m in _WORD.finditer(abstract)
+                 if terms and self._stem(m.group()) in terms] if terms else []
+        if len(abstract) <= width:
+            return Snippet(abstract, tuple(marks))
+        # The window of the abstract with the most matched words, cut at word boundaries.
+        start = 0
+        if marks:
+            best = max(range(len(marks)), key=lambda i: sum(
+                1 for a, _ in marks[i:] if a < marks[i][0] + width))
+            start = max(0, marks[best][0] - 40)
+            start = abstract.rfind(" ", 0, start) + 1 if start else 0
+        end = min(len(abstract), start + width)
+        if end < len(abstract):
+            end = max(abstract.rfind(" ", start, end), start + 1)
+        prefix = "…" if start else ""
+        suffix = "…" if end < len(abstract) else ""
+        shift = len(prefix) - start
+        spans = tuple((a + shift, b + shift) for a, b in marks if a >= start and b <= end)
+        return Snippet(prefix + abstract[start:end] + suffix, spans)
+
+
+def embedder_factory(name: str, threads: int = 0) -> Callable[[], Embedder] | None:
+    """A loader for the configured embedder (None when search by meaning is off)."""
+    if name == "none":
+        return None
+
+    def load() -> Embedder:
+        from paperwire.index.embedder import load_embedder
+
+        return load_embedder(name, threads=threads or None)
+
+    return load
