@@ -42,7 +42,7 @@ MAX_QUERY_CHARS = 1_000  # a pasted abstract goes through like_text, which allow
 MAX_LIKE_TEXT_CHARS = 20_000
 CANDIDATES = 100  # per side, before fusion
 MAX_RESULTS = 1_000  # deepest page a query can reach
-ALPHA = 0.3  # keyword weight in hybrid fusion; tuned on SciFact train
+ALPHA = 0.5  # keyword weight in hybrid fusion; tuned on SciFact train (0.1…0.6)
 
 
 class QueryError(PaperwireError):
@@ -116,6 +116,13 @@ def check_filters(filters: Filters, extra_categories: Sequence[str] = ()) -> Non
 
 
 _WORD = re.compile(r"\w+")
+
+
+def _normalizer(scores: Any) -> Callable[[float], float]:
+    """Divide by the side's best candidate score, so each side's best becomes 1. (Min-max
+    scaling was tried too and scored lower on SciFact train: 0.7358 vs 0.7370.)"""
+    best = max(scores) or 1.0
+    return lambda x: max(0.0, x) / best
 
 
 class Searcher:
@@ -299,13 +306,12 @@ class Searcher:
             embedder = self._require_embedder()
             ids, vecs = self.store.get_embeddings(embedder.model, missing, embedder.dim)
             meaning.update(zip(ids.tolist(), (vecs @ qvec).tolist(), strict=True))
-        best_words = max(words.values()) or 1.0
-        best_meaning = max(meaning.values()) or 1.0
+        norm_words, norm_meaning = _normalizer(words.values()), _normalizer(meaning.values())
         fused = []
         for row in set(words) | set(meaning):
             w, m = words.get(row), meaning.get(row)
-            score = (self.alpha * (w or 0.0) / best_words
-                     + (1 - self.alpha) * max(m or 0.0, 0.0) / best_meaning)
+            score = (self.alpha * (norm_words(w) if w is not None else 0.0)
+                     + (1 - self.alpha) * norm_meaning(m if m is not None else 0.0))
             fused.append((row, score, w, m))
         fused.sort(key=lambda x: (-x[1], x[0]))
         return fused
