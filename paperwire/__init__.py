@@ -12,21 +12,27 @@ from paperwire.errors import (
     StoreError,
 )
 from paperwire.ingest import IngestReport, ingest
-from paperwire.models import HarvestState, Limits, Paper, Rejection, parse_arxiv_id
+from paperwire.models import Filters, HarvestState, Limits, Paper, Rejection, parse_arxiv_id
+from paperwire.search import Hit, QueryError, Results, Searcher
 from paperwire.settings import Settings
 from paperwire.sources import Source
 from paperwire.store import Store, WriteResult
 
 __all__ = [
     "ConfigError",
+    "Filters",
     "HarvestError",
     "HarvestState",
+    "Hit",
     "IngestReport",
     "InvalidRecord",
     "Limits",
     "Paper",
     "PaperwireError",
+    "QueryError",
     "Rejection",
+    "Results",
+    "Searcher",
     "Settings",
     "Source",
     "SourceError",

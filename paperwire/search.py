@@ -42,6 +42,7 @@ MAX_QUERY_CHARS = 1_000  # a pasted abstract goes through like_text, which allow
 MAX_LIKE_TEXT_CHARS = 20_000
 CANDIDATES = 100  # per side, before fusion
 MAX_RESULTS = 1_000  # deepest page a query can reach
+BROAD_FILTER = 0.2  # above this share of papers, filter after the scan instead of inside
 ALPHA = 0.5  # keyword weight in hybrid fusion; tuned on SciFact train (0.1…0.6)
 
 
@@ -285,10 +286,21 @@ class Searcher:
         vectors = self.vectors
         if vectors is None:
             return []
-        allowed = None
-        if not filters.empty:
-            allowed = np.asarray(self.lexical.matching_rows(filters, len(self.lexical) or 1),
-                                 dtype=np.int64)
+        if filters.empty:
+            ids, scores = vectors.search(qvec, k)
+            return list(zip(ids.tolist(), scores.tolist(), strict=True))
+        matching = self.lexical.count(filters)
+        if matching > BROAD_FILTER * len(vectors):
+            # A broad filter (a big category): search wider and keep the allowed, rather than
+            # listing hundreds of thousands of allowed ids.
+            ids, scores = vectors.search(qvec, int(k * 2 * len(vectors) / max(matching, 1)))
+            papers = self.store.get_papers_by_row(ids.tolist())
+            kept = [(r, s) for r, s in zip(ids.tolist(), scores.tolist(), strict=True)
+                    if r in papers and filters.matches(papers[r])]
+            if len(kept) >= k:
+                return kept[:k]
+        allowed = np.asarray(self.lexical.matching_rows(filters, max(matching, 1)),
+                             dtype=np.int64)
         ids, scores = vectors.search(qvec, k, allowed)
         return list(zip(ids.tolist(), scores.tolist(), strict=True))
 

@@ -41,3 +41,11 @@ def test_readme_mentions_every_command() -> None:
     readme = (ROOT / "README.md").read_text()
     for name in _commands(cli):
         assert f"paperwire {name}" in readme, f"README does not mention `paperwire {name}`"
+
+
+def test_public_api_is_explicit_and_sorted() -> None:
+    import paperwire
+
+    assert paperwire.__all__ == sorted(paperwire.__all__)
+    for name in paperwire.__all__:
+        assert getattr(paperwire, name) is not None, name

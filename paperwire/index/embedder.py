@@ -428,5 +428,6 @@ def build_graph(weights: dict[str, NDArray[np.float32]], *, quantized: bool) -> 
     model = helper.make_model(
         helper.make_graph(b.nodes, MODEL, inputs, [output], b.inits),
         opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid(_MS, 1)],
-        producer_name="paperwire")
+        producer_name="paperwire",
+        ir_version=8)  # what opset 17 needs; onnx's newest default is refused by older ORTs
     return bytes(model.SerializeToString())
