@@ -357,6 +357,13 @@ def _run(ctx: _Context, source: Source) -> None:
     if report.resumed_from:
         click.echo(f"resumed after line/record {report.resumed_from:,}", err=True)
     click.echo(report.summary())
+    if ctx.settings.index_on_ingest and report.written.inserted + report.written.updated:
+        from paperwire.index.indexer import IndexPaths
+        from paperwire.index.lexical import LexicalIndex
+
+        synced = LexicalIndex(IndexPaths.for_home(ctx.settings.home).lexical).sync(ctx.store)
+        click.echo(f"keyword index: {synced.added:,} added, {synced.updated:,} updated "
+                   f"({synced.seconds:.1f} s); run `paperwire index` to embed new papers")
     if report.interrupted:
         sys.exit(EXIT_INTERRUPTED)
     if report.rejected:

@@ -68,6 +68,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("http_timeout", 60.0, "Seconds to wait for an arXiv response.", float),
     Setting("user_agent", "paperwire/0.1 (self-hosted paper discovery)", "User-Agent sent to "
             "arXiv; put a contact address here on a public instance."),
+    Setting("index_on_ingest", True, "Update the keyword index right after each ingest, so "
+            "new papers are searchable at once (embedding waits for `paperwire index`).",
+            _bool),
     Setting("embedder", "auto", "Embedding runtime for search by meaning: `auto` (the fastest "
             "installed: onnx-int8, else torch), `onnx-int8`, `onnx-fp32`, `torch`, or `none` "
             "(keyword search only)."),
@@ -96,6 +99,7 @@ class Settings:
     max_retries: int = 5
     http_timeout: float = 60.0
     user_agent: str = "paperwire/0.1 (self-hosted paper discovery)"
+    index_on_ingest: bool = True
     embedder: str = "auto"
     embed_threads: int = 0
     progress: bool = True

@@ -182,3 +182,19 @@ def test_cli_search_json_and_exit_codes(home: Path) -> None:
     assert bad.exit_code == 2 and "unknown category 'cs.XX'" in bad.output
     missing = runner.invoke(cli, ["--home", str(home), "similar", "2401.99999"], env=env)
     assert missing.exit_code == 2 and "no paper '2401.99999'" in missing.output
+
+
+def test_ingested_papers_are_keyword_searchable_at_once(tmp_path: Path) -> None:
+    lines = arxiv_lines(30, start=2000)
+    (tmp_path / "new.jsonl").write_text("".join(lines))
+    runner = CliRunner()
+    env = {"PAPERWIRE_PROGRESS": "0", "PAPERWIRE_EMBEDDER": "none"}
+    result = runner.invoke(cli, ["--home", str(tmp_path), "ingest", "jsonl",
+                                 str(tmp_path / "new.jsonl")], env=env)
+    assert result.exit_code == 0, result.output
+    assert "keyword index: 30 added" in result.output
+    wanted = json.loads(lines[7])
+    found = runner.invoke(cli, ["--home", str(tmp_path), "search", wanted["title"], "--json",
+                                "--limit", "3"], env=env)
+    assert found.exit_code == 0, found.output
+    assert wanted["id"] in [h["arxiv_id"] for h in json.loads(found.output)["hits"]]
