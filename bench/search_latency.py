@@ -138,6 +138,10 @@ def main() -> None:
     parser.add_argument("--home", type=Path, required=True, help="75k corpus home")
     parser.add_argument("--scale", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--scale-home", type=Path, default=None,
+                        help="keep the scaled corpus here and reuse it when already built")
+    parser.add_argument("--build-only", action="store_true",
+                        help="build the corpora, measure nothing")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     embedder = load_embedder("auto", threads=2)
@@ -149,15 +153,23 @@ def main() -> None:
         print(json.dumps({"latency": result, "rss_mib": rss_mib()}))
         return
     rows = []
-    print("75k sample:", file=sys.stderr)
-    corpus_75k(args.home, embedder).store.close()
-    result, rss = measure_in_fresh_process(args.home, args.queries)
-    rows.append(("75k arXiv sample (real embeddings)", result, rss))
+    if not args.build_only or not args.scale:
+        print("75k sample:", file=sys.stderr)
+        corpus_75k(args.home, embedder).store.close()
+        if not args.build_only:
+            result, rss = measure_in_fresh_process(args.home, args.queries)
+            rows.append(("75k arXiv sample (real embeddings)", result, rss))
     if args.scale:
         with tempfile.TemporaryDirectory() as tmp:
+            home = args.scale_home or Path(tmp)
+            home.mkdir(parents=True, exist_ok=True)
             print(f"{args.scale:,} papers:", file=sys.stderr)
-            corpus_scaled(Path(tmp), args.scale, embedder).store.close()
-            result, rss = measure_in_fresh_process(Path(tmp), args.queries)
+            if not (home / "built").exists():
+                corpus_scaled(home, args.scale, embedder).store.close()
+                (home / "built").write_text(str(args.scale))
+            if args.build_only:
+                return
+            result, rss = measure_in_fresh_process(home, args.queries)
             rows.append((f"{args.scale:,} papers (random vectors)", result, rss))
     lines = [f"| {name} | " + " | ".join(f"{r[m][0]:.1f} / {r[m][1]:.1f}"
                                           for m in ("lexical", "semantic", "hybrid"))
