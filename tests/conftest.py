@@ -83,3 +83,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     line = config.stash.get(_PG_SUMMARY, None)
     if line:
         terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def sleep() -> Any:
+    """A sleep that records the waits a client asked for instead of waiting (network tests)."""
+    from tests.replay_server import RecordingSleep
+
+    return RecordingSleep()

@@ -224,3 +224,12 @@ def replay_fixture() -> Iterator[ReplayServer]:
     """A started ReplayServer, stopped after the test."""
     with ReplayServer() as server:
         yield server
+
+
+def split(items: list[Any]) -> tuple[list[Any], list[Any], list[Any]]:
+    """A source's items sorted into (papers, rejections, checkpoints)."""
+    from paperwire.models import Checkpoint, Paper, Rejection
+
+    return ([i for i in items if isinstance(i, Paper)],
+            [i for i in items if isinstance(i, Rejection)],
+            [i for i in items if isinstance(i, Checkpoint)])

@@ -13,9 +13,9 @@ import pytest
 from lxml import etree
 
 from paperwire.errors import HarvestError
-from paperwire.models import Checkpoint, HarvestState, Limits, Paper, Rejection, validate
+from paperwire.models import HarvestState, Limits, Rejection, validate
 from paperwire.settings import Settings
-from paperwire.sources import Item, Source
+from paperwire.sources import Source
 from paperwire.sources.arxiv_api import ArxivAPISource, entry_to_paper, parse_feed
 from tests.replay_server import (  # noqa: F401  (replay_fixture provides the "replay" fixture)
     RecordingSleep,
@@ -23,6 +23,7 @@ from tests.replay_server import (  # noqa: F401  (replay_fixture provides the "r
     Reply,
     Seen,
     replay_fixture,
+    split,
 )
 from tests.shared_data import SHARED_DATA, require
 
@@ -85,17 +86,6 @@ def source(replay: ReplayServer, sleep: RecordingSleep, ids: list[str],
            **kwargs: Any) -> ArxivAPISource:
     return ArxivAPISource(SETTINGS, ids, endpoint=replay.url + "/api/query", sleep=sleep,
                           **kwargs)
-
-
-def split(items: list[Item]) -> tuple[list[Paper], list[Rejection], list[Checkpoint]]:
-    return ([i for i in items if isinstance(i, Paper)],
-            [i for i in items if isinstance(i, Rejection)],
-            [i for i in items if isinstance(i, Checkpoint)])
-
-
-@pytest.fixture
-def sleep() -> RecordingSleep:
-    return RecordingSleep()
 
 
 # --- parsing every recorded Atom response --------------------------------------------------

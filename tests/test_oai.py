@@ -34,6 +34,7 @@ from tests.replay_server import (  # noqa: F401  (replay_fixture provides the "r
     Reply,
     load_exchanges,
     replay_fixture,
+    split,
 )
 from tests.shared_data import SHARED_DATA, require
 
@@ -131,17 +132,6 @@ def source(replay: ReplayServer, sleep: RecordingSleep, settings: Settings = SET
            **kwargs: Any) -> OAISource:
     kwargs.setdefault("set_spec", "physics:hep-th")
     return OAISource(settings, endpoint=replay.url + "/oai2", sleep=sleep, **kwargs)
-
-
-def split(items: list[Item]) -> tuple[list[Paper], list[Rejection], list[Checkpoint]]:
-    return ([i for i in items if isinstance(i, Paper)],
-            [i for i in items if isinstance(i, Rejection)],
-            [i for i in items if isinstance(i, Checkpoint)])
-
-
-@pytest.fixture
-def sleep() -> RecordingSleep:
-    return RecordingSleep()
 
 
 # --- parsing every recorded arXiv-format response -----------------------------------------

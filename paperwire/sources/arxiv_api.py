@@ -12,14 +12,12 @@ from functools import partial
 from typing import Any
 
 import httpx
-from lxml import etree
 
 from paperwire.errors import InvalidRecord
 from paperwire.models import Checkpoint, HarvestState, Limits, Paper, Rejection, parse_arxiv_id
 from paperwire.settings import Settings
 from paperwire.sources import Item, checked
-from paperwire.sources.http import BadBody, PoliteClient, Sleep
-from paperwire.sources.oai import safe_xml_parser
+from paperwire.sources.http import PoliteClient, Sleep, parse_xml
 
 __all__ = ["ArxivAPISource", "Feed", "entry_to_paper", "parse_feed", "repair_mojibake"]
 
@@ -65,12 +63,7 @@ def repair_mojibake(text: str) -> str:
 
 def parse_feed(content: bytes) -> Feed:
     """Parse an arXiv API Atom response; BadBody if it is not a well-formed Atom feed."""
-    try:
-        root = etree.fromstring(content, parser=safe_xml_parser())
-    except etree.XMLSyntaxError as exc:
-        raise BadBody(f"malformed XML ({exc})") from None
-    if root.tag != f"{ATOM}feed":
-        raise BadBody(f"not an Atom feed (root element <{etree.QName(root).localname}>)")
+    root = parse_xml(content, f"{ATOM}feed", "an Atom feed")
     feed = Feed(entries={}, errors=[])
     for entry in root.iter(f"{ATOM}entry"):
         entry_id = (entry.findtext(f"{ATOM}id") or "").strip()

@@ -14,16 +14,17 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
+from lxml import etree
 
 from paperwire.errors import HarvestError
 from paperwire.models import normalize_text
 from paperwire.settings import Settings
 
 __all__ = ["BACKOFF_BASE", "BACKOFF_CAP", "MAX_RETRY_AFTER", "BadBody", "PoliteClient",
-           "retry_after_seconds"]
+           "parse_xml", "retry_after_seconds", "safe_xml_parser"]
 
 T = TypeVar("T")
 Sleep = Callable[[float], None]
@@ -45,6 +46,23 @@ log = logging.getLogger(__name__)
 
 class BadBody(Exception):
     """Raised by a ``parse`` callback for a corrupt body; retried like a dropped connection."""
+
+
+def safe_xml_parser() -> Any:
+    """An lxml parser that never fetches anything and never expands entities."""
+    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False,
+                           load_dtd=False, dtd_validation=False)
+
+
+def parse_xml(content: bytes, root_tag: str, kind: str) -> Any:
+    """The root element of a response that must be ``kind``; BadBody (retried) otherwise."""
+    try:
+        root = etree.fromstring(content, parser=safe_xml_parser())
+    except etree.XMLSyntaxError as exc:
+        raise BadBody(f"malformed XML ({exc})") from None
+    if root.tag != root_tag:
+        raise BadBody(f"not {kind} (root element <{etree.QName(root).localname}>)")
+    return root
 
 
 def retry_after_seconds(value: str, now: datetime | None = None) -> float | None:

@@ -24,10 +24,9 @@ from paperwire.errors import ConfigError, HarvestError
 from paperwire.models import Checkpoint, HarvestState, Limits, Paper, Rejection, parse_arxiv_id
 from paperwire.settings import Settings
 from paperwire.sources import Item, checked
-from paperwire.sources.http import BadBody, PoliteClient, Sleep
+from paperwire.sources.http import BadBody, PoliteClient, Sleep, parse_xml
 
-__all__ = ["METADATA_PREFIXES", "OAISource", "Page", "parse_page", "record_to_item",
-           "safe_xml_parser"]
+__all__ = ["METADATA_PREFIXES", "OAISource", "Page", "parse_page", "record_to_item"]
 
 OAI_NS = "http://www.openarchives.org/OAI/2.0/"
 METADATA_PREFIXES = ("arXiv", "arXivRaw")
@@ -38,12 +37,6 @@ _AND = re.compile(r",?\s+and\s+")
 _HAS_WORD = re.compile(r"\w")
 
 log = logging.getLogger(__name__)
-
-
-def safe_xml_parser() -> Any:
-    """An lxml parser that never fetches anything and never expands entities."""
-    return etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False,
-                           load_dtd=False, dtd_validation=False)
 
 
 @dataclass
@@ -60,12 +53,7 @@ class Page:
 
 def parse_page(content: bytes) -> Page:
     """Parse a ListRecords response; BadBody if it is not well-formed OAI-PMH."""
-    try:
-        root = etree.fromstring(content, parser=safe_xml_parser())
-    except etree.XMLSyntaxError as exc:
-        raise BadBody(f"malformed XML ({exc})") from None
-    if root.tag != f"{{{OAI_NS}}}OAI-PMH":
-        raise BadBody(f"not an OAI-PMH response (root element <{etree.QName(root).localname}>)")
+    root = parse_xml(content, f"{{{OAI_NS}}}OAI-PMH", "an OAI-PMH response")
     page = Page(response_date=root.findtext(f"{{{OAI_NS}}}responseDate"))
     error = root.find(f"{{{OAI_NS}}}error")
     if error is not None:
