@@ -198,3 +198,16 @@ def test_ingested_papers_are_keyword_searchable_at_once(tmp_path: Path) -> None:
                                 "--limit", "3"], env=env)
     assert found.exit_code == 0, found.output
     assert wanted["id"] in [h["arxiv_id"] for h in json.loads(found.output)["hits"]]
+
+
+def test_index_and_search_on_both_databases(store: Store, tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "p.jsonl").write_text("".join(arxiv_lines(40, start=3000)))
+    ingest(JsonlSource(tmp_path / "p.jsonl"), store, progress=False)
+    paths = IndexPaths.for_home(tmp_path)
+    report = update_index(store, paths, embedder, progress=False)
+    assert (report.lexical.added, report.embedded, report.vectors) == (40, 40, 40)
+    record = json.loads(arxiv_lines(1, start=3005)[0])
+    searcher = Searcher(store, paths, lambda: embedder)
+    for mode in ("lexical", "semantic", "hybrid"):
+        hits = searcher.search(record["title"], mode=mode, limit=3).hits
+        assert hits[0].paper.arxiv_id == record["id"], mode
