@@ -17,7 +17,7 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-## demo: install, initialise the data directory, ingest papers (FROM=file, else arXiv)
+## demo: install, initialise the data directory, ingest papers (FROM=file, else arXiv), index
 demo: install
 	$(BIN)/paperwire init
 ifeq ($(FROM),)
@@ -26,6 +26,7 @@ else
 	$(BIN)/paperwire ingest file $(FROM)
 endif
 	$(BIN)/paperwire stats
+	$(BIN)/paperwire index
 
 ## test: install what the tests need (Python packages, Debian packages) and run them
 test: install
