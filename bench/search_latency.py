@@ -126,7 +126,8 @@ def measure_in_fresh_process(home: Path, n_queries: int) -> tuple[dict[str, Any]
     as a web worker would (building them costs more memory than serving them)."""
     import subprocess
 
-    out = subprocess.run([sys.executable, __file__, "--measure", str(home), "--queries",
+    out = subprocess.run([sys.executable, __file__, "--measure", str(home), "--home", str(home),
+                          "--queries",
                           str(n_queries)], capture_output=True, text=True, check=True)
     data = json.loads(out.stdout.strip().splitlines()[-1])
     return {m: tuple(v) for m, v in data["latency"].items()}, data["rss_mib"]

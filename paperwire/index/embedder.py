@@ -138,6 +138,9 @@ class OnnxEmbedder:
         graph = build_graph(weights, quantized=quantized)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or 0
+        # ORT's pool otherwise spins after each run, stealing the cores the vector search
+        # that follows a query embedding needs (measured: a 75k exact scan went 8 → 24 ms).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.inter_op_num_threads = 1
         self.session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
