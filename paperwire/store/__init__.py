@@ -8,7 +8,7 @@ between threads (SQLAlchemy pools connections).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, func, select
 from paperwire.models import HarvestState, Paper
 from paperwire.settings import Settings
 from paperwire.store import embeddings as _embeddings
+from paperwire.store import listings as _listings
 from paperwire.store import papers as _papers
 from paperwire.store import state as _state
 from paperwire.store.database import create_store_engine, migrate, write_transaction
@@ -124,6 +125,29 @@ class Store:
     def stats(self) -> dict[str, Any]:
         with self.engine.connect() as conn:
             return _papers.stats(conn)
+
+    # --- listings (the day / week / month pages) ------------------------------------------
+    def papers_between(self, since: date | None, until: date | None, *,
+                       category: str | None = None, limit: int = 30, offset: int = 0
+                       ) -> tuple[list[Paper], int]:
+        """Papers whose day falls in [since, until], newest first, and how many there are."""
+        with self.engine.connect() as conn:
+            return _listings.papers_between(conn, since, until, category=category,
+                                            limit=limit, offset=offset)
+
+    def day_before(self, day: date) -> date | None:
+        """The nearest earlier day that has papers."""
+        with self.engine.connect() as conn:
+            return _listings.day_before(conn, day)
+
+    def day_after(self, day: date) -> date | None:
+        """The nearest later day that has papers."""
+        with self.engine.connect() as conn:
+            return _listings.day_after(conn, day)
+
+    def latest_day(self) -> date | None:
+        with self.engine.connect() as conn:
+            return _listings.latest_day(conn)
 
     # --- embeddings ---------------------------------------------------------------------
     def count_to_embed(self, model: str) -> int:

@@ -1,0 +1,92 @@
+"""The JSON API under /api (described by /api/openapi.json, read at /api/docs).
+
+Each endpoint returns what the matching page's JSON twin returns: both call the same
+``*_data`` function in pages.py. FastAPI checks the typed parameters; a bad one is a 400.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from starlette.exceptions import HTTPException
+from starlette.responses import HTMLResponse, Response
+
+from paperwire.search import QueryError
+from paperwire.web import pages
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+Period = Literal["day", "week", "month"]
+Mode = Literal["hybrid", "lexical", "semantic"]
+Sort = Literal["relevance", "date"]
+Page = Annotated[int, Query(ge=1, le=1000, description="1-based page number")]
+
+
+@router.get("/trending", summary="Papers of a day, week or month, newest first")
+def trending(request: Request,
+             date: Annotated[dt.date | None, Query(
+                 description="a day (YYYY-MM-DD); default: the latest day with papers")] = None,
+             period: Period = "day", page: Page = 1,
+             category: Annotated[str | None, Query(
+                 description="an arXiv category (cs.CL) or archive (cs)")] = None,
+             ) -> dict[str, Any]:
+    return pages.trending_data(pages.site_of(request), date, period, page, category)
+
+
+@router.get("/search", summary="Search papers by keyword and meaning")
+def search(request: Request,
+           q: Annotated[str, Query(min_length=1, max_length=1000, description="the query")],
+           category: Annotated[list[str] | None, Query(
+               description="arXiv category or archive; repeat for several")] = None,
+           since: dt.date | None = None, until: dt.date | None = None,
+           author: str | None = None, sort: Sort = "relevance", mode: Mode | None = None,
+           page: Page = 1,
+           per_page: Annotated[int, Query(ge=1, le=100)] = pages.SEARCH_PER_PAGE,
+           ) -> dict[str, Any]:
+    try:
+        return pages.search_data(pages.site_of(request), q, categories=tuple(category or ()),
+                                 since=since, until=until, author=author, sort=sort,
+                                 mode=mode, page=page, per_page=per_page)
+    except QueryError as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+@router.get("/papers/{arxiv_id:path}", summary="One paper, with papers similar to it")
+def paper(request: Request, arxiv_id: str) -> dict[str, Any]:
+    return pages.paper_data(pages.site_of(request), arxiv_id)
+
+
+@router.get("/stats", summary="How many papers this instance holds, by day and category")
+def stats(request: Request) -> dict[str, Any]:
+    return pages.about_data(pages.site_of(request))
+
+
+@router.get("/docs", include_in_schema=False)
+def docs(request: Request) -> Response:
+    """The API reference, rendered here from the OpenAPI schema (no CDN-hosted Swagger UI)."""
+    schema = request.app.openapi()
+    endpoints = []
+    for path, methods in schema.get("paths", {}).items():
+        for method, op in methods.items():
+            params = [{"name": p["name"], "in": p["in"], "required": p.get("required", False),
+                       "description": p.get("description", ""),
+                       "type": _type_name(p.get("schema", {}))}
+                      for p in op.get("parameters", [])]
+            endpoints.append({"method": method.upper(), "path": path,
+                              "summary": op.get("summary", ""), "params": params})
+    site = pages.site_of(request)
+    html = site.templates.get_template("api_docs.html").render(
+        endpoints=endpoints, info=schema.get("info", {}), request_path=request.url.path)
+    return HTMLResponse(html)
+
+
+def _type_name(schema: dict[str, Any]) -> str:
+    if "enum" in schema:
+        return " | ".join(str(v) for v in schema["enum"])
+    if "anyOf" in schema:
+        return " | ".join(_type_name(s) for s in schema["anyOf"] if s.get("type") != "null")
+    if schema.get("type") == "array":
+        return f"list of {_type_name(schema.get('items', {}))}"
+    return str(schema.get("format") or schema.get("type") or "any")

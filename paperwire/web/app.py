@@ -1,0 +1,177 @@
+"""create_app(settings): the ASGI app, its shared state, content negotiation and error pages."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Awaitable, Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.exceptions import HTTPException
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from paperwire.index.indexer import IndexPaths
+from paperwire.models import Paper
+from paperwire.search import Searcher, embedder_factory
+from paperwire.settings import Settings
+from paperwire.store import Store
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+# Content Security Policy: nothing but this origin, so a paper title that slipped past
+# escaping still could not run a script or pull in a third-party resource.
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+
+
+class Site:
+    """What every view needs: settings, the store, templates and the (lazy) searcher."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+        self.templates = Environment(
+            loader=FileSystemLoader(HERE / "templates"),
+            autoescape=select_autoescape(["html", "xml"], default=True),
+            trim_blocks=True, lstrip_blocks=True)
+        self.templates.globals["static"] = self.static_url
+        self._searcher: Searcher | None = None
+        self._lock = threading.Lock()
+        self._asset_versions: dict[str, str] = {}
+
+    @property
+    def searcher(self) -> Searcher:
+        # Built on first use and kept: the embedder inside loads once per app, not per request.
+        if self._searcher is None:
+            with self._lock:
+                if self._searcher is None:
+                    s = self.settings
+                    self._searcher = Searcher(
+                        self.store, IndexPaths.for_home(s.home),
+                        embedder_factory(s.embedder, s.embed_threads),
+                        extra_categories=s.extra_categories)
+        self._searcher.refresh()
+        return self._searcher
+
+    def static_url(self, name: str) -> str:
+        # A content hash in the URL lets browsers cache the file for long and still see edits.
+        version = self._asset_versions.get(name)
+        if version is None:
+            version = hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
+            self._asset_versions[name] = version
+        return f"/static/{name}?v={version}"
+
+    # --- listings ------------------------------------------------------------------------
+    def papers_between(self, since: date | None, until: date | None, *,
+                       category: str | None = None, limit: int = 30, offset: int = 0
+                       ) -> tuple[list[Paper], int]:
+        return self.store.papers_between(since, until, category=category, limit=limit,
+                                         offset=offset)
+
+    def day_before(self, day: date) -> date | None:
+        return self.store.day_before(day)
+
+    def day_after(self, day: date) -> date | None:
+        return self.store.day_after(day)
+
+    def latest_day(self) -> date | None:
+        return self.store.latest_day()
+
+
+class CachedStatic(StaticFiles):
+    """Static files with a Cache-Control header (StaticFiles sends only ETag/Last-Modified)."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code in (200, 304):
+            # Pages link assets with ?v=<content hash>, so those URLs never change content.
+            versioned = b"v=" in scope.get("query_string", b"")
+            response.headers["Cache-Control"] = ("public, max-age=31536000, immutable"
+                                                 if versioned else "public, max-age=3600")
+        return response
+
+
+def wants_json(request: Request) -> bool:
+    """The JSON twin is asked for by a ``.json`` suffix or an Accept header preferring it;
+    everything under /api but its HTML docs is JSON, errors included."""
+    path = request.url.path
+    if path.endswith(".json") or (path.startswith("/api/") and path != "/api/docs"):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def render(request: Request, template: str, data: dict[str, Any], status: int = 200,
+           headers: dict[str, str] | None = None) -> Response:
+    """One view, two formats: ``data`` as JSON, or the template over the same ``data``."""
+    # One URL answers in two formats, so caches must key on Accept too.
+    headers = {"Vary": "Accept", **(headers or {})}
+    if wants_json(request):
+        return JSONResponse(data, status_code=status, headers=headers)
+    site: Site = request.app.state.site
+    path, query = request.url.path, request.url.query
+    json_url = ("/index.json" if path == "/" else path + ".json") + (f"?{query}" if query else "")
+    html = site.templates.get_template(template).render(
+        data=data, request_path=path, json_url=json_url if status == 200 else None, **data)
+    return HTMLResponse(html, status_code=status, headers=headers)
+
+
+def error_response(request: Request, status: int, message: str) -> Response:
+    titles = {400: "Bad request", 404: "Not found", 405: "Method not allowed",
+              500: "Something went wrong"}
+    data = {"error": message, "status": status, "title": titles.get(status, "Error")}
+    return render(request, "error.html", data, status)
+
+
+def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
+    """The whole web app over ``store`` (opened from ``settings`` when not given)."""
+    from paperwire.web import api, feeds, pages
+
+    site = Site(settings, store if store is not None else Store.open(settings))
+    # Swagger UI and ReDoc load from CDNs; /api/docs is rendered here from the same schema.
+    app = FastAPI(title="paperwire", version="0.1.0", openapi_url="/api/openapi.json",
+                  docs_url=None, redoc_url=None,
+                  description="Search and browse arXiv papers held by this instance.")
+    app.state.site = site
+    site.templates.filters["highlight"] = pages.highlight
+
+    @app.middleware("http")
+    async def security_headers(request: Request,
+                               call_next: Callable[[Request], Awaitable[Response]]
+                               ) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        return error_response(request, exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_parameters(request: Request, exc: RequestValidationError) -> Response:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ())[1:]) or "request"
+            problems.append(f"{where}: {err.get('msg', 'invalid value')}")
+        return error_response(request, 400, "; ".join(problems))
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, exc: Exception) -> Response:
+        # Never a stack trace to the client; the server log still has it.
+        return error_response(request, 500, "the server hit an unexpected error; it has "
+                              "been logged")
+
+    app.mount("/static", CachedStatic(directory=STATIC), name="static")
+    app.include_router(api.router)
+    app.include_router(feeds.router)
+    app.include_router(pages.router)
+    return app
