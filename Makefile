@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 FROM ?=
 SET ?= cs
 DAYS ?= 3
+PORT ?= 8000
 export PAPERWIRE_HOME ?= $(CURDIR)/paperwire-data
 
 .PHONY: demo test test-all install lint bench clean
@@ -17,7 +18,7 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-## demo: install, initialise the data directory, ingest papers (FROM=file, else arXiv), index
+## demo: install, initialise the data directory, ingest papers (FROM=file, else arXiv), index, serve
 demo: install
 	$(BIN)/paperwire init
 ifeq ($(FROM),)
@@ -27,6 +28,7 @@ else
 endif
 	$(BIN)/paperwire stats
 	$(BIN)/paperwire index
+	$(BIN)/paperwire serve --host 127.0.0.1 --port $(PORT)
 
 ## test: install what the tests need (Python packages, Debian packages) and run them
 test: install

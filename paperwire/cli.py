@@ -334,6 +334,28 @@ def eval_beir(ctx: _Context, directory: Path, split: str, mode: str, as_json: bo
                    f"{key:>15}: {value}")
 
 
+@cli.command(name="serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--workers", type=int, default=1, show_default=True,
+              help="Worker processes; they share the store and indexes.")
+@pass_ctx
+def serve(ctx: _Context, host: str, port: int, workers: int) -> None:
+    """Serve the site, its JSON API and feeds."""
+    import os
+
+    import uvicorn
+
+    ctx.store.migrate()  # once, here, rather than racing in every worker
+    # Workers are fresh processes: hand them the settings this command resolved.
+    os.environ["PAPERWIRE_HOME"] = str(ctx.settings.home.resolve())
+    if ctx.settings.database_url:
+        os.environ["PAPERWIRE_DATABASE_URL"] = ctx.settings.database_url
+    click.echo(f"serving {ctx.store.count_papers():,} papers on http://{host}:{port}/", err=True)
+    uvicorn.run("paperwire.web.app:app_from_env", factory=True, host=host, port=port,
+                workers=workers, log_level="warning", access_log=False)
+
+
 @cli.command(name="settings")
 def show_settings() -> None:
     """Print the settings table (environment variables, defaults, meaning)."""

@@ -175,3 +175,9 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(feeds.router)
     app.include_router(pages.router)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app built from PAPERWIRE_* variables: the factory each `paperwire serve` worker
+    process calls (`paperwire serve` exports its resolved settings before starting them)."""
+    return create_app(Settings.from_env())
