@@ -9,6 +9,7 @@ set -euo pipefail
 
 packages=(
     postgresql  # fallback PostgreSQL server for tests/pg.py
+    chromium    # the headless browser tests/test_browser.py drives through Playwright
 )
 
 missing=()
