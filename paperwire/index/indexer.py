@@ -65,12 +65,14 @@ class IndexReport:
     vectors: int = 0
     vectors_rebuilt: bool = False
     interrupted: bool = False
+    embedding: bool = True  # False with --no-embed / PAPERWIRE_EMBEDDER=none
 
     def summary(self) -> str:
         rate = self.embedded / self.embed_seconds if self.embed_seconds else 0.0
-        text = (f"lexical: {self.lexical.added:,} added, {self.lexical.updated:,} updated; "
-                f"embedded {self.embedded:,} papers ({rate:,.0f}/s); vector index "
-                f"{'rebuilt, ' if self.vectors_rebuilt else ''}{self.vectors:,} papers")
+        text = f"lexical: {self.lexical.added:,} added, {self.lexical.updated:,} updated"
+        if self.embedding:
+            text += (f"; embedded {self.embedded:,} papers ({rate:,.0f}/s); vector index "
+                     f"{'rebuilt, ' if self.vectors_rebuilt else ''}{self.vectors:,} papers")
         if self.interrupted:
             text += " — interrupted; run `paperwire index` again to continue"
         return text
@@ -88,6 +90,7 @@ def update_index(store: Store, paths: IndexPaths, embedder: Embedder | None, *,
             sync = lexical.rebuild if rebuild else lexical.sync
             report.lexical = sync(store, progress=bar.update)
         if embedder is None:
+            report.embedding = False
             return report
         if rebuild:
             paths.vectors(embedder.model).unlink(missing_ok=True)

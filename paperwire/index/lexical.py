@@ -112,7 +112,7 @@ class LexicalIndex:
             raise
         # Stamps strictly increase in commit order (Store._next_stamp), so everything up to
         # the newest stamp seen is indexed and the next sync starts after it.
-        if cursor != since or not state:
+        if (cursor, after_id) != (since, int(state.get("after_id", 0))) or not state:
             self._write_state({"schema": SCHEMA_VERSION, "after_id": after_id,
                                "watermark": cursor.isoformat() if cursor else None})
         self.reload()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -130,6 +132,18 @@ def error_response(request: Request, status: int, message: str) -> Response:
     return render(request, "error.html", data, status)
 
 
+# Views are synchronous (the store is); Starlette runs them in a pool of 40 threads, which on
+# a small machine only queue on the GIL and the connection pool (bench/web.py: a quarter of
+# the samples waiting on a lock). A few threads per worker keep the cores busy.
+VIEW_THREADS = 8
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    anyio.to_thread.current_default_thread_limiter().total_tokens = VIEW_THREADS
+    yield
+
+
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     """The whole web app over ``store`` (opened from ``settings`` when not given)."""
     from paperwire.web import api, feeds, pages
@@ -137,6 +151,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     site = Site(settings, store if store is not None else Store.open(settings))
     # Swagger UI and ReDoc load from CDNs; /api/docs is rendered here from the same schema.
     app = FastAPI(title="paperwire", version="0.1.0", openapi_url="/api/openapi.json",
+                  lifespan=_lifespan,
                   docs_url=None, redoc_url=None,
                   description="Search and browse arXiv papers held by this instance.")
     app.state.site = site
