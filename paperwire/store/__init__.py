@@ -145,6 +145,13 @@ class Store:
         with self.engine.connect() as conn:
             return _listings.day_after(conn, day)
 
+    def data_version(self) -> str:
+        """Changes whenever a paper is added or changed (one indexed lookup): a cache key for
+        views computed from the papers, valid across processes."""
+        with self.engine.connect() as conn:
+            newest = conn.execute(select(func.max(papers_table.c.modified_at))).scalar_one()
+        return newest.isoformat() if newest else ""
+
     def latest_day(self) -> date | None:
         with self.engine.connect() as conn:
             return _listings.latest_day(conn)

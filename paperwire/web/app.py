@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import date
@@ -47,6 +48,7 @@ class Site:
         self._searcher: Searcher | None = None
         self._lock = threading.Lock()
         self._asset_versions: dict[str, str] = {}
+        self.cache = ViewCache()
 
     @property
     def searcher(self) -> Searcher:
@@ -61,6 +63,14 @@ class Site:
                         extra_categories=s.extra_categories)
         self._searcher.refresh()
         return self._searcher
+
+    def index_version(self) -> tuple[float, ...]:
+        """Modification times of the index files a view may read (a cache key part)."""
+        root = IndexPaths.for_home(self.settings.home).root
+        try:
+            return tuple(sorted(p.stat().st_mtime for p in root.rglob("*.json")))
+        except OSError:
+            return ()
 
     def static_url(self, name: str) -> str:
         # A content hash in the URL lets browsers cache the file for long and still see edits.
@@ -85,6 +95,30 @@ class Site:
 
     def latest_day(self) -> date | None:
         return self.store.latest_day()
+
+
+class ViewCache:
+    """A small, thread-safe LRU of computed view data; callers put the data version in the key,
+    so entries for old data just age out."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._data: OrderedDict[Any, Any] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self._size:
+                self._data.popitem(last=False)
 
 
 class CachedStatic(StaticFiles):
