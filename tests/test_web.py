@@ -360,3 +360,21 @@ def test_day_listings_on_each_backend(store: Store, tmp_path: Path) -> None:
         assert c.get("/api/trending").json()["date"] == "2025-01-09"
         assert c.get("/api/trending?date=2025-01-08").json()["prev"]["date"] == "2025-01-07"
         assert c.get("/api/trending?date=2025-01-01&period=month").json()["total"] == 5
+
+
+def test_cached_listings_follow_new_papers(tmp_path: Path) -> None:
+    def paper(n: int, day: date) -> Paper:
+        return Paper(arxiv_id=f"2601.{n:05d}", title=f"Paper {n}", abstract="An abstract.",
+                      authors=("A. Author",), categories=("cs.CL",), primary_category="cs.CL",
+                      listed_on=day, source="test")
+
+    store = Store.from_url(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    try:
+        store.write_batch([paper(1, date(2026, 1, 5))])
+        client = TestClient(create_app(Settings(home=tmp_path, embedder="none"), store))
+        assert client.get("/index.json").json()["date"] == "2026-01-05"
+        store.write_batch([paper(2, date(2026, 1, 6))])
+        data = client.get("/index.json").json()
+        assert data["date"] == "2026-01-06" and data["papers"][0]["title"] == "Paper 2"
+    finally:
+        store.close()
