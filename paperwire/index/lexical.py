@@ -80,7 +80,7 @@ class LexicalIndex:
         self._searcher: Any = None
 
     # --- writing ------------------------------------------------------------------------
-    def sync(self, store: Store, *, progress: Callable[[int], None] | None = None,
+    def sync(self, store: Store, *, progress: Callable[[int], object] | None = None,
              page: int = 2000) -> SyncReport:
         """Index every paper changed since the last sync; safe to interrupt and rerun."""
         t = _tantivy()
