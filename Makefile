@@ -30,9 +30,11 @@ endif
 	$(BIN)/paperwire index
 	$(BIN)/paperwire serve --host 127.0.0.1 --port $(PORT)
 
-## test: install what the tests need (Python packages, Debian packages) and run them
+## test: install what the tests need (Python and Debian packages), lint, type-check, run them
 test: install
 	bash scripts/install-test-deps.sh
+	$(BIN)/ruff check paperwire tests bench
+	$(BIN)/mypy
 	PAPERWIRE_TEST_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest
 
 ## test-all: the slow tests too (full 75k ingest, ...)
