@@ -100,21 +100,25 @@ def ingest_group() -> None:
 @pass_ctx
 def ingest_jsonl(ctx: _Context, path: Path) -> None:
     """Ingest paperwire's JSONL format (plain or .gz; see docs/formats.md)."""
-    from paperwire.sources.files import JsonlSource
-
-    _run(ctx, JsonlSource(path, limits=ctx.limits, batch_size=ctx.settings.batch_size,
-                          max_record_bytes=ctx.settings.max_record_bytes))
+    _run_file(ctx, "jsonl", path)
 
 
 @ingest_group.command(name="file")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.pass_context
-def ingest_file(click_ctx: click.Context, path: Path) -> None:
+@pass_ctx
+def ingest_file(ctx: _Context, path: Path) -> None:
     """Ingest a file in either format above, recognised from its first record."""
     from paperwire.sources.files import detect_format
 
-    command = ingest_snapshot if detect_format(path) == "snapshot" else ingest_jsonl
-    click_ctx.invoke(command, path=path)
+    _run_file(ctx, detect_format(path), path)
+
+
+def _run_file(ctx: _Context, file_format: str, path: Path) -> None:
+    from paperwire.sources.files import JsonlSource, SnapshotSource
+
+    source = SnapshotSource if file_format == "snapshot" else JsonlSource
+    _run(ctx, source(path, limits=ctx.limits, batch_size=ctx.settings.batch_size,
+                     max_record_bytes=ctx.settings.max_record_bytes))
 
 
 @ingest_group.command(name="snapshot")
@@ -122,10 +126,7 @@ def ingest_file(click_ctx: click.Context, path: Path) -> None:
 @pass_ctx
 def ingest_snapshot(ctx: _Context, path: Path) -> None:
     """Ingest the arXiv metadata snapshot (arxiv-metadata-oai-snapshot.json[.gz])."""
-    from paperwire.sources.files import SnapshotSource
-
-    _run(ctx, SnapshotSource(path, limits=ctx.limits, batch_size=ctx.settings.batch_size,
-                             max_record_bytes=ctx.settings.max_record_bytes))
+    _run_file(ctx, "snapshot", path)
 
 
 @ingest_group.command(name="oai")

@@ -105,11 +105,7 @@ def iter_corpus(path: Path) -> Iterator[BeirDoc]:
     """Stream a BEIR corpus; ``title`` may be absent (several BEIR sets have none)."""
     seen: dict[str, int] = {}
     for line_no, obj in _iter_jsonl(path):
-        doc_id = _field_id(obj, path, line_no)
-        if doc_id in seen:
-            raise SourceError(f"{path} line {line_no}: duplicate _id {doc_id!r} "
-                              f"(first on line {seen[doc_id]})")
-        seen[doc_id] = line_no
+        doc_id = _unique_id(obj, path, line_no, seen)
         title = _text_field(obj, "title", path, line_no, required=False)
         text = _text_field(obj, "text", path, line_no, required=True)
         yield BeirDoc(doc_id, title, text)
@@ -118,14 +114,10 @@ def iter_corpus(path: Path) -> Iterator[BeirDoc]:
 def read_queries(path: Path) -> dict[str, str]:
     """All queries of a BEIR ``queries.jsonl`` (every split's), id -> text."""
     queries: dict[str, str] = {}
-    lines: dict[str, int] = {}
+    seen: dict[str, int] = {}
     for line_no, obj in _iter_jsonl(path):
-        qid = _field_id(obj, path, line_no)
-        if qid in queries:
-            raise SourceError(f"{path} line {line_no}: duplicate _id {qid!r} "
-                              f"(first on line {lines[qid]})")
+        qid = _unique_id(obj, path, line_no, seen)
         queries[qid] = _text_field(obj, "text", path, line_no, required=True)
-        lines[qid] = line_no
     return queries
 
 
@@ -206,6 +198,16 @@ def _field_id(obj: Mapping[str, Any], path: Path, line_no: int) -> str:
     if not isinstance(value, str) or not value.strip():
         raise SourceError(f"{path} line {line_no}: missing required field '_id'")
     return value.strip()
+
+
+def _unique_id(obj: Mapping[str, Any], path: Path, line_no: int, seen: dict[str, int]) -> str:
+    """The line's ``_id``, recorded in ``seen``; SourceError if an earlier line had it."""
+    value = _field_id(obj, path, line_no)
+    if value in seen:
+        raise SourceError(f"{path} line {line_no}: duplicate _id {value!r} "
+                          f"(first on line {seen[value]})")
+    seen[value] = line_no
+    return value
 
 
 def _text_field(obj: Mapping[str, Any], name: str, path: Path, line_no: int, *,

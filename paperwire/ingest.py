@@ -42,10 +42,6 @@ class IngestReport:
     def ok(self) -> bool:
         return not self.rejected and not self.interrupted
 
-    @property
-    def papers_per_second(self) -> float:
-        return self.written.total / self.seconds if self.seconds else 0.0
-
     def summary(self) -> str:
         w = self.written
         text = (f"{self.source}: {w.inserted:,} new, {w.updated:,} updated, "

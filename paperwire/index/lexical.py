@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -253,7 +253,3 @@ class LexicalIndex:
 
 def _midnight(day: Any) -> datetime | None:
     return datetime(day.year, day.month, day.day) if day else None
-
-
-def rows_of(hits: Sequence[tuple[int, float]]) -> list[int]:
-    return [row for row, _ in hits]

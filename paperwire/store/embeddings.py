@@ -10,9 +10,8 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select
 
+from paperwire.store.papers import in_chunks
 from paperwire.store.schema import embeddings, papers
-
-_CHUNK = 500
 
 
 def _pending(model: str):  # type: ignore[no-untyped-def]
@@ -41,10 +40,9 @@ def papers_to_embed(conn: Connection, model: str, after_id: int, limit: int
 
 def write_embeddings(conn: Connection, model: str, ids: Sequence[int], hashes: Sequence[str],
                      vectors: npt.NDArray[np.float32], now: datetime) -> None:
-    for start in range(0, len(ids), _CHUNK):
-        conn.execute(delete(embeddings).where(
-            embeddings.c.model == model,
-            embeddings.c.paper_id.in_(list(ids[start:start + _CHUNK]))))
+    for chunk in in_chunks(ids):
+        conn.execute(delete(embeddings).where(embeddings.c.model == model,
+                                              embeddings.c.paper_id.in_(chunk)))
     half = vectors.astype(np.float16)
     conn.execute(insert(embeddings), [
         {"paper_id": int(i), "model": model, "content_hash": h, "vector": half[n].tobytes(),
@@ -80,11 +78,10 @@ def iter_embeddings(conn: Connection, model: str, dim: int, batch: int = 20_000
 def get_embeddings(conn: Connection, model: str, ids: Sequence[int], dim: int
                    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
     rows: list[Any] = []
-    for start in range(0, len(ids), _CHUNK):
+    for chunk in in_chunks(ids):
         rows.extend(conn.execute(
             select(embeddings.c.paper_id, embeddings.c.vector)
-            .where(embeddings.c.model == model,
-                   embeddings.c.paper_id.in_(list(ids[start:start + _CHUNK])))).all())
+            .where(embeddings.c.model == model, embeddings.c.paper_id.in_(chunk))).all())
     return _unpack(rows, dim)
 
 

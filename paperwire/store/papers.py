@@ -14,7 +14,7 @@ import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,6 +23,14 @@ from paperwire.models import Paper
 from paperwire.store.schema import paper_categories, paper_sources, papers
 
 _CHUNK = 500  # ids per IN (...) clause; well under every backend's parameter limit
+T = TypeVar("T")
+
+
+def in_chunks(values: Iterable[T]) -> Iterator[list[T]]:
+    """Values (deduplicated, in order) in lists short enough for one IN (...) clause."""
+    unique = list(dict.fromkeys(values))
+    for start in range(0, len(unique), _CHUNK):
+        yield unique[start:start + _CHUNK]
 
 
 @dataclass
@@ -109,13 +117,12 @@ def write_papers(conn: Connection, batch: Sequence[Paper], now: datetime) -> Wri
     if not incoming:
         return result
     stored: dict[str, Any] = {}
-    ids = list(incoming)
-    for start in range(0, len(ids), _CHUNK):
+    for chunk in in_chunks(incoming):
         rows = conn.execute(
             select(papers.c.id, papers.c.arxiv_id, papers.c.version, papers.c.updated,
                    papers.c.published, papers.c.listed_on, papers.c.content_hash,
                    papers.c.comments, papers.c.journal_ref, papers.c.doi, papers.c.license)
-            .where(papers.c.arxiv_id.in_(ids[start:start + _CHUNK]))
+            .where(papers.c.arxiv_id.in_(chunk))
         )
         stored.update({row.arxiv_id: row for row in rows})
 
@@ -162,9 +169,8 @@ def write_papers(conn: Connection, batch: Sequence[Paper], now: datetime) -> Wri
         conn.execute(update(papers).where(papers.c.id == bindparam("_id")).values(columns),
                      updates)
         changed = [u["_id"] for u in updates]
-        for start in range(0, len(changed), _CHUNK):
-            conn.execute(delete(paper_categories)
-                         .where(paper_categories.c.paper_id.in_(changed[start:start + _CHUNK])))
+        for chunk in in_chunks(changed):
+            conn.execute(delete(paper_categories).where(paper_categories.c.paper_id.in_(chunk)))
     if listing_fixes:
         conn.execute(update(papers).where(papers.c.id == bindparam("_id"))
                      .values(listed_on=bindparam("listed_on"), modified_at=now), listing_fixes)
@@ -207,11 +213,9 @@ def row_to_paper(row: Any) -> Paper:
 
 
 def get_papers(conn: Connection, arxiv_ids: Iterable[str]) -> dict[str, Paper]:
-    wanted = list(dict.fromkeys(arxiv_ids))
     found: dict[str, Paper] = {}
-    for start in range(0, len(wanted), _CHUNK):
-        rows = conn.execute(select(papers).where(
-            papers.c.arxiv_id.in_(wanted[start:start + _CHUNK])))
+    for chunk in in_chunks(arxiv_ids):
+        rows = conn.execute(select(papers).where(papers.c.arxiv_id.in_(chunk)))
         found.update({row.arxiv_id: row_to_paper(row) for row in rows})
     return found
 
@@ -272,19 +276,17 @@ def changed_since(conn: Connection, since: datetime | None, after_id: int, limit
 
 
 def get_papers_by_row(conn: Connection, row_ids: Iterable[int]) -> dict[int, Paper]:
-    wanted = list(dict.fromkeys(row_ids))
     found: dict[int, Paper] = {}
-    for start in range(0, len(wanted), _CHUNK):
-        rows = conn.execute(select(papers).where(papers.c.id.in_(wanted[start:start + _CHUNK])))
+    for chunk in in_chunks(row_ids):
+        rows = conn.execute(select(papers).where(papers.c.id.in_(chunk)))
         found.update({row.id: row_to_paper(row) for row in rows})
     return found
 
 
 def row_ids(conn: Connection, arxiv_ids: Iterable[str]) -> dict[str, int]:
-    wanted = list(dict.fromkeys(arxiv_ids))
     found: dict[str, int] = {}
-    for start in range(0, len(wanted), _CHUNK):
+    for chunk in in_chunks(arxiv_ids):
         rows = conn.execute(select(papers.c.id, papers.c.arxiv_id)
-                            .where(papers.c.arxiv_id.in_(wanted[start:start + _CHUNK])))
+                            .where(papers.c.arxiv_id.in_(chunk)))
         found.update({row.arxiv_id: row.id for row in rows})
     return found

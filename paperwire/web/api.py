@@ -13,14 +13,12 @@ from fastapi import APIRouter, Query, Request
 from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, Response
 
-from paperwire.search import QueryError
+from paperwire.search import Mode, QueryError, Sort
 from paperwire.web import pages
 
 router = APIRouter(prefix="/api", tags=["api"])
 
 Period = Literal["day", "week", "month"]
-Mode = Literal["hybrid", "lexical", "semantic"]
-Sort = Literal["relevance", "date"]
 Page = Annotated[int, Query(ge=1, le=1000, description="1-based page number")]
 
 

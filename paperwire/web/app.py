@@ -66,11 +66,10 @@ class Site:
 
     def index_version(self) -> tuple[float, ...]:
         """Modification times of the index files a view may read (a cache key part)."""
-        root = IndexPaths.for_home(self.settings.home).root
-        try:
-            return tuple(sorted(p.stat().st_mtime for p in root.rglob("*.json")))
-        except OSError:
-            return ()
+        # The indexes' own state files: each is rewritten whenever its index changes.
+        paths = IndexPaths.for_home(self.settings.home)
+        files = [*paths.root.glob("vectors-*.json"), paths.lexical / "paperwire-sync.json"]
+        return tuple(sorted(p.stat().st_mtime for p in files if p.exists()))
 
     def static_url(self, name: str) -> str:
         # A content hash in the URL lets browsers cache the file for long and still see edits.
