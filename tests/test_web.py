@@ -378,3 +378,35 @@ def test_cached_listings_follow_new_papers(tmp_path: Path) -> None:
         assert data["date"] == "2026-01-06" and data["papers"][0]["title"] == "Paper 2"
     finally:
         store.close()
+
+
+def test_paperwire_serve_answers_with_two_workers(tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, PAPERWIRE_HOME=str(tmp_path), PAPERWIRE_EMBEDDER="none")
+    proc = subprocess.Popen([sys.executable, "-m", "paperwire", "serve", "--port", str(port),
+                             "--workers", "2"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/about.json", timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+                time.sleep(0.2)
+        assert response.status_code == 200 and response.json()["papers"] == 0
+        assert httpx.get(f"http://127.0.0.1:{port}/papers/2401.00001").status_code == 404
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
