@@ -77,6 +77,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("embed_threads", 0, "Threads the embedding model may use (0: all cores).", int),
     Setting("progress", True, "Show progress bars on long jobs (off when not a terminal).",
             _bool),
+    Setting("base_url", "http://127.0.0.1:8000", "The site's public address, for links in "
+            "mail and feeds (e.g. `https://papers.example.org`). Cookies are marked Secure "
+            "when it starts with https."),
+    Setting("secret_key", "", "Key that signs confirmation links and tokens. Empty: a random "
+            "key is made once and kept in `secret.key` in the home; set it explicitly when "
+            "several machines serve one site."),
+    Setting("mail_from", "paperwire <paperwire@localhost>", "From address of mail the site "
+            "sends."),
+    Setting("smtp_url", "", "SMTP server for outgoing mail: `smtp://user:pass@host:587` "
+            "(STARTTLS when offered), `smtps://host:465` (TLS). Empty: mail is written to the "
+            "outbox table only (`paperwire outbox`), nothing is sent."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -103,6 +114,10 @@ class Settings:
     embedder: str = "auto"
     embed_threads: int = 0
     progress: bool = True
+    base_url: str = "http://127.0.0.1:8000"
+    secret_key: str = ""
+    mail_from: str = "paperwire <paperwire@localhost>"
+    smtp_url: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ from paperwire.models import HarvestState, Paper
 from paperwire.settings import Settings
 from paperwire.store import embeddings as _embeddings
 from paperwire.store import listings as _listings
+from paperwire.store import outbox as _outbox
 from paperwire.store import papers as _papers
 from paperwire.store import state as _state
 from paperwire.store.database import create_store_engine, migrate, write_transaction
@@ -214,3 +216,14 @@ class Store:
     def forget_state(self, key: str) -> None:
         with write_transaction(self.engine) as conn:
             _state.forget_state(conn, key)
+
+    # --- outbox (mail composed by the site) ---------------------------------------------
+    def record_mail(self, message: EmailMessage, *, kind: str, sent: bool) -> None:
+        with write_transaction(self.engine) as conn:
+            _outbox.record_mail(conn, message, kind, utcnow(), sent)
+
+    def outbox(self, to: str | None = None, kind: str | None = None, limit: int = 50
+               ) -> list[dict[str, Any]]:
+        """Recorded messages, newest first (``to`` and ``kind`` narrow them)."""
+        with self.engine.connect() as conn:
+            return _outbox.outbox_messages(conn, to, kind, limit)

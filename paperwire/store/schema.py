@@ -126,3 +126,157 @@ class EmbeddingRow(Base):
 
 
 embeddings = cast(Table, EmbeddingRow.__table__)
+
+
+# --- community: accounts, votes, submissions, moderation (migration 0003) -------------------
+class UserRow(Base):
+    """An account. ``email`` is stored lower-cased, so look-ups and uniqueness ignore case."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(255))  # argon2id, PHC string
+    role: Mapped[str] = mapped_column(String(16), default="user")  # user | moderator | admin
+    email_verified_at: Mapped[datetime | None] = mapped_column(DateTime)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class SessionRow(Base):
+    """A signed-in browser. Only a hash of the cookie's token is kept, so a leaked database
+    cannot be replayed as sessions."""
+
+    __tablename__ = "sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ApiTokenRow(Base):
+    """A personal API token (sent as ``Authorization: Bearer``); only its hash is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class LoginAttemptRow(Base):
+    """Failed sign-ins by key (an address or a client IP), for throttling across processes."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(400))
+    attempted_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_login_attempts_key", "key", "attempted_at"),)
+
+
+class VoteRow(Base):
+    """One local upvote: one per user and paper (the primary key enforces it)."""
+
+    __tablename__ = "votes"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+    __table_args__ = (Index("ix_votes_paper", "paper_id", "created_at"),)
+
+
+class ExternalVoteRow(Base):
+    """An imported community signal (e.g. Hugging Face daily papers): a paper's upvote count
+    on another service and the day it was featured there. Kept apart from local votes and
+    weighted by a setting, so it can be re-imported or discounted without touching them."""
+
+    __tablename__ = "external_votes"
+
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)  # "hf-daily"
+    featured_on: Mapped[date | None] = mapped_column(Date, index=True)
+    upvotes: Mapped[int] = mapped_column(Integer)
+    imported_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class SubmissionRow(Base):
+    """A paper submitted by a user (the harvest missed it, or it deserves attention)."""
+
+    __tablename__ = "submissions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), unique=True)  # first submitter wins
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    hidden_at: Mapped[datetime | None] = mapped_column(DateTime)
+    hidden_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class HiddenPaperRow(Base):
+    """A paper a moderator hid, and why; deleting the row unhides it."""
+
+    __tablename__ = "hidden_papers"
+
+    paper_id: Mapped[int] = mapped_column(
+        ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    hidden_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    hidden_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class ModerationLogRow(Base):
+    """Every moderation action (hide, unhide, role change), kept for accountability."""
+
+    __tablename__ = "moderation_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    action: Mapped[str] = mapped_column(String(32))  # hide-paper, unhide-paper, grant, ...
+    target: Mapped[str] = mapped_column(String(400))  # an arXiv id, submission id or address
+    reason: Mapped[str | None] = mapped_column(Text)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(320))  # an address, or "cli" for the shell
+    at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class OutboxRow(Base):
+    """Mail composed by the app (verification, reset, digests). The outbox Mailer stops here
+    (an instance without SMTP); the SMTP Mailer records here too, for audit and previews."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    to_addr: Mapped[str] = mapped_column(String(320), index=True)
+    subject: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(32))  # verify, reset, confirm, digest, ...
+    message: Mapped[str] = mapped_column(Text)  # the whole RFC 5322 message
+    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+users = cast(Table, UserRow.__table__)
+sessions = cast(Table, SessionRow.__table__)
+api_tokens = cast(Table, ApiTokenRow.__table__)
+login_attempts = cast(Table, LoginAttemptRow.__table__)
+votes = cast(Table, VoteRow.__table__)
+external_votes = cast(Table, ExternalVoteRow.__table__)
+submissions = cast(Table, SubmissionRow.__table__)
+hidden_papers = cast(Table, HiddenPaperRow.__table__)
+moderation_log = cast(Table, ModerationLogRow.__table__)
+outbox = cast(Table, OutboxRow.__table__)
