@@ -393,5 +393,9 @@ def _run(ctx: _Context, source: Source) -> None:
         sys.exit(EXIT_REJECTED)
 
 
+# Commands of later stages live in sibling modules; importing them registers them on `cli`.
+from paperwire.cli import community, mail  # noqa: E402,F401
+
+
 def main() -> None:
     cli.main(prog_name="paperwire")

@@ -1,0 +1,3 @@
+"""Commands for the community: users and roles, moderation (hide/unhide papers), imported votes."""
+
+from __future__ import annotations
