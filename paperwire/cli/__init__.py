@@ -394,7 +394,7 @@ def _run(ctx: _Context, source: Source) -> None:
 
 
 # Commands of later stages live in sibling modules; importing them registers them on `cli`.
-from paperwire.cli import community, mail  # noqa: E402,F401
+from paperwire.cli import accounts, community, mail  # noqa: E402,F401
 
 
 def main() -> None:

@@ -1,3 +1,3 @@
-"""Commands for the community: users and roles, moderation (hide/unhide papers), imported votes."""
+"""Commands for the community signal: imported votes (Hugging Face daily papers), trending."""
 
 from __future__ import annotations
