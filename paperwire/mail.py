@@ -55,3 +55,10 @@ class OutboxMailer:
 
     def send(self, message: EmailMessage, *, kind: str) -> None:
         self.store.record_mail(message, kind=kind, sent=False)
+
+
+def mailer_for(settings: Settings, store: Store) -> Mailer:
+    """The configured Mailer: SMTP when PAPERWIRE_SMTP_URL is set, else the outbox."""
+    if not settings.smtp_url:
+        return OutboxMailer(store)
+    raise NotImplementedError("SMTP sending is not built yet")

@@ -227,3 +227,9 @@ class Store:
         """Recorded messages, newest first (``to`` and ``kind`` narrow them)."""
         with self.engine.connect() as conn:
             return _outbox.outbox_messages(conn, to, kind, limit)
+
+    # --- votes, imported votes and trending (store/votes.py) ------------------------------
+
+    # --- accounts, sessions, tokens, submissions, moderation (store/accounts.py, ...) ----
+
+    # --- subscriptions, saved searches, digest sends, worker runs (store/subscriptions.py)

@@ -21,6 +21,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from paperwire.index.indexer import IndexPaths
+from paperwire.mail import Mailer, mailer_for
 from paperwire.models import Paper
 from paperwire.search import Searcher, embedder_factory
 from paperwire.settings import Settings
@@ -49,6 +50,7 @@ class Site:
         self._lock = threading.Lock()
         self._asset_versions: dict[str, str] = {}
         self.cache = ViewCache()
+        self.mailer: Mailer = mailer_for(settings, store)
 
     @property
     def searcher(self) -> Searcher:
