@@ -5,7 +5,8 @@
     ├── StoreError         the database cannot be opened or migrated
     ├── SourceError        a source cannot go on (bad file, arXiv keeps failing)
     │   └── HarvestError   an HTTP harvest gave up after its retries
-    └── InvalidRecord      one record is bad; ingest reports it and goes on
+    ├── InvalidRecord      one record is bad; ingest reports it and goes on
+    └── NotFound           a paper (or other thing) asked for by id is not stored
 """
 
 from __future__ import annotations
@@ -33,3 +34,7 @@ class HarvestError(SourceError):
 
 class InvalidRecord(PaperwireError):
     """A record that cannot become a paper; ``str()`` says what is wrong with it."""
+
+
+class NotFound(PaperwireError):
+    """Something asked for by id (a paper, an account) is not stored; ``str()`` names it."""

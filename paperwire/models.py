@@ -93,8 +93,11 @@ class Limits:
 _OPTIONAL_TEXT = ("comments", "journal_ref", "doi", "license")
 
 
-def validate(paper: Paper, limits: Limits = Limits()) -> Paper:
-    """Return the paper normalised, or raise InvalidRecord saying what is wrong with it."""
+def validate(paper: Paper, limits: Limits = Limits(), *, uncategorised: bool = False) -> Paper:
+    """Return the paper normalised, or raise InvalidRecord saying what is wrong with it.
+
+    ``uncategorised`` accepts a paper without categories (a source that knows none, such as
+    hf-daily; the paper is stored with none until an arXiv source writes it)."""
     title = normalize_text(paper.title or "")
     abstract = normalize_text(paper.abstract or "")
     if not title:
@@ -110,15 +113,15 @@ def validate(paper: Paper, limits: Limits = Limits()) -> Paper:
     authors = tuple(a for a in (normalize_text(a) for a in paper.authors) if a)
     if not authors:
         raise InvalidRecord("missing required field 'authors'")
-    if not paper.categories:
+    if not paper.categories and not uncategorised:
         raise InvalidRecord("missing required field 'categories'")
     for code in paper.categories:
         if not is_known(code, limits.extra_categories):
             raise InvalidRecord(f"unknown category {code!r} (not in arXiv's taxonomy; "
                                 "add it to PAPERWIRE_EXTRA_CATEGORIES if arXiv has added it)")
     categories = tuple(dict.fromkeys(paper.categories))
-    primary = paper.primary_category or categories[0]
-    if primary not in categories:
+    primary = paper.primary_category or (categories[0] if categories else "")
+    if primary and primary not in categories:
         categories = (primary, *categories)
     optional: dict[str, Any] = {}
     for name in _OPTIONAL_TEXT:
@@ -139,6 +142,27 @@ def _reject_nul(paper: Paper) -> None:
             raise InvalidRecord(f"field {name!r} contains a NUL byte")
     if any("\x00" in a for a in paper.authors):
         raise InvalidRecord("field 'authors' contains a NUL byte")
+
+
+@dataclass(frozen=True)
+class VoteState:
+    """A paper's votes as a reader sees them: local upvotes, imported upvotes (raw, before
+    weighting), and whether the asking user has voted."""
+
+    arxiv_id: str
+    votes: int
+    external: int
+    voted: bool
+
+
+@dataclass(frozen=True)
+class ExternalVote:
+    """An imported community signal for one paper: its upvotes on another service and the
+    day it was featured there (the source, e.g. "hf-daily", is given to the import)."""
+
+    arxiv_id: str
+    upvotes: int
+    featured_on: date | None = None
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,10 @@ def check_filters(filters: Filters, extra_categories: Sequence[str] = ()) -> Non
                              "or an archive such as cs)")
     if filters.since and filters.until and filters.since > filters.until:
         raise QueryError(f"--since {filters.since} is after --until {filters.until}")
+    # The keyword index stores days as nanosecond timestamps (years 1678 to 2261).
+    for name, day in (("since", filters.since), ("until", filters.until)):
+        if day is not None and not 1678 <= day.year <= 2261:
+            raise QueryError(f"--{name} {day} is outside the years 1678 to 2261")
 
 
 _WORD = re.compile(r"\w+")
@@ -330,6 +334,11 @@ class Searcher:
 
     def _hits(self, ranked: list[Ranked], text: str,
               sort: str, offset: int, limit: int) -> list[Hit]:
+        # Papers a moderator hid leave search and similar papers; dropping them before the
+        # page is cut keeps pages full.
+        hidden = self.store.hidden_row_ids()
+        if hidden:
+            ranked = [r for r in ranked if r[0] not in hidden]
         if sort == "date":
             # Newest first among the best matches (not among everything that shares a word).
             pool = ranked[:MAX_RESULTS // 5]

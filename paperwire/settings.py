@@ -88,6 +88,39 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("smtp_url", "", "SMTP server for outgoing mail: `smtp://user:pass@host:587` "
             "(STARTTLS when offered), `smtps://host:465` (TLS). Empty: mail is written to the "
             "outbox table only (`paperwire outbox`), nothing is sent."),
+    Setting("session_days", 30, "Days a sign-in lasts without a visit; each visit extends it.",
+            int),
+    Setting("login_max_failures", 5, "Failed sign-ins allowed per address within the login "
+            "window before further tries are refused (429); per client IP four times as many.",
+            int),
+    Setting("login_window_minutes", 15, "The window, in minutes, that failed sign-ins are "
+            "counted over.", int),
+    Setting("verify_link_hours", 48, "Hours an address-verification link stays valid.", int),
+    Setting("reset_link_hours", 2, "Hours a password-reset link stays valid.", int),
+    Setting("submission_window_days", 14, "Oldest paper (days since first published) that "
+            "may be submitted; older submissions are refused with the reason.", int),
+    Setting("smtp_concurrency", 4, "SMTP connections a digest run keeps open at once; each "
+            "is reused for many messages.", int),
+    Setting("smtp_timeout", 30.0, "Seconds to wait for the SMTP server before a send counts "
+            "as a transient failure (retried).", float),
+    Setting("digest_size", 10, "Papers per section of a digest (trending, each saved "
+            "search).", int),
+    Setting("worker_time", "06:00", "`paperwire worker`: time of day (HH:MM, in "
+            "`worker_timezone`) at which harvest → index → digest runs."),
+    Setting("worker_timezone", "UTC", "`paperwire worker`: IANA time zone of `worker_time`."),
+    Setting("worker_weekly_day", "saturday", "`paperwire worker`: day the weekly digest goes "
+            "out (it covers the week's announcements, Monday to Friday)."),
+    Setting("worker_harvest_sets", ("cs",), "`paperwire worker`: OAI sets harvested each "
+            "announcement day (space- or comma-separated).", _list),
+    Setting("trending_gravity", 0.8, "Trending: how fast a paper's score decays with age, the "
+            "exponent in (votes + weight × imported + prior) / (age hours + offset)^gravity. "
+            "0 ranks by votes alone; higher favours fresh papers.", float),
+    Setting("trending_prior", 1.0, "Trending: votes every paper starts with, so papers "
+            "without votes still rank (freshest first).", float),
+    Setting("trending_external_weight", 0.5, "Trending: what one imported upvote (e.g. from "
+            "`paperwire ingest hf-daily`) counts for, against one local vote.", float),
+    Setting("trending_age_offset_hours", 12.0, "Trending: hours added to every paper's age, "
+            "so a paper minutes old does not jump to the top on one vote.", float),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -118,6 +151,23 @@ class Settings:
     secret_key: str = ""
     mail_from: str = "paperwire <paperwire@localhost>"
     smtp_url: str = ""
+    session_days: int = 30
+    login_max_failures: int = 5
+    login_window_minutes: int = 15
+    verify_link_hours: int = 48
+    reset_link_hours: int = 2
+    submission_window_days: int = 14
+    smtp_concurrency: int = 4
+    smtp_timeout: float = 30.0
+    digest_size: int = 10
+    worker_time: str = "06:00"
+    worker_timezone: str = "UTC"
+    worker_weekly_day: str = "saturday"
+    worker_harvest_sets: tuple[str, ...] = ("cs",)
+    trending_gravity: float = 0.8
+    trending_prior: float = 1.0
+    trending_external_weight: float = 0.5
+    trending_age_offset_hours: float = 12.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -1,3 +1,89 @@
 """Commands for the community signal: imported votes (Hugging Face daily papers), trending."""
 
 from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from paperwire.cli import (
+    EXIT_INTERRUPTED,
+    EXIT_REJECTED,
+    _Context,
+    _fail,
+    cli,
+    ingest_group,
+    pass_ctx,
+)
+from paperwire.models import Rejection
+
+
+@ingest_group.command(name="hf-daily")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_ctx
+def ingest_hf_daily(ctx: _Context, path: Path) -> None:
+    """Import Hugging Face daily papers (papers, featured days, upvotes; plain or .gz).
+
+    Papers this instance lacks are created from the file (without arXiv categories, until an
+    arXiv source writes them); upvotes are kept apart from local votes and weighted by
+    PAPERWIRE_TRENDING_EXTERNAL_WEIGHT. Rerunning replaces the counts, never adds them up.
+    """
+    from paperwire.signals import import_hf_daily
+    from paperwire.sources.hf_daily import HfDailySource
+
+    def show(rejection: Rejection) -> None:
+        click.echo(f"rejected: {rejection}", err=True)
+
+    source = HfDailySource(path, limits=ctx.limits, batch_size=ctx.settings.batch_size,
+                           max_record_bytes=ctx.settings.max_record_bytes)
+    report = import_hf_daily(source, ctx.store, progress=ctx.settings.progress,
+                             on_rejection=show)
+    if report.resumed_from:
+        click.echo(f"resumed after line {report.resumed_from:,}", err=True)
+    click.echo(report.summary())
+    if ctx.settings.index_on_ingest and report.written.inserted + report.written.updated:
+        from paperwire.index.indexer import IndexPaths
+        from paperwire.index.lexical import LexicalIndex
+
+        synced = LexicalIndex(IndexPaths.for_home(ctx.settings.home).lexical).sync(ctx.store)
+        click.echo(f"keyword index: {synced.added:,} added, {synced.updated:,} updated "
+                   f"({synced.seconds:.1f} s); run `paperwire index` to embed new papers")
+    if report.interrupted:
+        sys.exit(EXIT_INTERRUPTED)
+    if report.rejected:
+        sys.exit(EXIT_REJECTED)
+
+
+@cli.command(name="trending")
+@click.option("--period", type=click.Choice(["day", "week", "month"]), default="day")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="A day in the window (default: the latest day with papers).")
+@click.option("--category", "categories", multiple=True, help="e.g. cs.CL or cs; repeatable.")
+@click.option("--limit", type=click.IntRange(1, 500), default=20)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
+@pass_ctx
+def trending_command(ctx: _Context, period: str, day: datetime | None,
+                     categories: tuple[str, ...], limit: int, as_json: bool) -> None:
+    """Papers of a day, week or month by trending score, with how each score came about."""
+    from paperwire.trending import TrendingParams, rank
+
+    when = day.date() if day else ctx.store.latest_day()
+    if when is None:
+        _fail("this instance holds no papers yet: run `paperwire ingest` first")
+    page = rank(ctx.store, TrendingParams.from_settings(ctx.settings), period, when,
+                categories=categories, limit=limit)
+    for n, item in enumerate(page.items, 1):
+        if as_json:
+            click.echo(json.dumps({"rank": n, "arxiv_id": item.paper.arxiv_id,
+                                   "title": item.paper.title, "score": item.score,
+                                   "votes": item.votes, "external": item.external,
+                                   "age_hours": item.age_hours,
+                                   "explanation": item.explanation}))
+        else:
+            click.echo(f"{n:3}. {item.paper.arxiv_id:<12} {item.paper.title[:70]}\n"
+                       f"     {item.explanation}")
+    if not as_json:
+        click.echo(f"{page.total:,} papers from {page.since} to {page.until}", err=True)

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, Connection, and_, func, or_, select
 
 from paperwire.models import Paper
 from paperwire.store.papers import row_to_paper
-from paperwire.store.schema import paper_categories, papers
+from paperwire.store.schema import hidden_papers, paper_categories, papers
 
 
 def _midnight(day: date) -> datetime:
@@ -48,7 +48,8 @@ def papers_between(conn: Connection, since: date | None, until: date | None, *,
                    category: str | None = None, limit: int = 30, offset: int = 0
                    ) -> tuple[list[Paper], int]:
     """A page of the papers whose day lies in [since, until], newest first, and their total."""
-    where = [_in_days(since, until)]
+    # Papers a moderator hid leave every listing until unhidden.
+    where = [_in_days(since, until), papers.c.id.not_in(select(hidden_papers.c.paper_id))]
     if category:
         where.append(_in_category(category))
     total = conn.execute(select(func.count()).select_from(papers).where(*where)).scalar_one()

@@ -6,6 +6,9 @@ Rules for a paper that is already stored (``rank`` = version, then latest date):
   - same rank, other content: treated like a higher rank (a source refreshing metadata);
   - lower rank: skipped, so an older version never overwrites a newer one;
 and in every case the earliest listing date wins and the source is recorded.
+A record from a metadata-poor source (``WEAK_SOURCES``: hf-daily knows no categories) is
+replaced by any other source's record whatever the ranks; the weak source itself writes
+through ``write_weak_papers``, which never touches a record another source wrote.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from paperwire.models import Paper
 from paperwire.store.schema import paper_categories, paper_sources, papers
 
 _CHUNK = 500  # ids per IN (...) clause; well under every backend's parameter limit
+WEAK_SOURCES = frozenset({"hf-daily"})
 T = TypeVar("T")
 
 
@@ -121,7 +125,8 @@ def write_papers(conn: Connection, batch: Sequence[Paper], now: datetime) -> Wri
         rows = conn.execute(
             select(papers.c.id, papers.c.arxiv_id, papers.c.version, papers.c.updated,
                    papers.c.published, papers.c.listed_on, papers.c.content_hash,
-                   papers.c.comments, papers.c.journal_ref, papers.c.doi, papers.c.license)
+                   papers.c.source, papers.c.comments, papers.c.journal_ref, papers.c.doi,
+                   papers.c.license)
             .where(papers.c.arxiv_id.in_(chunk))
         )
         stored.update({row.arxiv_id: row for row in rows})
@@ -141,7 +146,9 @@ def write_papers(conn: Connection, batch: Sequence[Paper], now: datetime) -> Wri
         listed = _earliest(row.listed_on, paper.listed_on)
         new_rank = rank(paper.version, paper.updated, paper.published)
         old_rank = rank(row.version, row.updated, row.published)
-        if new_rank < old_rank or (new_rank == old_rank and digest == row.content_hash):
+        weak = row.source in WEAK_SOURCES and paper.source not in WEAK_SOURCES
+        if not weak and (new_rank < old_rank or (new_rank == old_rank
+                                                 and digest == row.content_hash)):
             if new_rank < old_rank:
                 result.older += 1
             else:
@@ -182,6 +189,25 @@ def write_papers(conn: Connection, batch: Sequence[Paper], now: datetime) -> Wri
         conn.execute(insert(paper_categories), category_rows)
     _record_sources(conn, [{"paper_id": id_of[a], "source": s, "first_seen_at": now,
                             "last_seen_at": now} for a, s in touched.items()])
+    return result
+
+
+def write_weak_papers(conn: Connection, batch: Sequence[Paper], now: datetime) -> WriteResult:
+    """Upsert papers from a weak source: new ones are inserted and the source's own earlier
+    records refreshed; a paper another source wrote only gains the provenance row."""
+    stored: dict[str, Any] = {}
+    for chunk in in_chunks(p.arxiv_id for p in batch):
+        rows = conn.execute(select(papers.c.arxiv_id, papers.c.id, papers.c.source)
+                            .where(papers.c.arxiv_id.in_(chunk)))
+        stored.update({row.arxiv_id: row for row in rows})
+    own = [p for p in batch if p.arxiv_id not in stored
+           or stored[p.arxiv_id].source == p.source]
+    kept = {p.arxiv_id: p.source for p in batch if p.arxiv_id in stored
+            and stored[p.arxiv_id].source != p.source}
+    result = write_papers(conn, own, now)
+    result.unchanged += len(kept)
+    _record_sources(conn, [{"paper_id": stored[a].id, "source": s, "first_seen_at": now,
+                            "last_seen_at": now} for a, s in kept.items()])
     return result
 
 

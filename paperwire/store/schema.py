@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -280,3 +281,92 @@ submissions = cast(Table, SubmissionRow.__table__)
 hidden_papers = cast(Table, HiddenPaperRow.__table__)
 moderation_log = cast(Table, ModerationLogRow.__table__)
 outbox = cast(Table, OutboxRow.__table__)
+
+
+# --- subscriptions: digests, saved searches, the send ledger, worker runs (migration 0004) ---
+class SubscriptionRow(Base):
+    """One address that receives digests. ``email`` is lower-cased; ``token`` (random) is the
+    key of its manage and unsubscribe links, so those need no sign-in."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    period: Mapped[str] = mapped_column(String(8))  # daily | weekly
+    trending: Mapped[bool] = mapped_column(Boolean, default=True)
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: all
+    # pending | active | unsubscribed | bounced
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    bounced_at: Mapped[datetime | None] = mapped_column(DateTime)
+    bounce_reason: Mapped[str | None] = mapped_column(Text)
+    # The "as of" day of the last digest sent: saved searches report papers after it.
+    last_digest_on: Mapped[date | None] = mapped_column(Date)
+
+
+class SavedSearchRow(Base):
+    """A query with filters that a subscriber follows by mail, and by Atom feed (``token``)."""
+
+    __tablename__ = "saved_searches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE"), index=True)
+    query: Mapped[str] = mapped_column(Text)
+    filters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # categories, author
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class DigestSendRow(Base):
+    """The ledger: one row per (subscription, period key), written before the message goes to
+    SMTP and marked after, so a rerun sends exactly the rows not marked sent."""
+
+    __tablename__ = "digest_sends"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(8))
+    period_key: Mapped[str] = mapped_column(String(32))  # daily:2026-11-26, weekly:2026-W48
+    message_id: Mapped[str] = mapped_column(String(255))  # derived from the two above
+    status: Mapped[str] = mapped_column(String(16))  # composed|sending|sent|failed|skipped
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    papers: Mapped[list[str]] = mapped_column(JSON, default=list)  # arXiv ids it carried
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "period_key", name="uq_digest_sends_period"),
+        Index("ix_digest_sends_key", "period_key", "status"),
+    )
+
+
+class WorkerRunRow(Base):
+    """A scheduled job's slot, claimed before the job runs: the unique (job, slot) pair is
+    what keeps a restarted or second worker from running a slot twice."""
+
+    __tablename__ = "worker_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job: Mapped[str] = mapped_column(String(32))
+    slot: Mapped[str] = mapped_column(String(64))  # e.g. 2026-11-26T06:00 in worker_timezone
+    status: Mapped[str] = mapped_column(String(16))  # running | done | failed | skipped
+    started_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    log: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("job", "slot", name="uq_worker_runs_slot"),)
+
+
+subscriptions = cast(Table, SubscriptionRow.__table__)
+saved_searches = cast(Table, SavedSearchRow.__table__)
+digest_sends = cast(Table, DigestSendRow.__table__)
+worker_runs = cast(Table, WorkerRunRow.__table__)

@@ -22,7 +22,7 @@ Period = Literal["day", "week", "month"]
 Page = Annotated[int, Query(ge=1, le=1000, description="1-based page number")]
 
 
-@router.get("/trending", summary="Papers of a day, week or month, newest first")
+@router.get("/trending", summary="Papers of a day, week or month by trending score")
 def trending(request: Request,
              date: Annotated[dt.date | None, Query(
                  description="a day (YYYY-MM-DD); default: the latest day with papers")] = None,
@@ -53,7 +53,8 @@ def search(request: Request,
 
 @router.get("/papers/{arxiv_id:path}", summary="One paper, with papers similar to it")
 def paper(request: Request, arxiv_id: str) -> dict[str, Any]:
-    return pages.paper_data(pages.site_of(request), arxiv_id)
+    return pages.paper_data(pages.site_of(request), arxiv_id,
+                            viewer=getattr(request.state, "user", None))
 
 
 @router.get("/stats", summary="How many papers this instance holds, by day and category")

@@ -161,8 +161,8 @@ def render(request: Request, template: str, data: dict[str, Any], status: int = 
 
 
 def error_response(request: Request, status: int, message: str) -> Response:
-    titles = {400: "Bad request", 404: "Not found", 405: "Method not allowed",
-              500: "Something went wrong"}
+    titles = {400: "Bad request", 401: "Sign in first", 403: "Not allowed", 404: "Not found",
+              405: "Method not allowed", 429: "Too many tries", 500: "Something went wrong"}
     data = {"error": message, "status": status, "title": titles.get(status, "Error")}
     return render(request, "error.html", data, status)
 
@@ -181,7 +181,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     """The whole web app over ``store`` (opened from ``settings`` when not given)."""
-    from paperwire.web import api, feeds, pages
+    from paperwire.web import accounts, api, community_api, feeds, pages, security, subscriptions
 
     site = Site(settings, store if store is not None else Store.open(settings))
     # Swagger UI and ReDoc load from CDNs; /api/docs is rendered here from the same schema.
@@ -191,6 +191,9 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                   description="Search and browse arXiv papers held by this instance.")
     app.state.site = site
     site.templates.filters["highlight"] = pages.highlight
+
+    # Inside security_headers (added after it), so its 403s get those headers too.
+    security.install(app, site)
 
     @app.middleware("http")
     async def security_headers(request: Request,
@@ -221,8 +224,12 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                               "been logged")
 
     app.mount("/static", CachedStatic(directory=STATIC), name="static")
+    app.include_router(community_api.router)  # before api's /api/papers/{id:path}
     app.include_router(api.router)
     app.include_router(feeds.router)
+    app.include_router(accounts.router)
+    subscriptions.install(app)  # also exempts its one-click unsubscribe from CSRF
+    app.include_router(community_api.pages_router)
     app.include_router(pages.router)
     return app
 

@@ -7,8 +7,7 @@ api.py calls the same functions, so a page and its API answer cannot drift apart
 
 from __future__ import annotations
 
-import calendar
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -17,6 +16,7 @@ from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from paperwire.accounts import User
 from paperwire.errors import InvalidRecord
 from paperwire.models import Filters, Paper, paper_day, parse_arxiv_id
 from paperwire.search import (
@@ -27,7 +27,11 @@ from paperwire.search import (
     QueryError,
     check_filters,
 )
+from paperwire.settings import Settings
+from paperwire.trending import Scored, TrendingParams, rank, window  # noqa: F401 (re-export)
 from paperwire.web.app import Site, render
+from paperwire.web.community_api import community_data, with_submitters
+from paperwire.web.security import user_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -103,16 +107,6 @@ def highlight(text: str, spans: list[list[int]] | None) -> Markup:
 
 
 # --- trending -----------------------------------------------------------------------------
-def window(day: date, period: str) -> tuple[date, date]:
-    if period == "week":
-        monday = day - timedelta(days=day.weekday())
-        return monday, monday + timedelta(days=6)
-    if period == "month":
-        last = calendar.monthrange(day.year, day.month)[1]
-        return day.replace(day=1), day.replace(day=last)
-    return day, day
-
-
 def period_label(since: date, period: str) -> str:
     if period == "week":
         return f"Week of {short_day(since)}, {since.year}"
@@ -132,14 +126,13 @@ def _page_url(day: date, period: str, page: int) -> str:
 
 def trending_data(site: Site, day: date | None, period: str = "day", page: int = 1,
                   category: str | None = None) -> dict[str, Any]:
-    """Papers of a day (week, month), newest first; the latest day with papers by default.
-
-    Ranked newest first until votes exist; the ``ranking`` field says which rule applied.
-    """
+    """Papers of a day (week, month) by trending score (paperwire.trending); the latest day
+    with papers by default. Each paper carries its score and how it came about."""
     check_choice(period, "period", PERIODS)
-    # Listings change only when papers do; caching them by the store's data version took
-    # the home page from ~7 SQL statements to 1 (bench/web.py). Votes will join the key.
-    key = ("trending", day, period, page, category, site.store.data_version())
+    # Listings change only when papers, votes or moderation do; caching them by those
+    # versions took the home page from ~7 SQL statements to 3 (bench/web.py).
+    key = ("trending", day, period, page, category, site.store.data_version(),
+           site.store.votes_version(), site.store.moderation_version())
     cached: dict[str, Any] | None = site.cache.get(key)
     if cached is not None:
         return cached
@@ -157,17 +150,18 @@ def _trending_data(site: Site, day: date | None, period: str, page: int,
             raise bad_request(str(exc)) from None
     if day is None:
         day = site.latest_day() or date.today()
-    since, until = window(day, period)
-    papers, total = site.papers_between(since, until, category=category, limit=PER_PAGE,
-                                        offset=(page - 1) * PER_PAGE)
+    ranked = rank(site.store, TrendingParams.from_settings(site.settings), period, day,
+                  categories=(category,) if category else (), limit=PER_PAGE,
+                  offset=(page - 1) * PER_PAGE)
+    since, until, total = ranked.since, ranked.until, ranked.total
     before, after = site.day_before(since), site.day_after(until)
     pages = max(1, -(-total // PER_PAGE))
     return {
         "period": period, "date": day.isoformat(), "since": since.isoformat(),
         "until": until.isoformat(), "label": period_label(since, period),
-        "short_label": short_day(day), "category": category, "ranking": "newest",
+        "short_label": short_day(day), "category": category, "ranking": "trending",
         "total": total, "page": page, "pages": pages, "per_page": PER_PAGE,
-        "papers": [paper_dict(p) for p in papers],
+        "papers": with_submitters(site, [scored_dict(s) for s in ranked.items]),
         "prev": {"date": before.isoformat(), "url": day_url(before, period)} if before else None,
         "next": {"date": after.isoformat(), "url": day_url(after, period)} if after else None,
         "tabs": {p: day_url(day, p) for p in PERIODS},
@@ -177,10 +171,23 @@ def _trending_data(site: Site, day: date | None, period: str, page: int,
     }
 
 
+def scored_dict(item: Scored) -> dict[str, Any]:
+    return {**paper_dict(item.paper), "score": round(item.score, 6), "votes": item.votes,
+            "external": item.external, "age_hours": item.age_hours,
+            "explanation": item.explanation}
+
+
 def _trending_page(request: Request, day: date | None) -> Response:
     q = request.query_params
     period = check_choice(q.get("period", "day"), "period", PERIODS)
-    data = trending_data(site_of(request), day, period, parse_page(q.get("page")))
+    site = site_of(request)
+    data = trending_data(site, day, period, parse_page(q.get("page")))
+    user = getattr(request.state, "user", None)
+    if user is not None and data["papers"]:
+        # The cached page is everyone's; whether this reader voted is added per request.
+        mine = site.store.vote_states([p["arxiv_id"] for p in data["papers"]], user.id)
+        data = {**data, "papers": [{**p, "voted": mine[p["arxiv_id"]].voted}
+                                   if p["arxiv_id"] in mine else p for p in data["papers"]]}
     return render(request, "trending.html", data)
 
 
@@ -195,6 +202,14 @@ def home(request: Request) -> Response:
 @router.get("/date/{day}")
 def day_page(request: Request, day: str) -> Response:
     return _trending_page(request, parse_day(day.removesuffix(".json")))
+
+
+@router.get("/trending")
+@router.get("/trending.json")
+def trending_page(request: Request) -> Response:
+    """?period=day|week|month&date=YYYY-MM-DD (default: the latest day with papers)."""
+    raw = request.query_params.get("date")
+    return _trending_page(request, parse_day(raw) if raw else None)
 
 
 # --- search -------------------------------------------------------------------------------
@@ -268,13 +283,17 @@ def search_page(request: Request) -> Response:
 
 
 # --- paper --------------------------------------------------------------------------------
-def paper_data(site: Site, raw_id: str, similar: int = 6) -> dict[str, Any]:
+def paper_data(site: Site, raw_id: str, similar: int = 6, viewer: User | None = None
+               ) -> dict[str, Any]:
+    """A paper and its neighbours; a hidden paper is "not found" except to moderators, who
+    see why it is hidden. ``community`` carries votes and who submitted it."""
     try:
         arxiv_id, _ = parse_arxiv_id(raw_id)
     except InvalidRecord as exc:
         raise HTTPException(404, str(exc)) from None
     paper = site.store.get_paper(arxiv_id)
-    if paper is None:
+    hidden = site.store.hidden_paper(arxiv_id) if paper is not None else None
+    if paper is None or (hidden is not None and not (viewer and viewer.is_moderator)):
         raise HTTPException(404, f"no paper {arxiv_id} on this instance")
     # Similar papers change only when papers or the indexes do (index files carry mtimes);
     # caching them took paper pages off a vector search per view.
@@ -284,7 +303,8 @@ def paper_data(site: Site, raw_id: str, similar: int = 6) -> dict[str, Any]:
         nearest = similar_to(site, paper, similar)
         site.cache.put(key, nearest)
     return {"paper": paper_dict(paper), "similar": nearest,
-            "short_date": short_day(paper_day(paper))}
+            "short_date": short_day(paper_day(paper)), "hidden": hidden,
+            "community": community_data(site, arxiv_id, viewer)}
 
 
 def similar_to(site: Site, paper: Paper, limit: int) -> list[dict[str, Any]]:
@@ -306,7 +326,8 @@ def similar_to(site: Site, paper: Paper, limit: int) -> list[dict[str, Any]]:
 
 @router.get("/papers/{arxiv_id:path}")
 def paper_page(request: Request, arxiv_id: str) -> Response:
-    data = paper_data(site_of(request), arxiv_id.removesuffix(".json"))
+    data = paper_data(site_of(request), arxiv_id.removesuffix(".json"),
+                      viewer=user_of(request))
     return render(request, "paper.html", data)
 
 
@@ -316,10 +337,22 @@ def about_data(site: Site) -> dict[str, Any]:
     return {"papers": stats["papers"], "listed": stats["listed"],
             "categories": dict(list(stats["categories"].items())[:20]),
             "search_by_meaning": site.settings.embedder != "none",
+            "trending": trending_about(site.settings),
             "api": {"openapi": "/api/openapi.json", "docs": "/api/docs"},
             "feeds": {"trending": "/feeds/trending.atom?period=day",
                       "search": "/feeds/search.atom?q=QUERY",
                       "category": "/feeds/category/cs.CL.atom"}}
+
+
+def trending_about(settings: Settings) -> dict[str, Any]:
+    """The trending formula and the values it runs with, for the About page."""
+    params = TrendingParams.from_settings(settings)
+    names = {"gravity": "trending_gravity", "prior": "trending_prior",
+             "external_weight": "trending_external_weight",
+             "age_offset_hours": "trending_age_offset_hours"}
+    return {"formula": params.formula,
+            "parameters": {k: getattr(params, k) for k in names},
+            "settings": {k: "PAPERWIRE_" + v.upper() for k, v in names.items()}}
 
 
 @router.get("/about")

@@ -1,0 +1,340 @@
+"""Digests: compose each subscriber's mail for a period, then send, then record (Zulip's way).
+
+A digest holds the period's top trending papers in the subscriber's categories (when they
+asked for trending) and, for each saved search, the papers that match it and are new since
+their last digest, each paper shown once. Empty digests are not sent (recorded as skipped).
+
+**Never twice, never skipped.** Every (subscription, period key) has one row in the ledger:
+written as ``sending`` before the message goes to SMTP, marked ``sent`` after. A rerun of the
+same period sends exactly the rows not marked sent, with the same Message-ID, so the only
+possible repeat is a message the server accepted in the instant before a crash, and the
+recipient's mail client sees the same Message-ID twice.
+
+Period keys: ``daily:2026-11-26`` (the as-of day), ``weekly:2026-W48`` (its ISO week, so a
+weekly rerun on another day of the same week is still the same digest).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from email.message import EmailMessage
+from html import escape
+
+from paperwire.errors import NotFound
+from paperwire.index.indexer import IndexPaths
+from paperwire.mail import Delivery, OutboxMailer, SMTPMailer, compose, mail_domain
+from paperwire.models import Filters, Paper, paper_day
+from paperwire.search import QueryError, Searcher, check_filters
+from paperwire.settings import Settings
+from paperwire.store import Store
+from paperwire.store.subscriptions import PERIODS, LedgerEntry, SavedSearch, Subscription
+
+TRENDING_WINDOW = {"daily": "day", "weekly": "week"}
+CHUNK = 1_000  # subscribers composed, then sent, at a time: bounds memory on big lists
+
+
+def period_key(period: str, as_of: date) -> str:
+    if period not in PERIODS:
+        raise ValueError(f"unknown period {period!r} (choose daily or weekly)")
+    if period == "weekly":
+        year, week, _ = as_of.isocalendar()
+        return f"weekly:{year}-W{week:02d}"
+    return f"daily:{as_of.isoformat()}"
+
+
+def message_id(sub_id: int, key: str, domain: str) -> str:
+    """Derived from (subscription, period key) alone, so a resend is recognisably the same."""
+    return f"<digest.{sub_id}.{key.replace(':', '.')}@{domain}>"
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    papers: tuple[Paper, ...]
+    feed_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Digest:
+    subscription: Subscription
+    period: str
+    as_of: date
+    key: str
+    sections: tuple[Section, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not any(s.papers for s in self.sections)
+
+    @property
+    def paper_ids(self) -> tuple[str, ...]:
+        return tuple(p.arxiv_id for s in self.sections for p in s.papers)
+
+
+@dataclass
+class DigestReport:
+    period_key: str
+    sent: int = 0
+    skipped: int = 0  # empty digests
+    failed: int = 0
+    bounced: int = 0
+    already_sent: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary(self) -> str:
+        return (f"{self.period_key}: {self.sent} sent, {self.skipped} skipped (empty), "
+                f"{self.failed} failed, {self.bounced} bounced, {self.already_sent} "
+                "already sent before")
+
+
+def searcher_for(settings: Settings, store: Store) -> Searcher:
+    # Alerts match by keywords (see Composer.search), so no embedder is loaded.
+    return Searcher(store, IndexPaths.for_home(settings.home), None,
+                    extra_categories=settings.extra_categories)
+
+
+class Composer:
+    """Builds digests; trending lists and search results are shared by subscribers who ask
+    for the same thing (most do), so a run over 10,000 addresses repeats little work."""
+
+    def __init__(self, settings: Settings, store: Store, searcher: Searcher | None = None
+                 ) -> None:
+        from paperwire.trending import TrendingParams
+
+        self.settings = settings
+        self.store = store
+        self.searcher = searcher or searcher_for(settings, store)
+        self.params = TrendingParams.from_settings(settings)
+        self.base = settings.base_url.rstrip("/")
+        self._trending: dict[tuple[str, date, tuple[str, ...]], tuple[Paper, ...]] = {}
+        self._searches: dict[tuple[str, tuple[str, ...], str | None, date, date],
+                             tuple[Paper, ...]] = {}
+        self._papers: dict[str, Paper] = {}
+        self._rows: dict[int, Paper] = {}
+        # Hidden papers never reach a digest (trending.rank leaves them out on its own).
+        self._hidden = store.hidden_row_ids()
+
+    def compose(self, sub: Subscription, period: str, as_of: date) -> Digest:
+        shown: set[str] = set()
+        sections: list[Section] = []
+        if sub.trending:
+            papers = self._dedupe(self.trending(period, as_of, sub.categories), shown)
+            cats = f" in {', '.join(sub.categories)}" if sub.categories else ""
+            sections.append(Section(f"Trending{cats}", papers))
+        since = self.since(sub, period, as_of)
+        for search in sub.searches:
+            papers = self._dedupe(self.search(search, since, as_of), shown)
+            sections.append(Section(f"New for “{search.query}”{_filters_label(search)}",
+                                    papers, f"{self.base}/feeds/alerts/{search.token}.atom"))
+        return Digest(sub, period, as_of, period_key(period, as_of), tuple(sections))
+
+    @staticmethod
+    def since(sub: Subscription, period: str, as_of: date) -> date:
+        """Saved searches report papers after the last digest, else of this period."""
+        if sub.last_digest_on is not None and sub.last_digest_on < as_of:
+            return sub.last_digest_on + timedelta(days=1)
+        return as_of - timedelta(days=6 if period == "weekly" else 0)
+
+    def trending(self, period: str, as_of: date, categories: Sequence[str]
+                 ) -> tuple[Paper, ...]:
+        from paperwire.trending import rank
+
+        key = (period, as_of, tuple(categories))
+        if key not in self._trending:
+            page = rank(self.store, self.params, TRENDING_WINDOW[period], as_of,
+                        categories=categories, limit=self.settings.digest_size)
+            self._trending[key] = tuple(self._intern(item.paper) for item in page.items)
+        return self._trending[key]
+
+    def search(self, search: SavedSearch, since: date, until: date) -> tuple[Paper, ...]:
+        """The best keyword matches among papers dated in [since, until]. Keywords rather
+        than meaning: an alert should bring papers that say what was asked, and a nearest
+        neighbour always exists even when nothing new is relevant. The keyword index is
+        asked directly: a digest needs no snippets, which are most of a search's cost."""
+        key = (search.query, search.categories, search.author, since, until)
+        if key not in self._searches:
+            filters = Filters(categories=search.categories, author=search.author,
+                              since=since, until=until)
+            try:
+                check_filters(filters, self.settings.extra_categories)
+            except QueryError:
+                # Checked when saved; a later taxonomy change must not stop a run.
+                self._searches[key] = ()
+                return ()
+            size = self.settings.digest_size
+            rows = [row for row, _ in self.searcher.lexical.search(
+                " ".join(search.query.split()), size + len(self._hidden), filters)
+                if row not in self._hidden][:size]
+            self._searches[key] = self._by_rows(rows)
+        return self._searches[key]
+
+    def _by_rows(self, rows: list[int]) -> tuple[Paper, ...]:
+        missing = [r for r in rows if r not in self._rows]
+        if missing:
+            for row, paper in self.store.get_papers_by_row(missing).items():
+                self._rows[row] = self._intern(paper)
+        return tuple(self._rows[r] for r in rows if r in self._rows)
+
+    def _intern(self, paper: Paper) -> Paper:
+        # Thousands of searches over one day's papers return the same few hundred papers:
+        # keep one copy of each, not one per search.
+        return self._papers.setdefault(paper.arxiv_id, paper)
+
+    @staticmethod
+    def _dedupe(papers: Sequence[Paper], shown: set[str]) -> tuple[Paper, ...]:
+        kept = tuple(p for p in papers if p.arxiv_id not in shown)
+        shown.update(p.arxiv_id for p in kept)
+        return kept
+
+    def message(self, digest: Digest) -> EmailMessage:
+        sub = digest.subscription
+        unsubscribe = f"{self.base}/unsubscribe/{sub.token}"
+        when = (f"week of {digest.as_of - timedelta(days=digest.as_of.weekday()):%d %b %Y}"
+                if digest.period == "weekly" else f"{digest.as_of:%a %d %b %Y}")
+        count = len(digest.paper_ids)
+        subject = f"paperwire: {count} paper{'s' if count != 1 else ''} for {when}"
+        domain = mail_domain(self.settings)
+        headers = {"List-Unsubscribe": f"<{unsubscribe}>",
+                   "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                   "List-Id": f"paperwire {digest.period} digest <digest.{domain}>",
+                   "Auto-Submitted": "auto-generated"}
+        return compose(self.settings, sub.email, subject,
+                       render_text(digest, self.base, unsubscribe),
+                       render_html(digest, self.base, unsubscribe),
+                       message_id=message_id(sub.id, digest.key, domain), headers=headers)
+
+
+def _filters_label(search: SavedSearch) -> str:
+    parts = list(search.categories) + ([f"by {search.author}"] if search.author else [])
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _authors(paper: Paper) -> str:
+    return ", ".join(paper.authors[:4]) + (" et al." if len(paper.authors) > 4 else "")
+
+
+def render_text(digest: Digest, base: str, unsubscribe: str) -> str:
+    lines = [f"Your paperwire {digest.period} digest, as of {digest.as_of.isoformat()}.", ""]
+    for section in digest.sections:
+        if not section.papers:
+            continue
+        lines += [section.title, "=" * min(len(section.title), 72), ""]
+        for n, paper in enumerate(section.papers, 1):
+            day = paper_day(paper)
+            lines += [f"{n}. {paper.title}", f"   {_authors(paper)}",
+                      f"   {paper.arxiv_id} · {' '.join(paper.categories[:4])}"
+                      + (f" · {day.isoformat()}" if day else ""),
+                      f"   {base}/papers/{paper.arxiv_id}", ""]
+        if section.feed_url:
+            lines += [f"Follow this search as a feed: {section.feed_url}", ""]
+    lines += ["--", "You receive this because this address subscribed at " + base + ".",
+              f"Unsubscribe (one click): {unsubscribe}", ""]
+    return "\n".join(lines)
+
+
+_P = "margin:0 0 4px 0;"
+_SMALL = "color:#555;font-size:13px;margin:0 0 14px 0;"
+
+
+def render_html(digest: Digest, base: str, unsubscribe: str) -> str:
+    """Inline styles only and no images: mail clients drop <style> and block remote images."""
+    out = ['<!DOCTYPE html><html><body style="font-family:Helvetica,Arial,sans-serif;'
+           'max-width:640px;margin:0 auto;padding:16px;color:#111;">',
+           f'<p style="{_SMALL}">Your paperwire {escape(digest.period)} digest, as of '
+           f'{digest.as_of.isoformat()}.</p>']
+    for section in digest.sections:
+        if not section.papers:
+            continue
+        out.append(f'<h2 style="font-size:18px;border-bottom:1px solid #ddd;'
+                   f'padding-bottom:4px;">{escape(section.title)}</h2>')
+        for paper in section.papers:
+            url = escape(f"{base}/papers/{paper.arxiv_id}", quote=True)
+            out.append(f'<p style="{_P}"><a href="{url}" style="color:#1a4fa0;font-weight:bold;'
+                       f'text-decoration:none;">{escape(paper.title)}</a></p>'
+                       f'<p style="{_SMALL}">{escape(_authors(paper))} · '
+                       f'{escape(paper.arxiv_id)} · {escape(" ".join(paper.categories[:4]))}'
+                       '</p>')
+        if section.feed_url:
+            feed = escape(section.feed_url, quote=True)
+            out.append(f'<p style="{_SMALL}"><a href="{feed}" style="color:#555;">'
+                       'Follow this search as a feed</a></p>')
+    link = escape(unsubscribe, quote=True)
+    out.append(f'<p style="{_SMALL}border-top:1px solid #ddd;padding-top:8px;">You receive '
+               f'this because this address subscribed at {escape(base)}. '
+               f'<a href="{link}" style="color:#555;">Unsubscribe</a></p></body></html>')
+    return "\n".join(out)
+
+
+def _chunks(items: Sequence[Subscription]) -> Iterator[Sequence[Subscription]]:
+    for start in range(0, len(items), CHUNK):
+        yield items[start:start + CHUNK]
+
+
+def send_digests(settings: Settings, store: Store, period: str, as_of: date, *,
+                 mailer: OutboxMailer | SMTPMailer, composer: Composer | None = None,
+                 progress: Callable[[DigestReport], None] | None = None) -> DigestReport:
+    """Compose, send and record the ``period`` digest of every active subscriber."""
+    key = period_key(period, as_of)
+    composer = composer or Composer(settings, store)
+    report = DigestReport(key)
+    ledger = store.digest_ledger(key)
+    pending = []
+    for sub in store.subscriptions(status="active", period=period):
+        if ledger.get(sub.id, {}).get("status") == "sent":
+            report.already_sent += 1
+        else:
+            pending.append(sub)
+    domain = mail_domain(settings)
+    for chunk in _chunks(pending):
+        digests = [composer.compose(sub, period, as_of) for sub in chunk]
+        entries = {d.subscription.id: LedgerEntry(d.subscription.id, period, key,
+                                                  message_id(d.subscription.id, key, domain),
+                                                  d.paper_ids) for d in digests}
+        empty = [entries[d.subscription.id] for d in digests if d.empty]
+        full = [d for d in digests if not d.empty]
+        store.claim_digests(empty, status="skipped")
+        report.skipped += len(empty)
+        # Written before anything is handed to SMTP: after a crash these rows say "resend".
+        store.claim_digests([entries[d.subscription.id] for d in full], status="sending")
+        messages = [(d.subscription.id, composer.message(d)) for d in full]
+
+        def settled(sub_id: int, delivery: Delivery) -> None:
+            _record(store, report, sub_id, key, as_of, delivery)
+            if progress is not None:
+                progress(report)
+
+        mailer.send_many(messages, kind="digest", on_result=settled)
+    return report
+
+
+def _record(store: Store, report: DigestReport, sub_id: int, key: str, as_of: date,
+            delivery: Delivery) -> None:
+    if delivery.outcome == "sent":
+        store.mark_digest(sub_id, key, "sent", as_of=as_of)
+        report.sent += 1
+        return
+    store.mark_digest(sub_id, key, "failed", error=delivery.error)
+    if delivery.outcome == "bounced":
+        store.set_subscription_status(sub_id, "bounced", delivery.error)
+        report.bounced += 1
+    else:
+        report.failed += 1
+    if len(report.errors) < 20:
+        report.errors.append(f"subscription {sub_id}: {delivery.error}")
+
+
+def preview(settings: Settings, store: Store, email: str, period: str | None, as_of: date
+            ) -> tuple[Digest, EmailMessage]:
+    """The digest ``email`` would get (whatever its status), without recording anything."""
+    sub = store.subscription(email=email)
+    if sub is None:
+        raise NotFound(f"no subscription for {email.strip().lower()}")
+    composer = Composer(settings, store)
+    digest = composer.compose(sub, period or sub.period, as_of)
+    return digest, composer.message(digest)

@@ -1,0 +1,127 @@
+"""Hugging Face daily papers (one ``{"date", "item": {"paper": ...}}`` per line): papers and votes.
+
+Each line says a paper was featured on ``date`` and had ``item.paper.upvotes`` upvotes when
+the file was collected. The reader yields one ``HfItem`` per good line: the paper (title,
+abstract, authors, submission time; HF records carry no arXiv categories, so the paper has
+none and ``source="hf-daily"``: the store keeps it until an arXiv source writes the paper,
+and never lets it overwrite what an arXiv source wrote) and the imported vote.
+
+Bad lines become Rejections naming file and line; the rest are kept. Resuming works like
+the other file sources: the state remembers the file's size and the lines committed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from paperwire.errors import InvalidRecord, SourceError
+from paperwire.models import (
+    Checkpoint,
+    ExternalVote,
+    HarvestState,
+    Limits,
+    Paper,
+    Rejection,
+    parse_arxiv_id,
+    validate,
+)
+from paperwire.sources.files import _date, _datetime, _LineFile, _required_text
+
+SOURCE = "hf-daily"
+
+
+@dataclass(frozen=True)
+class HfItem:
+    """One featured paper: its metadata and its imported vote."""
+
+    paper: Paper
+    vote: ExternalVote
+
+
+class HfDailySource:
+    """Reads a daily-papers JSON-lines file (plain or gzip)."""
+
+    name = SOURCE
+
+    def __init__(self, path: str | Path, *, limits: Limits | None = None,
+                 batch_size: int = 1000, max_record_bytes: int = 1_048_576) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise SourceError(f"{self.path}: no such file")
+        self.limits = limits or Limits()
+        self.batch_size = batch_size
+        self.max_record_bytes = max_record_bytes
+        self._size = self.path.stat().st_size
+
+    @property
+    def state_key(self) -> str:
+        return f"{self.name}:{self.path.resolve()}"
+
+    @property
+    def total(self) -> int | None:
+        return self._size
+
+    def read(self, resume: HarvestState | None) -> Iterator[HfItem | Rejection | Checkpoint]:
+        skip = 0
+        if resume and not resume.done and resume.params.get("size") == self._size:
+            skip = resume.position
+        state = HarvestState(key=self.state_key, source=self.name,
+                             params={"size": self._size, "path": str(self.path.resolve())})
+        reader = _LineFile(self.path, self.max_record_bytes)
+        try:
+            number = skip
+            for line in reader.lines(skip):
+                number = line.number
+                where = f"{self.path.name} line {line.number}"
+                if line.problem:
+                    yield Rejection(where, line.problem)
+                elif line.record is not None:
+                    yield self._item(where, line.record)
+                if number % self.batch_size == 0:
+                    state.position = number
+                    yield Checkpoint(state, reader.compressed_position)
+            state.position = number
+            state.done = True
+            yield Checkpoint(state, self._size)
+        finally:
+            reader.close()
+
+    def _item(self, where: str, record: dict[str, Any]) -> HfItem | Rejection:
+        try:
+            return parse_item(record, self.limits)
+        except InvalidRecord as exc:
+            return Rejection(_where_with_id(where, record), str(exc))
+
+
+def _where_with_id(where: str, record: dict[str, Any]) -> str:
+    item = record.get("item")
+    paper = item.get("paper") if isinstance(item, dict) else None
+    arxiv_id = paper.get("id") if isinstance(paper, dict) else None
+    return f"{where} (id {arxiv_id})" if isinstance(arxiv_id, str) else where
+
+
+def parse_item(record: dict[str, Any], limits: Limits | None = None) -> HfItem:
+    """One line's record as an HfItem; InvalidRecord says what is wrong with it."""
+    featured_on = _date(_required_text(record, "date"), "date")
+    item = record.get("item")
+    if not isinstance(item, dict) or not isinstance(item.get("paper"), dict):
+        raise InvalidRecord("missing required field 'item.paper'")
+    data: dict[str, Any] = item["paper"]
+    arxiv_id, version = parse_arxiv_id(_required_text(data, "id"))
+    upvotes = data.get("upvotes", 0)
+    if isinstance(upvotes, bool) or not isinstance(upvotes, int) or upvotes < 0:
+        raise InvalidRecord(f"field 'upvotes' should be a whole number from 0, got {upvotes!r}")
+    authors = data.get("authors")
+    if not isinstance(authors, list) or not all(
+            isinstance(a, dict) and isinstance(a.get("name"), str) for a in authors):
+        raise InvalidRecord("field 'authors' should be a list of objects with a 'name'")
+    paper = Paper(
+        arxiv_id=arxiv_id, version=version, title=_required_text(data, "title"),
+        abstract=_required_text(data, "summary"),
+        authors=tuple(a["name"] for a in authors), categories=(), primary_category="",
+        published=_datetime(data.get("publishedAt"), "publishedAt"), source=SOURCE)
+    return HfItem(validate(paper, limits or Limits(), uncategorised=True),
+                  ExternalVote(arxiv_id, upvotes, featured_on))

@@ -1,0 +1,174 @@
+"""Votes: local upvotes, imported upvotes (external_votes), and the rows trending scores.
+
+Local votes are one row per user and paper (the primary key makes a second vote impossible).
+Imported votes are one row per paper and source, replaced on re-import, never added to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from paperwire.errors import NotFound
+from paperwire.models import ExternalVote, VoteState
+from paperwire.store.listings import _in_category, _in_days
+from paperwire.store.papers import in_chunks, row_ids
+from paperwire.store.schema import external_votes, hidden_papers, papers, votes
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A paper that may rank in a trending window, with what the score is computed from."""
+
+    row_id: int
+    arxiv_id: str
+    listed_on: date | None
+    published: datetime | None
+    votes: int  # local votes cast before the window's end
+    external: int  # imported upvotes, summed over sources
+    featured_on: date | None  # earliest day another service featured it
+
+
+@dataclass
+class ExternalWrite:
+    """What one import of external votes did."""
+
+    written: int = 0
+    unknown: int = 0  # rows naming a paper that is not stored (skipped)
+
+
+def _paper_row_id(conn: Connection, arxiv_id: str) -> int:
+    row_id = conn.execute(select(papers.c.id).where(papers.c.arxiv_id == arxiv_id)
+                          ).scalar_one_or_none()
+    if row_id is None:
+        raise NotFound(f"no paper {arxiv_id} on this instance")
+    return int(row_id)
+
+
+def set_vote(conn: Connection, user_id: int, arxiv_id: str, on: bool | None, now: datetime
+             ) -> VoteState:
+    """Set (True), clear (False) or toggle (None) a user's vote, inside the caller's write
+    transaction; setting what is already set changes nothing."""
+    paper_id = _paper_row_id(conn, arxiv_id)
+    mine = and_(votes.c.user_id == user_id, votes.c.paper_id == paper_id)
+    voted = conn.execute(select(func.count()).select_from(votes).where(mine)).scalar_one() > 0
+    wanted = (not voted) if on is None else on
+    if wanted and not voted:
+        conn.execute(insert(votes).values(user_id=user_id, paper_id=paper_id, created_at=now))
+    elif voted and not wanted:
+        conn.execute(delete(votes).where(mine))
+    return vote_states(conn, [arxiv_id], user_id)[arxiv_id]
+
+
+def vote_states(conn: Connection, arxiv_ids: Iterable[str], user_id: int | None
+                ) -> dict[str, VoteState]:
+    """Votes of each stored paper among ``arxiv_ids`` (unknown ids are left out)."""
+    found: dict[str, VoteState] = {}
+    for chunk in in_chunks(arxiv_ids):
+        ids = row_ids(conn, chunk)
+        if not ids:
+            continue
+        by_row = {row_id: arxiv_id for arxiv_id, row_id in ids.items()}
+        local: dict[int, int] = {r[0]: r[1] for r in conn.execute(
+            select(votes.c.paper_id, func.count()).where(votes.c.paper_id.in_(by_row))
+            .group_by(votes.c.paper_id))}
+        imported: dict[int, int | None] = {r[0]: r[1] for r in conn.execute(
+            select(external_votes.c.paper_id, func.sum(external_votes.c.upvotes))
+            .where(external_votes.c.paper_id.in_(by_row))
+            .group_by(external_votes.c.paper_id))}
+        mine: set[int] = set()
+        if user_id is not None:
+            mine = set(conn.execute(select(votes.c.paper_id).where(
+                votes.c.user_id == user_id, votes.c.paper_id.in_(by_row))).scalars())
+        for row_id, arxiv_id in by_row.items():
+            found[arxiv_id] = VoteState(arxiv_id, int(local.get(row_id, 0)),
+                                        int(imported.get(row_id) or 0), row_id in mine)
+    return found
+
+
+def upsert_external_votes(conn: Connection, source: str, rows: Sequence[ExternalVote],
+                          now: datetime) -> ExternalWrite:
+    """Write imported votes inside the caller's write transaction.
+
+    One row per (paper, source): a re-import replaces the upvote count (the newer count is
+    the truer one) and keeps the earliest featured day; rows for unknown papers are skipped.
+    """
+    result = ExternalWrite()
+    merged: dict[str, ExternalVote] = {}
+    for row in rows:
+        seen = merged.get(row.arxiv_id)
+        merged[row.arxiv_id] = row if seen is None else ExternalVote(
+            row.arxiv_id, row.upvotes, _earliest(seen.featured_on, row.featured_on))
+    ids = row_ids(conn, merged)
+    result.unknown = len(merged) - len(ids)
+    stored: dict[int, date | None] = {}
+    for chunk in in_chunks(ids.values()):
+        stored.update({r[0]: r[1] for r in conn.execute(
+            select(external_votes.c.paper_id, external_votes.c.featured_on).where(
+                external_votes.c.source == source, external_votes.c.paper_id.in_(chunk)))})
+    values = [{"paper_id": ids[a], "source": source, "upvotes": r.upvotes,
+               "featured_on": _earliest(stored.get(ids[a]), r.featured_on), "imported_at": now}
+              for a, r in merged.items() if a in ids]
+    if values:
+        conn.execute(_upsert(conn), values)
+    result.written = len(values)
+    return result
+
+
+def _upsert(conn: Connection) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(external_votes)
+    return stmt.on_conflict_do_update(
+        index_elements=["paper_id", "source"],
+        set_={"upvotes": stmt.excluded.upvotes, "featured_on": stmt.excluded.featured_on,
+              "imported_at": stmt.excluded.imported_at})
+
+
+def _earliest(a: date | None, b: date | None) -> date | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def votes_version(conn: Connection) -> str:
+    """Changes with every vote cast or withdrawn and every import (two indexed-size reads):
+    a cache key part for views computed from votes."""
+    local = select(func.count(), func.max(votes.c.created_at)).select_from(votes)
+    imported = select(func.count(), func.max(external_votes.c.imported_at)
+                      ).select_from(external_votes)
+    n, newest = conn.execute(local).one()
+    m, imported_at = conn.execute(imported).one()
+    return f"{n}:{newest}:{m}:{imported_at}"
+
+
+def trending_candidates(conn: Connection, since: date, until: date, as_of: datetime,
+                        categories: Sequence[str] = ()) -> list[Candidate]:
+    """Papers whose day or featured day lies in [since, until], not hidden, with their local
+    votes cast before ``as_of`` and their imported upvotes."""
+    featured = select(external_votes.c.paper_id).where(
+        external_votes.c.featured_on >= since, external_votes.c.featured_on <= until)
+    where: list[Any] = [or_(_in_days(since, until), papers.c.id.in_(featured)),
+                        papers.c.id.not_in(select(hidden_papers.c.paper_id))]
+    if categories:
+        where.append(or_(*(_in_category(c) for c in categories)))
+    wanted = select(papers.c.id).where(*where)
+    local = (select(votes.c.paper_id, func.count().label("n"))
+             .where(votes.c.paper_id.in_(wanted), votes.c.created_at < as_of)
+             .group_by(votes.c.paper_id).subquery())
+    imported = (select(external_votes.c.paper_id,
+                       func.sum(external_votes.c.upvotes).label("upvotes"),
+                       func.min(external_votes.c.featured_on).label("featured_on"))
+                .where(external_votes.c.paper_id.in_(wanted))
+                .group_by(external_votes.c.paper_id).subquery())
+    query = (select(papers.c.id, papers.c.arxiv_id, papers.c.listed_on, papers.c.published,
+                    func.coalesce(local.c.n, 0), func.coalesce(imported.c.upvotes, 0),
+                    imported.c.featured_on)
+             .select_from(papers.outerjoin(local, local.c.paper_id == papers.c.id)
+                          .outerjoin(imported, imported.c.paper_id == papers.c.id))
+             .where(*where))
+    return [Candidate(int(r[0]), r[1], r[2], r[3], int(r[4]), int(r[5]), r[6])
+            for r in conn.execute(query)]
+

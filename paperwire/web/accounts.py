@@ -1,0 +1,379 @@
+"""Account pages: sign up, verify, sign in and out, password reset, and the account page.
+
+Messages never say whether an address has an account: sign-up answers the same for a taken
+address (and mails its owner instead), sign-in says "wrong address or password", and a reset
+request always says a link was sent if the address has an account. Unverified accounts may
+sign in; voting and submitting wait for a verified address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Annotated, Any
+from urllib.parse import parse_qs, urlencode
+
+from fastapi import APIRouter, Path, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.responses import RedirectResponse, Response
+
+from paperwire import accounts
+from paperwire.accounts import AccountError, Throttled, User, WrongCredentials
+from paperwire.mail import compose
+from paperwire.signing import InvalidToken, Signer
+from paperwire.web.app import Site, render
+from paperwire.web.security import (
+    MAX_FORM_BYTES,
+    SESSION_COOKIE,
+    clear_session_cookie,
+    client_ip,
+    set_session_cookie,
+    user_of,
+)
+
+router = APIRouter(include_in_schema=False)
+
+VERIFY = "verify-email"
+RESET = "password-reset"
+SENT_RESET = ("If that address has an account, we've sent a link to reset its password. "
+              "The link works for {hours} hours.")
+
+
+# --- helpers shared with community pages -----------------------------------------------------
+def site_of(request: Request) -> Site:
+    site: Site = request.app.state.site
+    return site
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """An urlencoded form body as {name: first value}; 400 when it is not one."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/x-www-form-urlencoded":
+        raise HTTPException(400, "expected a form (application/x-www-form-urlencoded)")
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        raise HTTPException(400, "the form is too large")
+    try:
+        parsed = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=200)
+    except (UnicodeDecodeError, ValueError):
+        raise HTTPException(400, "the form could not be read") from None
+    return {k: v[0] for k, v in parsed.items()}
+
+
+# A path on this site: one leading slash, then no slash or backslash, and nothing a browser
+# strips or bends (whitespace, controls), so "//evil.example" and "/\t/evil" never pass.
+_LOCAL_PATH = re.compile(r"/(?:[^/\\\s\x00-\x1f\x7f][^\\\s\x00-\x1f\x7f]*)?")
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after signing in: a path on this site only (never //host or a URL)."""
+    if not target or len(target) > 2000 or not _LOCAL_PATH.fullmatch(target):
+        return "/"
+    return target
+
+
+def signin_url(request: Request) -> str:
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return "/signin?" + urlencode({"next": here})
+
+
+def require_signed_in(request: Request) -> User:
+    user = user_of(request)
+    if user is None:
+        raise HTTPException(401, "sign in first")
+    return user
+
+
+def link(site: Site, path: str, **query: str) -> str:
+    return site.settings.base_url.rstrip("/") + path + "?" + urlencode(query)
+
+
+def notice(request: Request, title: str, message: str, status: int = 200,
+           **extra: Any) -> Response:
+    return render(request, "notice.html", {"title": title, "message": message, **extra},
+                  status)
+
+
+def _form_page(request: Request, template: str, status: int = 200, **data: Any) -> Response:
+    base: dict[str, Any] = {"error": None, "email": "", "display_name": "", "next": "/"}
+    return render(request, template, {**base, **data}, status)
+
+
+# --- mail -----------------------------------------------------------------------------------
+def send_verification(site: Site, user: User) -> None:
+    token = Signer(site.settings, VERIFY).sign({"uid": user.id, "email": user.email})
+    url = link(site, "/verify", token=token)
+    hours = site.settings.verify_link_hours
+    text = (f"Hello {user.display_name},\n\nplease confirm this address for your paperwire "
+            f"account by opening this link (it works for {hours} hours):\n\n{url}\n\n"
+            "If you did not sign up, ignore this message.\n")
+    site.mailer.send(compose(site.settings, user.email, "Confirm your paperwire address",
+                             text), kind="verify")
+
+
+def _send_taken_notice(site: Site, email: str) -> None:
+    text = ("Someone (perhaps you) tried to sign up for paperwire with this address, which "
+            "already has an account. Nothing was changed.\n\nForgot your password? Reset it "
+            f"here: {site.settings.base_url.rstrip('/')}/password/forgot\n")
+    site.mailer.send(compose(site.settings, email, "Sign-up attempt on paperwire", text),
+                     kind="signup-taken")
+
+
+def _password_mark(password_hash: str) -> str:
+    # A reset link names the hash it replaces, so it works once: after the change it is stale.
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
+def _send_reset(site: Site, email: str) -> None:
+    found = site.store.credentials(email)
+    if found is None:
+        return
+    user, stored = found
+    token = Signer(site.settings, RESET).sign({"uid": user.id, "pw": _password_mark(stored)})
+    hours = site.settings.reset_link_hours
+    text = (f"Hello {user.display_name},\n\nto choose a new paperwire password, open this link "
+            f"(it works for {hours} hours, once):\n\n{link(site, '/password/reset', token=token)}"
+            "\n\nIf you did not ask for this, ignore this message; your password is unchanged.\n")
+    site.mailer.send(compose(site.settings, user.email, "Reset your paperwire password", text),
+                     kind="reset")
+
+
+# --- sign up, verify ------------------------------------------------------------------------
+@router.get("/signup")
+@router.get("/signup.json")
+def signup_page(request: Request) -> Response:
+    return _form_page(request, "signup.html")
+
+
+def _signup(request: Request, form: dict[str, str]) -> Response:
+    site = site_of(request)
+    email, name = form.get("email", ""), form.get("display_name", "")
+    try:
+        user, created = accounts.sign_up(site.store, email, form.get("password", ""),
+                                         name or email.split("@")[0])
+    except AccountError as exc:
+        return _form_page(request, "signup.html", 400, error=str(exc), email=email,
+                          display_name=name)
+    if created:
+        send_verification(site, user)
+    else:
+        accounts.hash_password(form.get("password", ""))  # same work, so the same timing
+        _send_taken_notice(site, user.email)
+    return notice(request, "Check your inbox",
+                  f"We've sent a message to {user.email}. Open the link in it to confirm the "
+                  "address, then sign in. Voting and submitting papers need a confirmed "
+                  "address.")
+
+
+@router.post("/signup")
+async def signup(request: Request) -> Response:
+    return await run_in_threadpool(_signup, request, await read_form(request))
+
+
+@router.get("/verify")
+def verify(request: Request, token: str = "") -> Response:
+    site = site_of(request)
+    try:
+        payload = Signer(site.settings, VERIFY).unsign(
+            token, site.settings.verify_link_hours * 3600)
+        user = site.store.user_by_id(int(payload["uid"]))
+        if user is None or user.email != payload.get("email"):
+            raise InvalidToken("this link is not valid")
+    except (InvalidToken, KeyError, TypeError, ValueError) as exc:
+        message = str(exc) if isinstance(exc, InvalidToken) else "this link is not valid"
+        return notice(request, "Link not valid", message + ". Sign in and ask for a new one "
+                      "on your account page.", 400)
+    site.store.mark_verified(user.id)
+    return notice(request, "Address confirmed",
+                  f"{user.email} is confirmed. You can vote and submit papers now.")
+
+
+# --- sign in, sign out ----------------------------------------------------------------------
+@router.get("/signin")
+@router.get("/signin.json")
+def signin_page(request: Request, next: str = "/") -> Response:
+    return _form_page(request, "signin.html", next=safe_next(next))
+
+
+def _signin(request: Request, form: dict[str, str]) -> Response:
+    site = site_of(request)
+    email, target = form.get("email", ""), safe_next(form.get("next"))
+    try:
+        user = accounts.authenticate(site.store, site.settings, email,
+                                     form.get("password", ""), client_ip(request))
+    except Throttled as exc:
+        refused = _form_page(request, "signin.html", 429, error=str(exc), email=email,
+                             next=target)
+        refused.headers["Retry-After"] = str(exc.retry_after)
+        return refused
+    except WrongCredentials as exc:
+        return _form_page(request, "signin.html", 401, error=str(exc), email=email,
+                          next=target)
+    # A fresh session id at every sign-in: a cookie planted beforehand is worthless after.
+    old = request.cookies.get(SESSION_COOKIE)
+    if old:
+        site.store.delete_session(accounts.token_hash(old))
+    token = accounts.start_session(site.store, site.settings, user)
+    response = RedirectResponse(target, status_code=303)
+    set_session_cookie(response, site.settings, token)
+    return response
+
+
+@router.post("/signin")
+async def signin(request: Request) -> Response:
+    return await run_in_threadpool(_signin, request, await read_form(request))
+
+
+def _signout(request: Request) -> Response:
+    site = site_of(request)
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        site.store.delete_session(accounts.token_hash(token))
+    response = RedirectResponse("/", status_code=303)
+    clear_session_cookie(response, site.settings)
+    return response
+
+
+@router.post("/signout")
+async def signout(request: Request) -> Response:
+    return await run_in_threadpool(_signout, request)
+
+
+# --- password reset -------------------------------------------------------------------------
+@router.get("/password/forgot")
+def forgot_page(request: Request) -> Response:
+    return _form_page(request, "password_forgot.html")
+
+
+def _forgot(request: Request, form: dict[str, str]) -> Response:
+    site = site_of(request)
+    try:
+        email = accounts.normalize_email(form.get("email", ""))
+    except AccountError as exc:
+        return _form_page(request, "password_forgot.html", 400, error=str(exc))
+    _send_reset(site, email)
+    return notice(request, "Check your inbox",
+                  SENT_RESET.format(hours=site.settings.reset_link_hours))
+
+
+@router.post("/password/forgot")
+async def forgot(request: Request) -> Response:
+    return await run_in_threadpool(_forgot, request, await read_form(request))
+
+
+def _reset_user(site: Site, token: str) -> User:
+    """The account a reset link is for; InvalidToken when forged, expired or already used."""
+    try:
+        payload = Signer(site.settings, RESET).unsign(token, site.settings.reset_link_hours
+                                                      * 3600)
+        user = site.store.user_by_id(int(payload["uid"]))
+        found = site.store.credentials(user.email) if user else None
+    except (KeyError, TypeError, ValueError):
+        raise InvalidToken("this link is not valid") from None
+    if found is None or _password_mark(found[1]) != payload.get("pw"):
+        raise InvalidToken("this link is not valid (it may have been used already)")
+    return found[0]
+
+
+@router.get("/password/reset")
+def reset_page(request: Request, token: str = "") -> Response:
+    try:
+        _reset_user(site_of(request), token)
+    except InvalidToken as exc:
+        return notice(request, "Link not valid", f"{exc}. Ask for a new one.", 400)
+    return _form_page(request, "password_reset.html", token=token)
+
+
+def _reset(request: Request, form: dict[str, str]) -> Response:
+    site = site_of(request)
+    token = form.get("token", "")
+    try:
+        user = _reset_user(site, token)
+        password = accounts.check_password(form.get("password", ""))
+    except InvalidToken as exc:
+        return notice(request, "Link not valid", f"{exc}. Ask for a new one.", 400)
+    except AccountError as exc:
+        return _form_page(request, "password_reset.html", 400, token=token, error=str(exc))
+    # Every session ends: whoever knew the old password is signed out everywhere.
+    site.store.set_password(user.id, accounts.hash_password(password), end_sessions=True)
+    if not user.verified:
+        site.store.mark_verified(user.id)  # the link reached the inbox: the address works
+    return notice(request, "Password changed", "Your password is changed; sign in with it.")
+
+
+@router.post("/password/reset")
+async def reset(request: Request) -> Response:
+    return await run_in_threadpool(_reset, request, await read_form(request))
+
+
+# --- the account page -----------------------------------------------------------------------
+def account_data(site: Site, user: User, new_token: dict[str, Any] | None = None
+                 ) -> dict[str, Any]:
+    return {"user": {"id": user.id, "email": user.email, "display_name": user.display_name,
+                     "role": user.role, "verified": user.verified},
+            "tokens": site.store.list_api_tokens(user.id), "new_token": new_token,
+            "error": None}
+
+
+@router.get("/account")
+@router.get("/account.json")
+def account_page(request: Request) -> Response:
+    user = user_of(request)
+    if user is None:
+        return RedirectResponse(signin_url(request), status_code=303)
+    return render(request, "account.html", account_data(site_of(request), user))
+
+
+def _account_post(request: Request, form: dict[str, str], action: str) -> Response:
+    site = site_of(request)
+    user = require_signed_in(request)
+    new_token = None
+    try:
+        if action == "name":
+            site.store.set_display_name(user.id, accounts.clean_display_name(
+                form.get("display_name", "")))
+        elif action == "token":
+            name = " ".join(form.get("name", "").split())[:100] or "API token"
+            secret = accounts.new_api_token()
+            token_id = site.store.create_api_token(user.id, name, accounts.token_hash(secret))
+            new_token = {"id": token_id, "name": name, "token": secret}
+        elif action == "verify" and not user.verified:
+            send_verification(site, user)
+    except AccountError as exc:
+        data = account_data(site, user)
+        return render(request, "account.html", {**data, "error": str(exc)}, 400)
+    if new_token is None:
+        return RedirectResponse("/account", status_code=303)
+    # Shown once, in this response only: the database keeps just its hash.
+    fresh = site.store.user_by_id(user.id) or user
+    return render(request, "account.html", account_data(site, fresh, new_token),
+                  headers={"Cache-Control": "no-store"})
+
+
+@router.post("/account")
+async def account_update(request: Request) -> Response:
+    return await run_in_threadpool(_account_post, request, await read_form(request), "name")
+
+
+@router.post("/account/tokens")
+async def token_create(request: Request) -> Response:
+    return await run_in_threadpool(_account_post, request, await read_form(request), "token")
+
+
+@router.post("/account/verify")
+async def verify_again(request: Request) -> Response:
+    return await run_in_threadpool(_account_post, request, await read_form(request), "verify")
+
+
+def _revoke(request: Request, token_id: int) -> Response:
+    user = require_signed_in(request)
+    if not site_of(request).store.revoke_api_token(user.id, token_id):
+        raise HTTPException(404, f"no API token {token_id} on your account")
+    return RedirectResponse("/account", status_code=303)
+
+
+@router.post("/account/tokens/{token_id}/revoke")
+async def token_revoke(request: Request,
+                       token_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> Response:
+    return await run_in_threadpool(_revoke, request, token_id)

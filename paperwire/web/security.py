@@ -1,0 +1,237 @@
+"""Who is asking, and did they mean to: the current user and CSRF protection for every request.
+
+``AccountsMiddleware`` sets ``request.state.user`` (a ``paperwire.accounts.User`` or None) from
+an ``Authorization: Bearer`` API token or else the session cookie, and refuses unsafe methods
+(POST, PUT, PATCH, DELETE) with 403 unless they carry the request's CSRF token, as the
+``csrf_token`` form field or the ``X-CSRF-Token`` header. The token is an HMAC of a random
+cookie and the session, so a token copied from another browser or session is worthless.
+Exempt: requests with a Bearer token (a browser never adds one on its own) and paths under
+a prefix in ``app.state.csrf_exempt``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from contextvars import ContextVar
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import parse_qs
+
+import anyio.to_thread
+from fastapi import FastAPI, Request
+from markupsafe import Markup, escape
+from starlette.datastructures import MutableHeaders
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from paperwire import accounts
+from paperwire.accounts import User
+from paperwire.settings import Settings
+from paperwire.signing import secret_key
+
+SESSION_COOKIE = "pw_session"
+CSRF_COOKIE = "pw_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+MAX_FORM_BYTES = 256 * 1024  # our forms are a few fields; a bigger body is not one of ours
+
+_csrf: ContextVar[str] = ContextVar("paperwire_csrf", default="")
+_user: ContextVar[User | None] = ContextVar("paperwire_user", default=None)
+
+
+# --- template helpers (Jinja globals) --------------------------------------------------------
+def csrf_token() -> str:
+    return _csrf.get()
+
+
+def csrf_input() -> Markup:
+    """The hidden field every state-changing form carries: ``{{ csrf_input() }}``."""
+    return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD,
+                                                                      escape(_csrf.get()))
+
+
+def current_user() -> User | None:
+    return _user.get()
+
+
+def user_of(request: Request) -> User | None:
+    user: User | None = getattr(request.state, "user", None)
+    return user
+
+
+# --- cookies --------------------------------------------------------------------------------
+def _cookie(name: str, value: str, settings: Settings, max_age: int | None) -> str:
+    cookie: SimpleCookie = SimpleCookie()
+    cookie[name] = value
+    morsel = cookie[name]
+    morsel["path"] = "/"
+    morsel["httponly"] = True
+    morsel["samesite"] = "Lax"
+    if settings.base_url.startswith("https:"):
+        morsel["secure"] = True
+    if max_age is not None:
+        morsel["max-age"] = max_age
+    return morsel.OutputString()
+
+
+def set_session_cookie(response: Response, settings: Settings, token: str) -> None:
+    response.headers.append("set-cookie", _cookie(SESSION_COOKIE, token, settings,
+                                                  settings.session_days * 86400))
+
+
+def clear_session_cookie(response: Response, settings: Settings) -> None:
+    response.headers.append("set-cookie", _cookie(SESSION_COOKIE, "", settings, 0))
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+# --- CSRF -----------------------------------------------------------------------------------
+def _csrf_for(key: bytes, raw: str, session: str) -> str:
+    return hmac.new(key, f"csrf|{raw}|{session}".encode(), hashlib.sha256).hexdigest()
+
+
+def _valid_raw(raw: str | None) -> bool:
+    return raw is not None and 20 <= len(raw) <= 100 and raw.replace("-", "").replace(
+        "_", "").isalnum()
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole request body, or None when it is longer than ``limit``."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
+
+
+class AccountsMiddleware:
+    """Resolves the user, checks CSRF on unsafe methods, and hands out the CSRF cookie."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        site = request.app.state.site
+        settings: Settings = site.settings
+        state = scope.setdefault("state", {})
+        auth = request.headers.get("authorization", "")
+        bearer = auth[7:].strip() if auth[:7].lower() == "bearer " else None
+        session = request.cookies.get(SESSION_COOKIE, "")
+        user: User | None = None
+        extra_cookies: list[str] = []
+        if bearer is not None:
+            # A token request is judged by its token alone, never by a cookie beside it.
+            user = await anyio.to_thread.run_sync(accounts.api_token_user, site.store, bearer)
+            session = ""
+        elif session:
+            found = await anyio.to_thread.run_sync(accounts.resolve_session, site.store,
+                                                   settings, session)
+            if found is not None:
+                user = found[0]
+                if found[1]:  # the server's expiry slid forward; the browser's follows
+                    extra_cookies.append(_cookie(SESSION_COOKIE, session, settings,
+                                                 settings.session_days * 86400))
+            session = session if user is not None else ""
+        raw = request.cookies.get(CSRF_COOKIE)
+        new_raw = None if _valid_raw(raw) else secrets.token_urlsafe(24)
+        token = _csrf_for(secret_key(settings).encode(), raw or new_raw or "", session)
+        state.update(user=user, csrf_token=token,
+                     auth="token" if bearer is not None else ("session" if user else None))
+        _user.set(user)
+        _csrf.set(token)
+        if new_raw is not None:
+            extra_cookies.append(_cookie(CSRF_COOKIE, new_raw, settings, None))
+        send = self._sending(send, extra_cookies)
+        if (scope["method"] in UNSAFE_METHODS and bearer is None
+                and not self._exempt(request)):
+            sent, receive = await self._sent_token(request, receive)
+            if new_raw is not None or not sent or not hmac.compare_digest(sent, token):
+                await self._refuse(request, scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _exempt(request: Request) -> bool:
+        prefixes: set[str] = getattr(request.app.state, "csrf_exempt", set())
+        return any(request.url.path.startswith(p) for p in prefixes)
+
+    @staticmethod
+    async def _sent_token(request: Request, receive: Receive) -> tuple[str | None, Receive]:
+        header = request.headers.get(CSRF_HEADER)
+        if header:
+            return header, receive
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype != "application/x-www-form-urlencoded":
+            return None, receive
+        body = await _read_body(receive, MAX_FORM_BYTES)
+        if body is None:
+            return None, receive
+        values = parse_qs(body.decode("latin-1"), max_num_fields=200).get(CSRF_FIELD)
+        return (values[0] if values else None), _replay(body, receive)
+
+    @staticmethod
+    async def _refuse(request: Request, scope: Scope, receive: Receive, send: Send) -> None:
+        from paperwire.web.app import error_response
+
+        response = await anyio.to_thread.run_sync(
+            error_response, request, 403,
+            "this form has expired or did not come from this site (CSRF check failed); "
+            "reload the page and try again")
+        await response(scope, receive, send)
+
+    @staticmethod
+    def _sending(send: Send, cookies: list[str]) -> Send:
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for cookie in cookies:
+                    headers.append("set-cookie", cookie)
+                # Pages carry this browser's CSRF token (and its user's name): never for a
+                # shared cache.
+                if (headers.get("content-type", "").startswith("text/html")
+                        and "cache-control" not in headers):
+                    headers["cache-control"] = "private"
+            await send(message)
+
+        return sending
+
+
+def install(app: FastAPI, site: Any) -> None:
+    """Register the middleware, the Jinja globals and the (initially empty) exempt paths."""
+    if not hasattr(app.state, "csrf_exempt"):
+        app.state.csrf_exempt = set()
+    site.templates.globals.update(csrf_input=csrf_input, csrf_token=csrf_token,
+                                  current_user=current_user)
+    app.add_middleware(AccountsMiddleware)
+

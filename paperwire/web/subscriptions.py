@@ -1,0 +1,200 @@
+"""Subscription pages: subscribe (double opt-in), confirm, unsubscribe (RFC 8058 one-click),
+each saved search as an Atom feed, and the admins' digest preview.
+
+The subscribe form answers the same whatever the address ("check your inbox"): the request
+lives only in the signed confirmation link until that link is followed, so an address is
+neither revealed nor changed by someone who does not read its mail. Unsubscribing needs
+no sign-in and no CSRF token (a mail client's one-click POST carries neither): the
+unguessable per-subscription token in the URL is the authority.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from paperwire import subscriptions as subs
+from paperwire.mail import MailError
+from paperwire.models import Filters
+from paperwire.search import QueryError
+from paperwire.signing import InvalidToken
+from paperwire.store.subscriptions import SearchSpec, Subscription
+from paperwire.web.accounts import read_form, site_of
+from paperwire.web.app import render
+from paperwire.web.security import user_of
+
+router = APIRouter(include_in_schema=False)
+UNSUBSCRIBE_PREFIX = "/unsubscribe/"
+CHECK_INBOX = ("Thanks! If the address can receive mail, a confirmation link is on its way. "
+               "Nothing is sent until it is followed; the link works for 7 days.")
+
+
+def install(app: FastAPI) -> None:
+    """Add the routes, and exempt the one-click unsubscribe POST from the CSRF check."""
+    exempt: set[str] = getattr(app.state, "csrf_exempt", set())
+    exempt.add(UNSUBSCRIBE_PREFIX)
+    app.state.csrf_exempt = exempt
+    app.include_router(router)
+
+
+def _notice(request: Request, title: str, message: str, status: int = 200,
+            **extra: Any) -> Response:
+    return render(request, "notice.html", {"title": title, "message": message, **extra},
+                  status)
+
+
+def _form_data(request: Request, values: dict[str, str], error: str | None = None
+               ) -> dict[str, Any]:
+    user = user_of(request)
+    mine: Subscription | None = None
+    if user is not None:
+        mine = site_of(request).store.subscription(email=user.email)
+    return {"form": {"email": values.get("email", user.email if user else ""),
+                     "period": values.get("period", "daily"),
+                     "trending": values.get("trending", "yes") == "yes",
+                     "categories": values.get("categories", ""),
+                     "query": values.get("query", ""),
+                     "query_categories": values.get("query_categories", "")},
+            "error": error, "mine": mine.to_dict() if mine else None,
+            "manage_url": f"{UNSUBSCRIBE_PREFIX}{mine.token}" if mine else None}
+
+
+@router.get("/subscribe")
+def subscribe_page(request: Request) -> Response:
+    return render(request, "subscribe.html", _form_data(request, dict(request.query_params)))
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(text.replace(",", " ").split())
+
+
+@router.post("/subscribe")
+async def subscribe(request: Request) -> Response:
+    form = await read_form(request)
+    site = site_of(request)
+    query = form.get("query", "").strip()
+    searches = (SearchSpec(query, _split(form.get("query_categories", ""))),) if query else ()
+    try:
+        wanted = subs.build(site.settings, form.get("email", ""),
+                            period=form.get("period", "daily"),
+                            trending=form.get("trending", "") == "yes",
+                            categories=_split(form.get("categories", "")), searches=searches)
+    except subs.SubscriptionError as exc:
+        data = _form_data(request, {**form, "trending": form.get("trending", "no")}, str(exc))
+        return render(request, "subscribe.html", data, 400)
+    user = user_of(request)
+    if user is not None and user.verified and user.email == wanted.email:
+        # The account's address is confirmed already: a second round trip proves nothing.
+        sub = await run_in_threadpool(wanted.save, site.store, status="active",
+                                      user_id=user.id)
+        return _notice(request, "You are subscribed",
+                       f"{sub.email} will get the {sub.period} paperwire digest.",
+                       manage_url=f"{UNSUBSCRIBE_PREFIX}{sub.token}")
+    message = subs.confirmation_message(site.settings, wanted)
+    # Whether the server took the address is the very thing not to reveal: same answer.
+    with suppress(MailError):
+        await run_in_threadpool(site.mailer.send, message, kind="confirm")
+    return _notice(request, "Check your inbox", CHECK_INBOX)
+
+
+@router.get("/subscribe/confirm")
+def confirm(request: Request, token: str = "") -> Response:
+    site = site_of(request)
+    try:
+        wanted = subs.read_confirm_token(site.settings, token)
+    except InvalidToken as exc:
+        return _notice(request, "This link does not work",
+                       f"{exc}: subscribe again to get a new one.", 400)
+    user = user_of(request)
+    sub = wanted.save(site.store, status="active",
+                      user_id=user.id if user and user.email == wanted.email else None)
+    return _notice(request, "You are subscribed",
+                   f"{sub.email} will get the {sub.period} paperwire digest. Every digest "
+                   "has a link to unsubscribe.", manage_url=f"{UNSUBSCRIBE_PREFIX}{sub.token}")
+
+
+def _by_token(request: Request, token: str) -> Subscription:
+    sub = site_of(request).store.subscription(token=token)
+    if sub is None:
+        raise HTTPException(404, "no subscription has this link (it may have been removed)")
+    return sub
+
+
+@router.get(UNSUBSCRIBE_PREFIX + "{token}")
+def unsubscribe_page(request: Request, token: str) -> Response:
+    sub = _by_token(request, token)
+    return render(request, "unsubscribe.html", {"email": sub.email, "status": sub.status,
+                                                "action": f"{UNSUBSCRIBE_PREFIX}{token}",
+                                                "done": False})
+
+
+@router.post(UNSUBSCRIBE_PREFIX + "{token}")
+def unsubscribe(request: Request, token: str) -> Response:
+    """RFC 8058 one-click: any POST to the link unsubscribes, at once."""
+    sub = _by_token(request, token)
+    store = site_of(request).store
+    if sub.status != "unsubscribed":
+        store.set_subscription_status(sub.id, "unsubscribed")
+    return render(request, "unsubscribe.html", {"email": sub.email, "status": "unsubscribed",
+                                                "action": None, "done": True})
+
+
+@router.get("/feeds/alerts/{token}.atom")
+def alert_feed(request: Request, token: str) -> Response:
+    from paperwire.web.feeds import FEED_SIZE, atom
+
+    site = site_of(request)
+    found = site.store.saved_search(token)
+    if found is None:
+        raise HTTPException(404, "no saved search has this feed address")
+    search, _status = found
+    filters = Filters(categories=search.categories, author=search.author)
+    try:
+        hits = site.searcher.search(search.query, limit=FEED_SIZE, filters=filters,
+                                    mode="lexical", sort="date").hits
+    except QueryError:
+        hits = []
+    return atom(request, f"paperwire alert: {search.query}",
+                "/search?" + _query_string(search.query), [h.paper for h in hits])
+
+
+def _query_string(query: str) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode({"q": query})
+
+
+@router.get("/admin/digest/preview")
+def digest_preview(request: Request, email: str = "", period: str = "", as_of: str = ""
+                   ) -> Response:
+    from paperwire.digest import preview
+    from paperwire.errors import NotFound
+    from paperwire.web.pages import check_choice, parse_day
+
+    user = user_of(request)
+    if user is None or user.role != "admin":
+        raise HTTPException(403, "only admins may preview digests")
+    day = parse_day(as_of, "as_of") if as_of else datetime.now(UTC).date()
+    chosen = check_choice(period, "period", ("daily", "weekly")) if period else None
+    data: dict[str, Any] = {"email": email, "headers": [], "text": "", "html": "",
+                            "empty": True, "error": None}
+    if email:
+        try:
+            digest, message = preview(site_of(request).settings, site_of(request).store,
+                                      email, chosen, day)
+        except NotFound as exc:
+            data["error"] = str(exc)
+        else:
+            text = message.get_body(("plain",))
+            html = message.get_body(("html",))
+            data.update(headers=[[k, str(v)] for k, v in message.items()],
+                        text=text.get_content() if text else "",  # type: ignore[attr-defined]
+                        html=html.get_content() if html else "",  # type: ignore[attr-defined]
+                        empty=digest.empty)
+    return render(request, "digest_preview.html", data)

@@ -1,0 +1,158 @@
+"""The scheduled pipeline: harvest → index → digest, once a day at ``worker_time``.
+
+Each job's run is a slot, ``YYYY-MM-DDTHH:MM`` in ``worker_timezone``, claimed in the
+``worker_runs`` table before the job starts; the claim is unique per (job, slot), so a
+restarted worker, or a second one on another machine, never runs a slot twice. A slot whose
+time has passed today is due; a missed day is not caught up automatically (run
+``paperwire digest send --as-of DAY`` for it).
+
+arXiv's announcement days: arXiv announces new papers Sunday to Thursday at 20:00 US
+Eastern, and those listings carry the next day's date, Monday to Friday. There is nothing
+new on Saturday or Sunday, so on those days harvest, index and the daily digest are
+recorded as skipped; the weekly digest goes out on ``worker_weekly_day`` (default Saturday,
+after the week's last listing) whatever the day.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from paperwire.errors import ConfigError
+from paperwire.settings import Settings
+from paperwire.store import Store
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+ANNOUNCEMENT_DAYS = frozenset(range(5))  # Monday … Friday
+JOBS = ("harvest", "index", "digest-daily", "digest-weekly")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    at: time
+    zone: ZoneInfo
+    weekly_day: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Schedule:
+        try:
+            at = time.fromisoformat(settings.worker_time)
+        except ValueError:
+            raise ConfigError(f"PAPERWIRE_WORKER_TIME={settings.worker_time!r}: expected "
+                              "HH:MM") from None
+        try:
+            zone = ZoneInfo(settings.worker_timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"PAPERWIRE_WORKER_TIMEZONE={settings.worker_timezone!r}: not "
+                              "an IANA time zone (e.g. UTC, Europe/Berlin)") from None
+        day = settings.worker_weekly_day.strip().lower()
+        if day not in WEEKDAYS:
+            raise ConfigError(f"PAPERWIRE_WORKER_WEEKLY_DAY={day!r}: expected one of "
+                              f"{', '.join(WEEKDAYS)}")
+        return cls(at, zone, WEEKDAYS.index(day))
+
+    def today(self, now: datetime) -> tuple[date, bool]:
+        """The local day of ``now`` and whether its slot time has come."""
+        local = now.astimezone(self.zone)
+        return local.date(), local.time().replace(tzinfo=None) >= self.at
+
+    def slot(self, day: date) -> str:
+        return f"{day.isoformat()}T{self.at.strftime('%H:%M')}"
+
+    def due(self, now: datetime) -> list[tuple[str, str, str | None]]:
+        """(job, slot, reason it is skipped or None) for the jobs due at ``now``."""
+        day, reached = self.today(now)
+        if not reached:
+            return []
+        quiet = None if day.weekday() in ANNOUNCEMENT_DAYS else (
+            f"{WEEKDAYS[day.weekday()]}: arXiv lists nothing new on this day")
+        jobs: list[tuple[str, str, str | None]] = [
+            (job, self.slot(day), quiet) for job in ("harvest", "index", "digest-daily")]
+        if day.weekday() == self.weekly_day:
+            jobs.append(("digest-weekly", self.slot(day), None))
+        return jobs
+
+
+@dataclass(frozen=True)
+class RunLine:
+    job: str
+    slot: str
+    status: str  # done | failed | skipped | taken (another worker had claimed the slot)
+    log: str
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.slot}: {self.status} — {self.log}"
+
+
+def run_due(settings: Settings, store: Store, now: datetime | None = None, *,
+            harvest: bool = True, log: Callable[[RunLine], None] = lambda _line: None
+            ) -> list[RunLine]:
+    """Claim and run every job due now, in pipeline order; each is logged as it ends."""
+    schedule = Schedule.from_settings(settings)
+    now = now or datetime.now(UTC)
+    day, _ = schedule.today(now)
+    lines = []
+    for job, slot, quiet in schedule.due(now):
+        if job == "harvest" and not harvest:
+            continue
+        if not store.claim_worker_slot(job, slot):
+            line = RunLine(job, slot, "taken", "already claimed by an earlier or other run")
+        elif quiet:
+            line = RunLine(job, slot, "skipped", quiet)
+        else:
+            try:
+                line = RunLine(job, slot, "done", _run_job(settings, store, job, day))
+            except Exception as exc:  # noqa: BLE001 (logged and recorded; the next job runs)
+                line = RunLine(job, slot, "failed", f"{type(exc).__name__}: {exc}")
+        if line.status != "taken":
+            store.finish_worker_slot(job, slot, line.status, line.log)
+        lines.append(line)
+        log(line)
+    return lines
+
+
+def _run_job(settings: Settings, store: Store, job: str, day: date) -> str:
+    if job == "harvest":
+        return _harvest(settings, store)
+    if job == "index":
+        from paperwire.index.indexer import IndexPaths, update_index
+        from paperwire.search import embedder_factory
+
+        load = embedder_factory(settings.embedder, settings.embed_threads)
+        return update_index(store, IndexPaths.for_home(settings.home),
+                            load() if load else None, progress=False).summary()
+    from paperwire.digest import send_digests
+    from paperwire.mail import batch_mailer
+
+    period = "weekly" if job == "digest-weekly" else "daily"
+    report = send_digests(settings, store, period, day, mailer=batch_mailer(settings, store))
+    if not report.ok:
+        raise RuntimeError(report.summary() + "; " + "; ".join(report.errors[:3]))
+    return report.summary()
+
+
+def _harvest(settings: Settings, store: Store) -> str:
+    from paperwire.ingest import ingest
+    from paperwire.sources.oai import OAISource
+
+    done = []
+    for set_spec in settings.worker_harvest_sets:
+        report = ingest(OAISource(settings, set_spec, limits=settings.limits()), store,
+                        progress=False)
+        done.append(report.summary())
+        if report.interrupted:
+            raise RuntimeError(report.summary())
+    return "; ".join(done) or "no sets configured (PAPERWIRE_WORKER_HARVEST_SETS)"
+
+
+def run_forever(settings: Settings, store: Store, *, harvest: bool = True,
+                log: Callable[[RunLine], None] = lambda _line: None,
+                poll_s: float = 60.0) -> None:
+    """Check for due jobs every ``poll_s`` seconds until interrupted."""
+    Schedule.from_settings(settings)  # refuse bad settings at start, not at 06:00
+    while True:
+        run_due(settings, store, harvest=harvest, log=log)
+        _time.sleep(poll_s)

@@ -1,0 +1,72 @@
+"""Schemathesis over /api/openapi.json against the in-process app: no input makes a 5xx.
+
+Requests are sent anonymously and with a moderator's API token, so the write endpoints
+(votes, submissions, moderation) are exercised past authentication; submissions reach a
+loopback arXiv that knows no paper.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+import schemathesis
+from fastapi import FastAPI
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+
+from paperwire import accounts
+from paperwire.index.indexer import IndexPaths, update_index
+from paperwire.ingest import ingest
+from paperwire.settings import Settings
+from paperwire.sources.files import JsonlSource
+from paperwire.store import Store
+from paperwire.web import create_app
+from tests.replay_server import ReplayServer, Reply
+from tests.shared_data import SHARED_DATA, arxiv_lines, require
+from tests.test_accounts import make_user
+
+EMPTY_FEED = (SHARED_DATA / "arxiv" / "fixtures" / "api-atom" / "recorded-json"
+              / "id_0000.0000_s0_m100_8b51d9633a68.json")
+
+@pytest.fixture(scope="module")
+def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FastAPI, str]]:
+    home = tmp_path_factory.mktemp("fuzz")
+    source = home / "papers.jsonl"
+    source.write_text("".join(arxiv_lines(20, start=40_000)), encoding="utf-8")
+    recorded = json.loads(require(EMPTY_FEED).read_text(encoding="utf-8"))
+    with ReplayServer() as arxiv:
+        arxiv.add(lambda seen: True, Reply(200, recorded["body"], [
+            ("Content-Type", "application/atom+xml; charset=UTF-8")]))
+        settings = Settings(home=home, embedder="none", progress=False,
+                            arxiv_api_url=arxiv.url + "/api/query", request_delay=0.0,
+                            max_retries=0, http_timeout=5.0)
+        store = Store.open(settings)
+        ingest(JsonlSource(source), store, progress=False)
+        update_index(store, IndexPaths.for_home(home), None, progress=False)
+        moderator = make_user(store, "mod@example.org", role="moderator")
+        token = accounts.new_api_token()
+        store.create_api_token(moderator.id, "fuzz", accounts.token_hash(token))
+        yield create_app(settings, store), token
+        store.close()
+
+
+def test_no_input_makes_a_server_error(fuzz_app: tuple[FastAPI, str]) -> None:
+    app, token = fuzz_app
+    schema = schemathesis.openapi.from_asgi("/api/openapi.json", app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 10
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @hypothesis_settings(max_examples=40, deadline=None, database=None,
+                             suppress_health_check=list(HealthCheck))
+        def never_5xx(case: schemathesis.Case) -> None:
+            for headers in ({}, {"Authorization": f"Bearer {token}"}):
+                response = case.call(headers=headers)
+                assert response.status_code < 500, (case.method, case.formatted_path,
+                                                    response.status_code,
+                                                    response.text[:300])
+
+        never_5xx()

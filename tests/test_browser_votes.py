@@ -1,0 +1,96 @@
+"""Signing in and voting in a real headless Chromium over a real server on 127.0.0.1: the
+vote button counts live (static/vote.js under the strict CSP) and works without reloading."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from paperwire.index.indexer import IndexPaths, update_index
+from paperwire.ingest import ingest
+from paperwire.settings import Settings
+from paperwire.sources.files import JsonlSource
+from paperwire.store import Store
+from paperwire.web import create_app
+from tests.live_server import serve
+from tests.shared_data import arxiv_lines
+from tests.test_accounts import PASSWORD, make_user
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM}", allow_module_level=True)
+pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-quic", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    home = tmp_path_factory.mktemp("browser-votes")
+    lines = arxiv_lines(10, start=40_000)
+    source = home / "papers.jsonl"
+    source.write_text("".join(lines), encoding="utf-8")
+    settings = Settings(home=home, embedder="none", progress=False)
+    store = Store.open(settings)
+    try:
+        ingest(JsonlSource(source), store, progress=False)
+        update_index(store, IndexPaths.for_home(home), None, progress=False)
+        make_user(store, "ann@example.org", name="Ann")
+        with serve(create_app(settings, store)) as url:
+            yield url, json.loads(lines[0])["id"]
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def page(origin: tuple[str, str]) -> Iterator[Page]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                    args=CHROMIUM_ARGS)
+        ctx = browser.new_context(base_url=origin[0])
+        ctx.set_default_timeout(10_000)
+        yield ctx.new_page()
+        browser.close()
+
+
+def test_sign_in_and_vote_without_a_reload(page: Page, origin: tuple[str, str]) -> None:
+    errors: list[str] = []
+    # Script errors and CSP refusals ("Refused to ...") arrive as console errors; failed
+    # loads as responses (the browser's own /favicon.ico probe is not the page's).
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error"
+            and not m.text.startswith("Failed to load resource") else None)
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400
+            else None)
+    arxiv_id = origin[1]
+    page.goto(f"/signin?next=/papers/{arxiv_id}")
+    page.fill("#email", "ann@example.org")
+    page.fill("#password", PASSWORD)
+    page.click("form.account-form button[type=submit]")
+    page.wait_for_url(f"**/papers/{arxiv_id}")
+    expect(page.locator("nav.account")).to_contain_text("Ann")
+    button = page.locator("article.paper-full form.vote button")
+    expect(button).to_have_attribute("aria-pressed", "false")
+    page.evaluate("window.stillHere = true")  # gone if the click reloaded the page
+    button.click()
+    expect(button).to_have_attribute("aria-pressed", "true")
+    expect(button.locator(".vote-count")).to_have_text("1")
+    assert page.evaluate("window.stillHere") is True
+    page.reload()  # the server kept it
+    expect(button).to_have_attribute("aria-pressed", "true")
+    expect(button.locator(".vote-count")).to_have_text("1")
+    button.click()
+    expect(button.locator(".vote-count")).to_have_text("0")
+    assert not errors, errors  # CSP violations and script errors show up here
+
+
+def test_a_signed_out_vote_leads_to_sign_in(page: Page, origin: tuple[str, str]) -> None:
+    page.goto(f"/papers/{origin[1]}")
+    page.locator("article.paper-full form.vote button").click()
+    page.wait_for_url(re.compile(r".*/signin\?next=.*"))
+    expect(page.locator("h1")).to_have_text("Sign in")
