@@ -279,8 +279,19 @@ def _chunks(items: Sequence[Subscription]) -> Iterator[Sequence[Subscription]]:
 def send_digests(settings: Settings, store: Store, period: str, as_of: date, *,
                  mailer: OutboxMailer | SMTPMailer, composer: Composer | None = None,
                  progress: Callable[[DigestReport], None] | None = None) -> DigestReport:
-    """Compose, send and record the ``period`` digest of every active subscriber."""
+    """Compose, send and record the ``period`` digest of every active subscriber.
+
+    Raises Busy when another process is sending the same period's digests: two runs at once
+    would both see the other's ``sending`` rows as left over from a crash.
+    """
     key = period_key(period, as_of)
+    with store.exclusive(f"digest:{key}"):
+        return _send(settings, store, period, as_of, key, mailer, composer, progress)
+
+
+def _send(settings: Settings, store: Store, period: str, as_of: date, key: str,
+          mailer: OutboxMailer | SMTPMailer, composer: Composer | None,
+          progress: Callable[[DigestReport], None] | None) -> DigestReport:
     composer = composer or Composer(settings, store)
     report = DigestReport(key)
     ledger = store.digest_ledger(key)

@@ -6,7 +6,8 @@
     ├── SourceError        a source cannot go on (bad file, arXiv keeps failing)
     │   └── HarvestError   an HTTP harvest gave up after its retries
     ├── InvalidRecord      one record is bad; ingest reports it and goes on
-    └── NotFound           a paper (or other thing) asked for by id is not stored
+    ├── NotFound           a paper (or other thing) asked for by id is not stored
+    └── Busy               another process is running the same job right now
 """
 
 from __future__ import annotations
@@ -38,3 +39,7 @@ class InvalidRecord(PaperwireError):
 
 class NotFound(PaperwireError):
     """Something asked for by id (a paper, an account) is not stored; ``str()`` names it."""
+
+
+class Busy(PaperwireError):
+    """Another process holds the lock of the job asked for (e.g. the same digest send)."""

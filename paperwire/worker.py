@@ -2,7 +2,9 @@
 
 Each job's run is a slot, ``YYYY-MM-DDTHH:MM`` in ``worker_timezone``, claimed in the
 ``worker_runs`` table before the job starts; the claim is unique per (job, slot), so a
-restarted worker, or a second one on another machine, never runs a slot twice. A slot whose
+restarted worker, or a second one on another machine, never runs a slot twice. Each job runs
+under a lock that dies with its process: a slot left "running" by a worker that was killed is
+resumed by the next one (every job is safe to rerun), never skipped. A slot whose
 time has passed today is due; a missed day is not caught up automatically (run
 ``paperwire digest send --as-of DAY`` for it).
 
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from paperwire.errors import ConfigError
+from paperwire.errors import Busy, ConfigError
 from paperwire.settings import Settings
 from paperwire.store import Store
 
@@ -98,20 +100,34 @@ def run_due(settings: Settings, store: Store, now: datetime | None = None, *,
     for job, slot, quiet in schedule.due(now):
         if job == "harvest" and not harvest:
             continue
-        if not store.claim_worker_slot(job, slot):
-            line = RunLine(job, slot, "taken", "already claimed by an earlier or other run")
-        elif quiet:
-            line = RunLine(job, slot, "skipped", quiet)
-        else:
-            try:
-                line = RunLine(job, slot, "done", _run_job(settings, store, job, day))
-            except Exception as exc:  # noqa: BLE001 (logged and recorded; the next job runs)
-                line = RunLine(job, slot, "failed", f"{type(exc).__name__}: {exc}")
-        if line.status != "taken":
-            store.finish_worker_slot(job, slot, line.status, line.log)
+        try:
+            # The job's lock dies with its holder, so a slot still marked running while we
+            # hold it was left by a worker killed mid-job: resume it (every job is safe to
+            # rerun: harvests resume, the index catches up, digests send only what is missing).
+            with store.exclusive(f"worker:{job}"):
+                line = _run_slot(settings, store, job, slot, quiet, day)
+        except Busy:
+            line = RunLine(job, slot, "taken", "running in another worker right now")
         lines.append(line)
         log(line)
     return lines
+
+
+def _run_slot(settings: Settings, store: Store, job: str, slot: str, quiet: str | None,
+              day: date) -> RunLine:
+    claim = store.claim_worker_slot(job, slot, resume_running=True)
+    if claim is None:
+        return RunLine(job, slot, "taken", "already run by an earlier or other worker")
+    if quiet:
+        line = RunLine(job, slot, "skipped", quiet)
+    else:
+        try:
+            done = _run_job(settings, store, job, day)
+            line = RunLine(job, slot, "done", f"resumed; {done}" if claim == "resumed" else done)
+        except Exception as exc:  # noqa: BLE001 (logged and recorded; the next job runs)
+            line = RunLine(job, slot, "failed", f"{type(exc).__name__}: {exc}")
+    store.finish_worker_slot(job, slot, line.status, line.log)
+    return line
 
 
 def _run_job(settings: Settings, store: Store, job: str, day: date) -> str:

@@ -25,6 +25,7 @@ from starlette.testclient import TestClient
 from paperwire import accounts
 from paperwire.cli import cli
 from paperwire.digest import Composer, message_id, period_key, send_digests
+from paperwire.errors import Busy
 from paperwire.index.indexer import IndexPaths, update_index
 from paperwire.ingest import ingest
 from paperwire.mail import OutboxMailer, SmtpConfig, SMTPMailer, compose
@@ -124,6 +125,20 @@ def test_ledger_and_worker_slots(store: Store) -> None:
     store.finish_worker_slot("digest-daily", "2025-03-25T06:00", "done", "ok")
     assert store.worker_runs()[0]["status"] == "done"
 
+
+
+def test_a_second_send_of_the_same_period_waits_its_turn(store: Store, tmp_path: Path) -> None:
+    # Two runs at once would each take the other's "sending" rows for a crash's leftovers.
+    store.upsert_subscription("c@example.org", status="active", trending=True)
+    settings = Settings(home=tmp_path, database_url=str(store.engine.url
+                                                        .render_as_string(hide_password=False)))
+    with store.exclusive(f"digest:{period_key('daily', DAY)}"):
+        with pytest.raises(Busy, match="already running"):
+            send_digests(settings, store, "daily", DAY, mailer=OutboxMailer(store))
+        # Another period is another lock.
+        send_digests(settings, store, "daily", date(2025, 3, 26), mailer=OutboxMailer(store))
+    # Released with its holder: the same period can run now.
+    send_digests(settings, store, "daily", DAY, mailer=OutboxMailer(store))
 
 # --- contents ------------------------------------------------------------------------------
 def test_digest_contents_trending_and_saved_searches(home: Path) -> None:
@@ -483,3 +498,26 @@ def test_worker_once_twice_runs_each_slot_once(home: Path, smtp: SmtpServer) -> 
                            "2025-03-23T09:00", smtp=smtp)
     assert "digest-daily 2025-03-23T06:00: skipped" in sunday
     assert len(smtp.sink.to("w@example.org")) == 1
+
+
+
+def test_worker_resumes_a_slot_its_killed_predecessor_left_running(home: Path,
+                                                                  smtp: SmtpServer) -> None:
+    run_cli(home, "subscriptions", "add", "k@example.org", "--confirmed")
+    slot = "2025-03-25T06:00"
+    with Store.open(make_settings(home)) as store:
+        # What a worker killed -9 mid-digest leaves: the slot claimed, never finished.
+        assert store.claim_worker_slot("digest-daily", slot) == "claimed"
+        store.claim_worker_slot("index", slot)
+        store.finish_worker_slot("index", slot, "done", "ok")
+        # While a live worker holds the job, the slot is not resumed under it.
+        with store.exclusive("worker:digest-daily"):
+            code, out = run_cli(home, "worker", "--once", "--no-harvest", "--at",
+                                "2025-03-25T07:00", smtp=smtp)
+            assert "digest-daily 2025-03-25T06:00: taken" in out
+            assert smtp.sink.to("k@example.org") == []
+    code, out = run_cli(home, "worker", "--once", "--no-harvest", "--at", "2025-03-25T07:00",
+                        smtp=smtp)
+    assert code == 0, out
+    assert "digest-daily 2025-03-25T06:00: done" in out and "resumed" in out
+    assert len(smtp.sink.to("k@example.org")) == 1

@@ -8,6 +8,7 @@ between threads (SQLAlchemy pools connections).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -30,7 +31,12 @@ from paperwire.store import state as _state
 from paperwire.store import submissions as _submissions
 from paperwire.store import subscriptions as _subs
 from paperwire.store import votes as _votes
-from paperwire.store.database import create_store_engine, migrate, write_transaction
+from paperwire.store.database import (
+    create_store_engine,
+    exclusive,
+    migrate,
+    write_transaction,
+)
 from paperwire.store.papers import WriteResult
 from paperwire.store.schema import embeddings as embeddings_table
 from paperwire.store.schema import papers as papers_table
@@ -81,6 +87,11 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def exclusive(self, name: str) -> AbstractContextManager[None]:
+        """A lock across processes for one job (``with store.exclusive("digest:daily:…")``);
+        raises Busy when another process holds it, and dies with its holder."""
+        return exclusive(self.engine, name)
 
     def __enter__(self) -> Store:
         return self
@@ -517,10 +528,13 @@ class Store:
         with self.engine.connect() as conn:
             return _subs.ledger_counts(conn, period_key)
 
-    def claim_worker_slot(self, job: str, slot: str) -> bool:
-        """True when this process now owns (job, slot); False when another already did."""
+    def claim_worker_slot(self, job: str, slot: str, *, resume_running: bool = False
+                          ) -> str | None:
+        """"claimed" when this process now owns (job, slot); "resumed" when it was left
+        running by a worker that died (only with ``resume_running``, under the job's lock);
+        None when another run has it."""
         with write_transaction(self.engine) as conn:
-            return _subs.claim_run(conn, job, slot, utcnow())
+            return _subs.claim_run(conn, job, slot, utcnow(), resume_running=resume_running)
 
     def finish_worker_slot(self, job: str, slot: str, status: str, log: str) -> None:
         with write_transaction(self.engine) as conn:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +17,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
-from paperwire.errors import StoreError
+from paperwire.errors import Busy, StoreError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Key of the PostgreSQL advisory lock that writers hold; any constant will do ("paper").
@@ -113,3 +115,39 @@ def migrate(engine: Engine) -> None:
             command.upgrade(config, "head")
     except OperationalError as exc:
         raise StoreError(f"cannot open or migrate the database: {exc.orig}") from None
+
+
+@contextmanager
+def exclusive(engine: Engine, name: str) -> Iterator[None]:
+    """Hold the lock ``name`` for the block, or raise Busy at once if another process holds it.
+
+    The lock dies with its holder (a PostgreSQL session advisory lock on a connection kept for
+    the block; an flock on a file beside the SQLite database), so a killed job never leaves a
+    stale lock behind and its rerun can start straight away.
+    """
+    if engine.dialect.name == "postgresql":
+        key = zlib.crc32(f"paperwire:{name}".encode())
+        with engine.connect() as conn:
+            if not conn.execute(select(func.pg_try_advisory_lock(key))).scalar_one():
+                raise Busy(f"{name} is already running in another process")
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(select(func.pg_advisory_unlock(key)))
+                conn.commit()
+        return
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield  # one process only
+        return
+    path = Path(f"{database}.{name.replace(':', '-').replace('/', '-')}.lock")
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Busy(f"{name} is already running in another process") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -251,16 +251,24 @@ def ledger_counts(conn: Connection, period_key: str) -> dict[str, int]:
 
 
 # --- worker runs --------------------------------------------------------------------------
-def claim_run(conn: Connection, job: str, slot: str, now: datetime) -> bool:
-    """Claim (job, slot); False when some worker already has. Runs under the writer lock,
-    so the check and the insert cannot interleave with another worker's."""
-    taken = conn.execute(select(worker_runs.c.id).where(
+def claim_run(conn: Connection, job: str, slot: str, now: datetime, *,
+              resume_running: bool = False) -> str | None:
+    """Claim (job, slot): "claimed", or "resumed" when ``resume_running`` and the slot is
+    still marked running (its worker died: the caller holds the job's lock, so no live
+    worker can be running it), else None. Runs under the writer lock, so the check and the
+    insert cannot interleave with another worker's."""
+    taken = conn.execute(select(worker_runs.c.status).where(
         worker_runs.c.job == job, worker_runs.c.slot == slot)).first()
-    if taken is not None:
-        return False
-    conn.execute(worker_runs.insert().values(job=job, slot=slot, status="running",
-                                             started_at=now))
-    return True
+    if taken is None:
+        conn.execute(worker_runs.insert().values(job=job, slot=slot, status="running",
+                                                 started_at=now))
+        return "claimed"
+    if resume_running and taken.status == "running":
+        conn.execute(update(worker_runs).where(worker_runs.c.job == job,
+                                               worker_runs.c.slot == slot)
+                     .values(started_at=now))
+        return "resumed"
+    return None
 
 
 def finish_run(conn: Connection, job: str, slot: str, status: str, log: str,
