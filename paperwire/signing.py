@@ -3,6 +3,7 @@ manage a subscription), made with itsdangerous from the site's secret key."""
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
 from pathlib import Path
@@ -29,7 +30,13 @@ def secret_key(settings: Settings) -> str:
         if len(settings.secret_key) < 32:
             raise ConfigError("PAPERWIRE_SECRET_KEY must be at least 32 characters")
         return settings.secret_key
-    path = Path(settings.home) / "secret.key"
+    return _home_key(Path(settings.home).resolve())
+
+
+@functools.cache
+def _home_key(home: Path) -> str:
+    # Read once per process: every request signs its CSRF token with it.
+    path = home / "secret.key"
     try:
         return path.read_text().strip()
     except FileNotFoundError:

@@ -23,6 +23,7 @@ from paperwire.settings import Settings
 from paperwire.signing import secret_key
 from paperwire.store import Store
 from paperwire.web import create_app
+from tests.smtp_server import running_smtp_server
 
 PASSWORD = "correct horse battery"
 BASE = "http://127.0.0.1:8000"
@@ -311,3 +312,25 @@ def test_password_reset(site: tuple[TestClient, Store, Settings]) -> None:
     assert accounts.authenticate(store, settings, "ann@example.org", "a new password", None)
     again = post(client, "/password/reset", {"token": token, "password": "third password"})
     assert again.status_code == 400 and "used already" in again.text  # one use only
+
+
+def test_a_refused_mail_changes_nothing_in_the_answer(tmp_path: Path) -> None:
+    # With real SMTP, a recipient the server refuses must not turn sign-up or reset into an
+    # error page: the answer would then differ between addresses.
+    with running_smtp_server() as smtp:
+        smtp.sink.refuse.add("bounce@example.org")
+        settings = Settings(home=tmp_path, embedder="none", progress=False, base_url=BASE,
+                            smtp_url=smtp.url)
+        with Store.open(settings) as store, \
+                TestClient(create_app(settings, store), base_url=BASE) as client:
+            ok = post(client, "/signup", {"email": "fine@example.org", "password": PASSWORD})
+            refused = post(client, "/signup", {"email": "bounce@example.org",
+                                               "password": PASSWORD})
+            assert ok.status_code == refused.status_code == 200
+            assert ok.text.replace("fine@", "X@") == refused.text.replace("bounce@", "X@")
+            assert len(smtp.sink.to("fine@example.org")) == 1
+            # The refused message waits in the outbox, unsent, for an admin to see.
+            [kept] = store.outbox(to="bounce@example.org", kind="verify")
+            assert kept["sent_at"] is None
+            reset = post(client, "/password/forgot", {"email": "bounce@example.org"})
+            assert reset.status_code == 200

@@ -9,7 +9,9 @@ sign in; voting and submitting wait for a verified address.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+from email.message import EmailMessage
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlencode
 
@@ -20,7 +22,7 @@ from starlette.responses import RedirectResponse, Response
 
 from paperwire import accounts
 from paperwire.accounts import AccountError, Throttled, User, WrongCredentials
-from paperwire.mail import compose
+from paperwire.mail import MailError, compose
 from paperwire.signing import InvalidToken, Signer
 from paperwire.web.app import Site, render
 from paperwire.web.security import (
@@ -32,6 +34,7 @@ from paperwire.web.security import (
     user_of,
 )
 
+log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 VERIFY = "verify-email"
@@ -101,6 +104,16 @@ def _form_page(request: Request, template: str, status: int = 200, **data: Any) 
 
 
 # --- mail -----------------------------------------------------------------------------------
+def _deliver(site: Site, message: EmailMessage, kind: str) -> None:
+    """Send, but never fail the request over it: the answer must not differ by whether mail
+    went out (that would tell which addresses have accounts), and the message stays in the
+    outbox unsent for an admin to see (`paperwire outbox`)."""
+    try:
+        site.mailer.send(message, kind=kind)
+    except MailError as exc:
+        log.warning("could not send %s mail to %s: %s", kind, message["To"], exc)
+
+
 def send_verification(site: Site, user: User) -> None:
     token = Signer(site.settings, VERIFY).sign({"uid": user.id, "email": user.email})
     url = link(site, "/verify", token=token)
@@ -108,16 +121,16 @@ def send_verification(site: Site, user: User) -> None:
     text = (f"Hello {user.display_name},\n\nplease confirm this address for your paperwire "
             f"account by opening this link (it works for {hours} hours):\n\n{url}\n\n"
             "If you did not sign up, ignore this message.\n")
-    site.mailer.send(compose(site.settings, user.email, "Confirm your paperwire address",
-                             text), kind="verify")
+    _deliver(site, compose(site.settings, user.email, "Confirm your paperwire address", text),
+             "verify")
 
 
 def _send_taken_notice(site: Site, email: str) -> None:
     text = ("Someone (perhaps you) tried to sign up for paperwire with this address, which "
             "already has an account. Nothing was changed.\n\nForgot your password? Reset it "
             f"here: {site.settings.base_url.rstrip('/')}/password/forgot\n")
-    site.mailer.send(compose(site.settings, email, "Sign-up attempt on paperwire", text),
-                     kind="signup-taken")
+    _deliver(site, compose(site.settings, email, "Sign-up attempt on paperwire", text),
+             "signup-taken")
 
 
 def _password_mark(password_hash: str) -> str:
@@ -135,8 +148,8 @@ def _send_reset(site: Site, email: str) -> None:
     text = (f"Hello {user.display_name},\n\nto choose a new paperwire password, open this link "
             f"(it works for {hours} hours, once):\n\n{link(site, '/password/reset', token=token)}"
             "\n\nIf you did not ask for this, ignore this message; your password is unchanged.\n")
-    site.mailer.send(compose(site.settings, user.email, "Reset your paperwire password", text),
-                     kind="reset")
+    _deliver(site, compose(site.settings, user.email, "Reset your paperwire password", text),
+             "reset")
 
 
 # --- sign up, verify ------------------------------------------------------------------------

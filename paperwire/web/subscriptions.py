@@ -10,7 +10,7 @@ unguessable per-subscription token in the URL is the authority.
 
 from __future__ import annotations
 
-from contextlib import suppress
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +29,7 @@ from paperwire.web.accounts import read_form, site_of
 from paperwire.web.app import render
 from paperwire.web.security import user_of
 
+log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 UNSUBSCRIBE_PREFIX = "/unsubscribe/"
 CHECK_INBOX = ("Thanks! If the address can receive mail, a confirmation link is on its way. "
@@ -98,8 +99,10 @@ async def subscribe(request: Request) -> Response:
                        manage_url=f"{UNSUBSCRIBE_PREFIX}{sub.token}")
     message = subs.confirmation_message(site.settings, wanted)
     # Whether the server took the address is the very thing not to reveal: same answer.
-    with suppress(MailError):
+    try:
         await run_in_threadpool(site.mailer.send, message, kind="confirm")
+    except MailError as exc:  # logged; the message waits in the outbox
+        log.warning("could not send a subscription confirmation to %s: %s", message["To"], exc)
     return _notice(request, "Check your inbox", CHECK_INBOX)
 
 
