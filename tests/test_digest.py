@@ -315,7 +315,16 @@ def test_verified_account_subscribes_without_a_round_trip(home: Path, smtp: Smtp
         assert not sub.trending and sub.searches[0].query == "robot grasping"
         page = client.get("/subscribe")
         assert "robot grasping" in page.text and f"/unsubscribe/{sub.token}" in page.text
-        assert 'href="/subscribe"' in client.get("/account").text
+        # The account page lists it, with its feed and an unsubscribe button that works.
+        account = client.get("/account.json").json()["subscriptions"]
+        assert [(a["email"], a["period"], a["status"]) for a in account] == [
+            ("lee@example.org", "weekly", "active")]
+        assert account[0]["feeds"][0]["url"] == f"/feeds/alerts/{sub.searches[0].token}.atom"
+        page = client.get("/account").text
+        assert 'href="/subscribe"' in page and f'action="/unsubscribe/{sub.token}"' in page
+        client.post(f"/unsubscribe/{sub.token}")
+        gone = client.get("/account.json").json()["subscriptions"]
+        assert gone[0]["status"] == "unsubscribed"
 
 
 # --- SMTP failures ------------------------------------------------------------------------

@@ -326,7 +326,20 @@ def account_data(site: Site, user: User, new_token: dict[str, Any] | None = None
     return {"user": {"id": user.id, "email": user.email, "display_name": user.display_name,
                      "role": user.role, "verified": user.verified},
             "tokens": site.store.list_api_tokens(user.id), "new_token": new_token,
-            "error": None}
+            "subscriptions": _subscriptions_of(site, user), "error": None}
+
+
+def _subscriptions_of(site: Site, user: User) -> list[dict[str, Any]]:
+    """The user's digest subscriptions (made signed in, or earlier with the same address),
+    each with its manage/unsubscribe link and its saved searches' feeds."""
+    found = {s.id: s for s in site.store.subscriptions(user_id=user.id)}
+    by_address = site.store.subscription(email=user.email)
+    if by_address is not None and user.verified:
+        found.setdefault(by_address.id, by_address)
+    return [{**s.to_dict(), "manage_url": f"/unsubscribe/{s.token}",
+             "feeds": [{"query": q.query, "url": f"/feeds/alerts/{q.token}.atom"}
+                       for q in s.searches]}
+            for s in found.values()]
 
 
 @router.get("/account")
