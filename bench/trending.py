@@ -56,14 +56,17 @@ INTENDED = """What the differences mean, and which are intended:
   so a paper listed today with fewer upvotes can pass it. That is the point of the decay, and
   why a fresh paper with at most 5 upvotes reaches the top 10 on more days than in the plain
   most-upvoted list. Overlap with newest is low on purpose: newest ignores votes entirely.
-- **Week**: the decay now spans seven days, so late-week papers with moderate counts
-  displace early-week ones with higher counts (overlap with most upvoted about 0.7).
-  Intended: "trending this week" should not be frozen by Monday's winners.
-- **Month**: with the same gravity, a month view leans strongly to its last days (overlap
-  with most upvoted about 0.35). This is the price of one formula for every window; an
-  instance that wants "best of the month" sets PAPERWIRE_TRENDING_GRAVITY lower (0.5 keeps
-  about half of the most-upvoted top 10; 0 reproduces it). Gravity 1.8, the Hacker News
-  value, makes week and month views mostly a list of their last two days.
+- **Week and month**: the age offset grows with the window (12 h × 7 for a week, × the
+  month's days for a month), so within a week or month a paper from its first day needs
+  about twice the votes of one from its last day. Trending keeps most of the period's top 10
+  (overlap with most upvoted about 0.8 for a week, 0.7 for a month) and lets a later paper
+  with a somewhat lower count pass an earlier one: "this week" is not frozen by Monday's
+  winners, yet a month view is still the month's best rather than its last few days. With a
+  fixed 12 h offset (the first version) the same gravity gave overlaps of 0.70 (week) and
+  0.35 (month): a month view was little more than its last week. A fresh paper with few
+  votes rarely enters a week or month top 10, and is not meant to: those views answer
+  "what mattered this week/month", the day view answers "what is new and liked".
+  Gravity 1.8, the Hacker News value, halves the month overlap again.
 - Gravity 0 is not exactly most upvoted (overlap 0.97) only because of ties at equal
   counts, which trending breaks newest first.
 """
