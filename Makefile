@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 FROM ?=
+VOTES ?=
 SET ?= cs
 DAYS ?= 3
 PORT ?= 8000
@@ -18,13 +19,17 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-## demo: install, initialise the data directory, ingest papers (FROM=file, else arXiv), index, serve
+## demo: install, initialise the data directory, ingest papers (FROM=file, else arXiv) and
+## community votes (VOTES=hf-daily file, optional), index, serve
 demo: install
 	$(BIN)/paperwire init
 ifeq ($(FROM),)
 	$(BIN)/paperwire ingest oai --set $(SET) --from $$(date -u -d '$(DAYS) days ago' +%Y-%m-%d)
 else
 	$(BIN)/paperwire ingest file $(FROM)
+endif
+ifneq ($(VOTES),)
+	$(BIN)/paperwire ingest hf-daily $(VOTES)
 endif
 	$(BIN)/paperwire stats
 	$(BIN)/paperwire index
@@ -48,6 +53,7 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/trending.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
