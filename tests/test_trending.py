@@ -141,6 +141,25 @@ def test_votes_version_follows_every_vote(store: Store) -> None:
     assert seen[0] != seen[1] == seen[2] != seen[3] != seen[4] != seen[1]
 
 
+
+def test_view_version_follows_papers_votes_imports_and_moderation(store: Store) -> None:
+    store.write_batch([paper("2503.00001", TODAY)])
+    (alice,) = users(store, 1)
+    seen = [store.view_version()]
+    store.set_vote(alice, "2503.00001", True)
+    seen.append(store.view_version())
+    store.set_vote(alice, "2503.00001", False)  # back to no votes: still a new version
+    seen.append(store.view_version())
+    store.upsert_external_votes("hf-daily", [ExternalVote("2503.00001", 3, TODAY)])
+    seen.append(store.view_version())
+    store.hide_paper("2503.00001", "spam", None, "cli")
+    seen.append(store.view_version())
+    store.write_batch([paper("2503.00002", TODAY)])
+    seen.append(store.view_version())
+    assert len(set(seen)) == len(seen)
+    assert store.view_version() == seen[-1]  # reading changes nothing
+
+
 # --- ranking ----------------------------------------------------------------------------------
 def test_more_votes_rank_higher_at_equal_age(store: Store) -> None:
     store.write_batch([paper(f"2503.0000{i}", TODAY) for i in range(1, 5)])

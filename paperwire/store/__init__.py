@@ -31,6 +31,7 @@ from paperwire.store import state as _state
 from paperwire.store import submissions as _submissions
 from paperwire.store import subscriptions as _subs
 from paperwire.store import votes as _votes
+from paperwire.store.counters import counter
 from paperwire.store.database import (
     create_store_engine,
     exclusive,
@@ -179,6 +180,16 @@ class Store:
         with self.engine.connect() as conn:
             return _listings.latest_day(conn)
 
+    def view_version(self) -> str:
+        """Changes whenever papers, votes or moderation do, in one statement of indexed
+        lookups: the cache key of views computed from all three (trending lists). Pages are
+        served many times per change, so this read is on every request's path."""
+        with self.engine.connect() as conn:
+            newest, moderated, voted = conn.execute(select(
+                select(func.max(papers_table.c.modified_at)).scalar_subquery(),
+                _moderation.moderation_version_query(), counter("votes"))).one()
+        return f"{newest.isoformat() if newest else ''}|m{moderated}|v{voted}"
+
     # --- embeddings ---------------------------------------------------------------------
     def count_to_embed(self, model: str) -> int:
         with self.engine.connect() as conn:
@@ -277,7 +288,7 @@ class Store:
                 _state.save_state(conn, state, now)
         return written, imported
 
-    def votes_version(self) -> str:
+    def votes_version(self) -> int:
         """Changes whenever a vote is cast or withdrawn or votes are imported: with
         ``data_version`` a cache key for trending views."""
         with self.engine.connect() as conn:

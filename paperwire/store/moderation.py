@@ -84,10 +84,13 @@ def set_submission_hidden(conn: Connection, submission_id: int, reason: str | No
     return True
 
 
+def moderation_version_query() -> Any:
+    return select(func.coalesce(func.max(moderation_log.c.id), 0)).scalar_subquery()
+
+
 def moderation_version(conn: Connection) -> int:
     """Grows with every moderation action: part of cache keys of views that hide papers."""
-    return int(conn.execute(select(func.coalesce(func.max(moderation_log.c.id), 0)))
-               .scalar_one())
+    return int(conn.execute(select(moderation_version_query())).scalar_one())
 
 
 def moderation_log_entries(conn: Connection, limit: int = 100) -> list[dict[str, Any]]:

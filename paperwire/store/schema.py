@@ -370,3 +370,16 @@ subscriptions = cast(Table, SubscriptionRow.__table__)
 saved_searches = cast(Table, SavedSearchRow.__table__)
 digest_sends = cast(Table, DigestSendRow.__table__)
 worker_runs = cast(Table, WorkerRunRow.__table__)
+
+
+class ChangeCounterRow(Base):
+    """A number that grows with every change of one kind (``votes``: a vote cast or withdrawn,
+    an import): cache keys read it in one indexed lookup instead of counting rows."""
+
+    __tablename__ = "change_counters"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
+change_counters = cast(Table, ChangeCounterRow.__table__)
