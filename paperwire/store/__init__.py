@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -43,7 +44,18 @@ from paperwire.store.schema import embeddings as embeddings_table
 from paperwire.store.schema import papers as papers_table
 from paperwire.store.schema import votes as votes_table
 
-__all__ = ["Store", "WriteResult"]
+__all__ = ["PaperView", "Store", "WriteResult"]
+
+
+@dataclass(frozen=True)
+class PaperView:
+    """Everything a paper's page reads from the store (see ``Store.paper_view``)."""
+
+    paper: Paper
+    hidden: dict[str, Any] | None
+    votes: VoteState | None
+    submission: dict[str, Any] | None
+    data_version: str
 
 
 def utcnow() -> datetime:
@@ -119,6 +131,21 @@ class Store:
     def get_papers(self, arxiv_ids: Iterable[str]) -> dict[str, Paper]:
         with self.engine.connect() as conn:
             return _papers.get_papers(conn, arxiv_ids)
+
+    def paper_view(self, arxiv_id: str, user_id: int | None = None) -> PaperView | None:
+        """What a paper's page shows, read on one connection: the paper, whether (and why)
+        it is hidden, its votes, its submission, and the data version (a cache key)."""
+        with self.engine.connect() as conn:
+            paper = _papers.get_papers(conn, [arxiv_id]).get(arxiv_id)
+            if paper is None:
+                return None
+            newest = conn.execute(select(func.max(papers_table.c.modified_at))).scalar_one()
+            return PaperView(
+                paper, _moderation.hidden_paper(conn, arxiv_id),
+                _votes.vote_states(conn, [arxiv_id], user_id).get(arxiv_id),
+                _submissions.submissions_for(conn, [arxiv_id]).get(arxiv_id),
+                f"{newest.isoformat() if newest else ''}|m"
+                f"{_moderation.moderation_version(conn)}")
 
     def get_papers_by_row(self, row_ids: Iterable[int]) -> dict[int, Paper]:
         """Papers by their row ids (what the indexes return)."""

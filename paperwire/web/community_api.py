@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from paperwire.accounts import User
 from paperwire.errors import InvalidRecord, NotFound
 from paperwire.models import parse_arxiv_id
+from paperwire.store import PaperView
 from paperwire.submissions import SubmissionError, submit
 from paperwire.web.accounts import read_form, safe_next
 from paperwire.web.app import Site, render
@@ -84,12 +85,11 @@ def visible_id(site: Site, raw_id: str, viewer: User | None) -> str:
     return arxiv_id
 
 
-def community_data(site: Site, arxiv_id: str, viewer: User | None) -> dict[str, Any]:
-    """Votes (and whether ``viewer`` voted) and who submitted the paper, for its page."""
-    state = site.store.vote_states([arxiv_id], viewer.id if viewer else None).get(arxiv_id)
+def community_data(view: PaperView) -> dict[str, Any]:
+    """Votes (and whether the viewer voted) and who submitted the paper, for its page."""
+    state = view.votes
     return {"votes": state.votes if state else 0, "external": state.external if state else 0,
-            "voted": bool(state and state.voted),
-            "submission": site.store.submissions_for([arxiv_id]).get(arxiv_id)}
+            "voted": bool(state and state.voted), "submission": view.submission}
 
 
 def with_submitters(site: Site, cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
