@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select
+from sqlalchemy import Connection, and_, delete, func, insert, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from paperwire.errors import NotFound
@@ -71,26 +71,21 @@ def set_vote(conn: Connection, user_id: int, arxiv_id: str, on: bool | None, now
 def vote_states(conn: Connection, arxiv_ids: Iterable[str], user_id: int | None
                 ) -> dict[str, VoteState]:
     """Votes of each stored paper among ``arxiv_ids`` (unknown ids are left out)."""
+    # One statement of correlated, indexed subqueries: a page reads this on every view.
+    local = (select(func.count()).select_from(votes)
+             .where(votes.c.paper_id == papers.c.id).scalar_subquery())
+    imported = (select(func.coalesce(func.sum(external_votes.c.upvotes), 0))
+                .where(external_votes.c.paper_id == papers.c.id).scalar_subquery())
+    mine: Any = (select(votes.c.paper_id).where(votes.c.paper_id == papers.c.id,
+                                                 votes.c.user_id == user_id).exists()
+                 if user_id is not None else literal(False))
     found: dict[str, VoteState] = {}
     for chunk in in_chunks(arxiv_ids):
-        ids = row_ids(conn, chunk)
-        if not ids:
-            continue
-        by_row = {row_id: arxiv_id for arxiv_id, row_id in ids.items()}
-        local: dict[int, int] = {r[0]: r[1] for r in conn.execute(
-            select(votes.c.paper_id, func.count()).where(votes.c.paper_id.in_(by_row))
-            .group_by(votes.c.paper_id))}
-        imported: dict[int, int | None] = {r[0]: r[1] for r in conn.execute(
-            select(external_votes.c.paper_id, func.sum(external_votes.c.upvotes))
-            .where(external_votes.c.paper_id.in_(by_row))
-            .group_by(external_votes.c.paper_id))}
-        mine: set[int] = set()
-        if user_id is not None:
-            mine = set(conn.execute(select(votes.c.paper_id).where(
-                votes.c.user_id == user_id, votes.c.paper_id.in_(by_row))).scalars())
-        for row_id, arxiv_id in by_row.items():
-            found[arxiv_id] = VoteState(arxiv_id, int(local.get(row_id, 0)),
-                                        int(imported.get(row_id) or 0), row_id in mine)
+        rows = conn.execute(select(papers.c.arxiv_id, local, imported, mine)
+                            .where(papers.c.arxiv_id.in_(chunk)))
+        for arxiv_id, n_local, n_imported, voted in rows:
+            found[arxiv_id] = VoteState(arxiv_id, int(n_local), int(n_imported or 0),
+                                        bool(voted))
     return found
 
 

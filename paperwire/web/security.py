@@ -40,6 +40,8 @@ MAX_FORM_BYTES = 256 * 1024  # our forms are a few fields; a bigger body is not 
 
 _csrf: ContextVar[str] = ContextVar("paperwire_csrf", default="")
 _user: ContextVar[User | None] = ContextVar("paperwire_user", default=None)
+_csrf_field: ContextVar[tuple[str, Markup] | None] = ContextVar("paperwire_csrf_field",
+                                                                default=None)
 
 
 # --- template helpers (Jinja globals) --------------------------------------------------------
@@ -49,8 +51,14 @@ def csrf_token() -> str:
 
 def csrf_input() -> Markup:
     """The hidden field every state-changing form carries: ``{{ csrf_input() }}``."""
-    return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD,
-                                                                      escape(_csrf.get()))
+    # Built once per token: a listing has a vote form per card.
+    token = _csrf.get()
+    cached = _csrf_field.get()
+    if cached is None or cached[0] != token:
+        cached = (token, Markup('<input type="hidden" name="{}" value="{}">').format(
+            CSRF_FIELD, escape(token)))
+        _csrf_field.set(cached)
+    return cached[1]
 
 
 def current_user() -> User | None:
