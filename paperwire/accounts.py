@@ -12,7 +12,6 @@ import math
 import re
 import secrets
 import unicodedata
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -20,6 +19,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from paperwire.errors import PaperwireError
+from paperwire.models import User
 
 if TYPE_CHECKING:
     from paperwire.settings import Settings
@@ -31,21 +31,6 @@ MIN_PASSWORD = 8
 MAX_PASSWORD = 1024  # argon2 hashes any length; a cap keeps one request from costing much
 MAX_DISPLAY_NAME = 100
 _EMAIL = re.compile(r"^[^@\s<>\"',;]{1,64}@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
-
-
-@dataclass(frozen=True)
-class User:
-    """A signed-in person, as views see them (never the password hash)."""
-
-    id: int
-    email: str
-    display_name: str
-    role: str = "user"
-    verified: bool = False
-
-    @property
-    def is_moderator(self) -> bool:
-        return self.role in ("moderator", "admin")
 
 
 class AccountError(PaperwireError):

@@ -242,3 +242,18 @@ class Filters:
 def _contains(tokens: list[str], wanted: list[str]) -> bool:
     n = len(wanted)
     return any(tokens[i:i + n] == wanted for i in range(len(tokens) - n + 1))
+
+
+@dataclass(frozen=True)
+class User:
+    """An account as the rest of the code sees it (never the password hash)."""
+
+    id: int
+    email: str
+    display_name: str
+    role: str = "user"
+    verified: bool = False
+
+    @property
+    def is_moderator(self) -> bool:
+        return self.role in ("moderator", "admin")

@@ -12,9 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from paperwire.accounts import User
 from paperwire.errors import InvalidRecord, PaperwireError
-from paperwire.models import Paper, Rejection, VoteState, parse_arxiv_id
+from paperwire.models import Paper, Rejection, User, VoteState, parse_arxiv_id
 from paperwire.settings import Settings
 from paperwire.sources.arxiv_api import ArxivAPISource
 from paperwire.store import Store

@@ -17,8 +17,8 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from starlette.testclient import TestClient
 
 from paperwire import accounts
-from paperwire.accounts import Throttled, User, WrongCredentials
-from paperwire.models import Paper
+from paperwire.accounts import Throttled, WrongCredentials
+from paperwire.models import Paper, User
 from paperwire.settings import Settings
 from paperwire.signing import secret_key
 from paperwire.store import Store

@@ -110,7 +110,7 @@ class LexicalIndex:
         except BaseException:
             writer.rollback()
             raise
-        # Stamps strictly increase in commit order (Store._next_stamp), so everything up to
+        # Stamps strictly increase in commit order (store.database.next_stamp), so everything up to
         # the newest stamp seen is indexed and the next sync starts after it.
         if (cursor, after_id) != (since, int(state.get("after_id", 0))) or not state:
             self._write_state({"schema": SCHEMA_VERSION, "after_id": after_id,

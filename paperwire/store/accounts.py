@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from paperwire.accounts import User
+from paperwire.models import User
 from paperwire.store.schema import api_tokens, login_attempts, sessions, users
 
 # Sliding expiry writes at most this often per session, not on every request.

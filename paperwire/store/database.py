@@ -6,6 +6,7 @@ import fcntl
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -151,3 +152,16 @@ def exclusive(engine: Engine, name: str) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def utcnow() -> datetime:
+    """Naive UTC, which both backends store the same way."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def next_stamp(conn: Connection, column: Any) -> datetime:
+    """Now, or just after the newest stamp already written: taken under the writer lock, so
+    stamps strictly increase in commit order and "everything after stamp X" is exact."""
+    now = utcnow()
+    newest = conn.execute(select(func.max(column))).scalar_one()
+    return max(now, newest + timedelta(microseconds=1)) if newest else now

@@ -21,8 +21,9 @@ from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
 from paperwire import accounts
-from paperwire.accounts import AccountError, Throttled, User, WrongCredentials
+from paperwire.accounts import AccountError, Throttled, WrongCredentials
 from paperwire.mail import MailError, compose
+from paperwire.models import User
 from paperwire.signing import InvalidToken, Signer
 from paperwire.web.app import Site, render
 from paperwire.web.security import (

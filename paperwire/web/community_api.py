@@ -19,9 +19,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from paperwire.accounts import User
 from paperwire.errors import InvalidRecord, NotFound
-from paperwire.models import parse_arxiv_id
+from paperwire.models import User, parse_arxiv_id
 from paperwire.store import PaperView
 from paperwire.submissions import SubmissionError, submit
 from paperwire.web.accounts import read_form, safe_next

@@ -16,9 +16,8 @@ from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
-from paperwire.accounts import User
 from paperwire.errors import InvalidRecord
-from paperwire.models import Filters, Paper, paper_day, parse_arxiv_id
+from paperwire.models import Filters, Paper, User, paper_day, parse_arxiv_id
 from paperwire.search import (
     MAX_LIKE_TEXT_CHARS,
     MAX_RESULTS,

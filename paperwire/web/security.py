@@ -27,7 +27,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperwire import accounts
-from paperwire.accounts import User
+from paperwire.models import User
 from paperwire.settings import Settings
 from paperwire.signing import secret_key
 

@@ -1,0 +1,254 @@
+"""Store methods of the community: votes and imported votes, accounts, sessions, API tokens,
+submissions and moderation (SQL in votes.py, accounts.py, submissions.py, moderation.py).
+
+Mixed into ``Store`` (import that, not this); kept apart so each area's door stays small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from paperwire.errors import NotFound
+from paperwire.models import ExternalVote, HarvestState, Paper, User, VoteState
+from paperwire.store import accounts as _accounts
+from paperwire.store import moderation as _moderation
+from paperwire.store import papers as _papers
+from paperwire.store import state as _state
+from paperwire.store import submissions as _submissions
+from paperwire.store import votes as _votes
+from paperwire.store.database import (
+    next_stamp,
+    utcnow,
+    write_transaction,
+)
+from paperwire.store.papers import WriteResult
+from paperwire.store.schema import papers as papers_table
+from paperwire.store.schema import votes as votes_table
+
+
+class CommunityMethods:
+    engine: Engine
+
+    # --- votes, imported votes and trending (store/votes.py) ------------------------------
+    def set_vote(self, user_id: int, arxiv_id: str, on: bool | None = None) -> VoteState:
+        """Upvote (``on=True``), withdraw (False) or toggle (None) a user's vote; idempotent.
+        Raises NotFound naming the id when the paper is not stored."""
+        with write_transaction(self.engine) as conn:
+            return _votes.set_vote(conn, user_id, arxiv_id, on, next_stamp(
+                conn, votes_table.c.created_at))
+
+    def vote_states(self, arxiv_ids: Iterable[str], user_id: int | None = None
+                    ) -> dict[str, VoteState]:
+        """Local and imported votes of each stored paper, and whether ``user_id`` voted."""
+        with self.engine.connect() as conn:
+            return _votes.vote_states(conn, arxiv_ids, user_id)
+
+    def upsert_external_votes(self, source: str, rows: Sequence[ExternalVote], *,
+                              papers: Sequence[Paper] = (), state: HarvestState | None = None
+                              ) -> tuple[WriteResult, _votes.ExternalWrite]:
+        """Import another service's votes (and papers it knows that we lack) in one
+        transaction with the import's checkpoint. Re-importing replaces counts, never adds;
+        ``papers`` never overwrite a record an arXiv source wrote."""
+        with write_transaction(self.engine) as conn:
+            now = next_stamp(conn, papers_table.c.modified_at)
+            written = _papers.write_weak_papers(conn, papers, now)
+            imported = _votes.upsert_external_votes(conn, source, rows, now)
+            if state is not None:
+                _state.save_state(conn, state, now)
+        return written, imported
+
+    def votes_version(self) -> int:
+        """Changes whenever a vote is cast or withdrawn or votes are imported: with
+        ``data_version`` a cache key for trending views."""
+        with self.engine.connect() as conn:
+            return _votes.votes_version(conn)
+
+    def trending_candidates(self, since: date, until: date, as_of: datetime,
+                            categories: Sequence[str] = ()) -> list[_votes.Candidate]:
+        """Unhidden papers whose day or featured day is in [since, until], with local votes
+        cast before ``as_of`` and imported upvotes (what trending scores)."""
+        with self.engine.connect() as conn:
+            return _votes.trending_candidates(conn, since, until, as_of, categories)
+
+
+    # --- accounts, sessions, tokens, submissions, moderation (store/accounts.py, ...) ----
+    def create_user(self, email: str, password_hash: str, display_name: str,
+                    role: str = "user") -> User | None:
+        """A new account (``email`` already normalised); None when the address is taken."""
+        with write_transaction(self.engine) as conn:
+            return _accounts.create_user(conn, email, password_hash, display_name, role,
+                                         utcnow())
+
+    def user_by_email(self, email: str) -> User | None:
+        with self.engine.connect() as conn:
+            return _accounts.user_by_email(conn, email)
+
+    def user_by_id(self, user_id: int) -> User | None:
+        with self.engine.connect() as conn:
+            return _accounts.user_by_id(conn, user_id)
+
+    def credentials(self, email: str) -> tuple[User, str] | None:
+        """The account and its password hash, for signing in."""
+        with self.engine.connect() as conn:
+            return _accounts.credentials(conn, email)
+
+    def list_users(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return _accounts.list_users(conn)
+
+    def set_password(self, user_id: int, password_hash: str, *, end_sessions: bool = True
+                     ) -> None:
+        """Store a new hash; a reset also ends every session of the account."""
+        with write_transaction(self.engine) as conn:
+            _accounts.update_user(conn, user_id, password_hash=password_hash)
+            if end_sessions:
+                _accounts.delete_sessions(conn, user_id)
+
+    def set_display_name(self, user_id: int, display_name: str) -> None:
+        with write_transaction(self.engine) as conn:
+            _accounts.update_user(conn, user_id, display_name=display_name)
+
+    def mark_verified(self, user_id: int) -> None:
+        with write_transaction(self.engine) as conn:
+            _accounts.update_user(conn, user_id, email_verified_at=utcnow())
+
+    def set_role(self, email: str, role: str, actor: str = "cli",
+                 actor_id: int | None = None) -> User | None:
+        """Give the account ``role`` and log it; None when there is no such account."""
+        with write_transaction(self.engine) as conn:
+            user = _accounts.user_by_email(conn, email)
+            if user is None:
+                return None
+            _accounts.update_user(conn, user.id, role=role)
+            _moderation.log_action(conn, "grant", user.email, role, actor_id, actor, utcnow())
+            return _accounts.user_by_id(conn, user.id)
+
+    def create_session(self, user_id: int, token_hash: str, expires_at: datetime) -> None:
+        with write_transaction(self.engine) as conn:
+            _accounts.create_session(conn, user_id, token_hash, expires_at, utcnow())
+
+    def session_user(self, token_hash: str, lifetime: timedelta) -> User | None:
+        """The signed-in user of a live session; extends the session (sliding expiry)."""
+        found = self.resolve_session(token_hash, lifetime)
+        return found[0] if found else None
+
+    def resolve_session(self, token_hash: str, lifetime: timedelta
+                        ) -> tuple[User, bool] | None:
+        """(user, whether the expiry moved) of a live session; the expiry slides to
+        ``lifetime`` from now, written at most every few minutes."""
+        now = utcnow()
+        with self.engine.connect() as conn:
+            found = _accounts.session_lookup(conn, token_hash, now)
+        if found is None:
+            return None
+        touched = _accounts.needs_touch(found[1], now)
+        if touched:
+            with write_transaction(self.engine) as conn:
+                _accounts.touch_session(conn, token_hash, now, lifetime)
+        return found[0], touched
+
+    def delete_session(self, token_hash: str) -> None:
+        with write_transaction(self.engine) as conn:
+            _accounts.delete_session(conn, token_hash)
+
+    def delete_sessions(self, user_id: int) -> int:
+        with write_transaction(self.engine) as conn:
+            return _accounts.delete_sessions(conn, user_id)
+
+    def create_api_token(self, user_id: int, name: str, token_hash: str) -> int:
+        with write_transaction(self.engine) as conn:
+            return _accounts.create_api_token(conn, user_id, name, token_hash, utcnow())
+
+    def api_token_user(self, token_hash: str) -> User | None:
+        """The owner of a live API token; notes when it was used (at most once a minute)."""
+        now = utcnow()
+        with self.engine.connect() as conn:
+            found = _accounts.api_token_lookup(conn, token_hash)
+        if found is None:
+            return None
+        user, token_id, last_used = found
+        if last_used is None or now - last_used > timedelta(minutes=1):
+            with write_transaction(self.engine) as conn:
+                _accounts.touch_api_token(conn, token_id, now)
+        return user
+
+    def revoke_api_token(self, user_id: int, token_id: int) -> bool:
+        with write_transaction(self.engine) as conn:
+            return _accounts.revoke_api_token(conn, user_id, token_id, utcnow())
+
+    def list_api_tokens(self, user_id: int) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return _accounts.list_api_tokens(conn, user_id)
+
+    def record_login_failure(self, key: str) -> None:
+        with write_transaction(self.engine) as conn:
+            _accounts.record_login_failure(conn, key, utcnow())
+
+    def count_login_failures(self, key: str, since: datetime) -> tuple[int, datetime | None]:
+        with self.engine.connect() as conn:
+            return _accounts.count_login_failures(conn, key, since)
+
+    def clear_login_failures(self, key: str) -> None:
+        with write_transaction(self.engine) as conn:
+            _accounts.clear_login_failures(conn, key)
+
+    def add_submission(self, arxiv_id: str, user_id: int, note: str | None
+                       ) -> tuple[int, bool]:
+        """(submission id, whether new); raises NotFound when the paper is not stored."""
+        with write_transaction(self.engine) as conn:
+            paper_id = _papers.row_ids(conn, [arxiv_id]).get(arxiv_id)
+            if paper_id is None:
+                raise NotFound(f"no paper {arxiv_id} on this instance")
+            return _submissions.add_submission(conn, paper_id, user_id, note, utcnow())
+
+    def submissions_for(self, arxiv_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return _submissions.submissions_for(conn, arxiv_ids)
+
+    def hide_paper(self, arxiv_id: str, reason: str, actor_id: int | None, actor: str) -> None:
+        """Hide a stored paper from every listing; raises NotFound for an unknown id."""
+        with write_transaction(self.engine) as conn:
+            paper_id = _papers.row_ids(conn, [arxiv_id]).get(arxiv_id)
+            if paper_id is None:
+                raise NotFound(f"no paper {arxiv_id} on this instance")
+            _moderation.hide_paper(conn, paper_id, arxiv_id, reason, actor_id, actor, utcnow())
+
+    def unhide_paper(self, arxiv_id: str, actor_id: int | None, actor: str) -> bool:
+        """Bring a hidden paper back; False when it was not hidden."""
+        with write_transaction(self.engine) as conn:
+            paper_id = _papers.row_ids(conn, [arxiv_id]).get(arxiv_id)
+            if paper_id is None:
+                raise NotFound(f"no paper {arxiv_id} on this instance")
+            return _moderation.unhide_paper(conn, paper_id, arxiv_id, actor_id, actor,
+                                            utcnow())
+
+    def hidden_paper(self, arxiv_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            return _moderation.hidden_paper(conn, arxiv_id)
+
+    def hidden_row_ids(self) -> frozenset[int]:
+        with self.engine.connect() as conn:
+            return _moderation.hidden_row_ids(conn)
+
+    def hidden_papers(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return _moderation.hidden_papers_list(conn)
+
+    def hide_submission(self, submission_id: int, reason: str | None, actor_id: int | None,
+                        actor: str) -> bool:
+        """Hide (a reason) or unhide (None) a submission's credit and note."""
+        with write_transaction(self.engine) as conn:
+            return _moderation.set_submission_hidden(conn, submission_id, reason, actor_id,
+                                                     actor, utcnow())
+
+    def moderation_version(self) -> int:
+        with self.engine.connect() as conn:
+            return _moderation.moderation_version(conn)
+
+    def moderation_log(self, limit: int = 100) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return _moderation.moderation_log_entries(conn, limit)

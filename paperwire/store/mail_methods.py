@@ -1,0 +1,111 @@
+"""Store methods of mail: the outbox, subscriptions and saved searches, the digest ledger and
+the worker's runs (SQL in outbox.py and subscriptions.py).
+
+Mixed into ``Store`` (import that, not this); kept apart so each area's door stays small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from email.message import EmailMessage
+from typing import Any
+
+from sqlalchemy import Engine
+
+from paperwire.store import outbox as _outbox
+from paperwire.store import subscriptions as _subs
+from paperwire.store.database import (
+    utcnow,
+    write_transaction,
+)
+
+
+class MailMethods:
+    engine: Engine
+
+    # --- outbox (mail composed by the site) ---------------------------------------------
+    def record_mail(self, message: EmailMessage, *, kind: str, sent: bool) -> None:
+        with write_transaction(self.engine) as conn:
+            _outbox.record_mail(conn, message, kind, utcnow(), sent)
+
+    def outbox(self, to: str | None = None, kind: str | None = None, limit: int = 50
+               ) -> list[dict[str, Any]]:
+        """Recorded messages, newest first (``to`` and ``kind`` narrow them)."""
+        with self.engine.connect() as conn:
+            return _outbox.outbox_messages(conn, to, kind, limit)
+
+    # --- subscriptions, saved searches, digest sends, worker runs (store/subscriptions.py)
+    def upsert_subscription(self, email: str, *, period: str = "daily", trending: bool = True,
+                            categories: Sequence[str] = (),
+                            searches: Sequence[_subs.SearchSpec] = (),
+                            status: str = "pending", user_id: int | None = None
+                            ) -> _subs.Subscription:
+        """Create or update the address's subscription (see subscriptions.upsert)."""
+        with write_transaction(self.engine) as conn:
+            sub_id = _subs.upsert(conn, email, period=period, trending=trending,
+                                  categories=categories, searches=searches, status=status,
+                                  user_id=user_id, now=utcnow())
+            found = _subs.find(conn, sub_id=sub_id)
+        assert found is not None
+        return found
+
+    def subscription(self, *, email: str | None = None, token: str | None = None,
+                     sub_id: int | None = None) -> _subs.Subscription | None:
+        with self.engine.connect() as conn:
+            return _subs.find(conn, email=email, token=token, sub_id=sub_id)
+
+    def subscriptions(self, *, status: str | None = None, period: str | None = None,
+                      user_id: int | None = None) -> list[_subs.Subscription]:
+        with self.engine.connect() as conn:
+            return _subs.list_subscriptions(conn, status=status, period=period,
+                                            user_id=user_id)
+
+    def set_subscription_status(self, sub_id: int, status: str, reason: str | None = None
+                                ) -> None:
+        with write_transaction(self.engine) as conn:
+            _subs.set_status(conn, sub_id, status, utcnow(), reason)
+
+    def remove_subscription(self, email: str) -> bool:
+        with write_transaction(self.engine) as conn:
+            return _subs.remove(conn, email)
+
+    def saved_search(self, token: str) -> tuple[_subs.SavedSearch, str] | None:
+        """A saved search by feed token, with its subscription's status."""
+        with self.engine.connect() as conn:
+            return _subs.saved_search(conn, token)
+
+    def digest_ledger(self, period_key: str) -> dict[int, dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return _subs.ledger(conn, period_key)
+
+    def claim_digests(self, entries: Iterable[_subs.LedgerEntry], status: str = "sending"
+                      ) -> None:
+        """Record entries as about to be sent (or skipped), in one transaction."""
+        with write_transaction(self.engine) as conn:
+            _subs.claim(conn, entries, status, utcnow())
+
+    def mark_digest(self, sub_id: int, period_key: str, status: str, *,
+                    error: str | None = None, as_of: date | None = None) -> None:
+        with write_transaction(self.engine) as conn:
+            _subs.mark(conn, sub_id, period_key, status, utcnow(), error=error, as_of=as_of)
+
+    def digest_counts(self, period_key: str) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return _subs.ledger_counts(conn, period_key)
+
+    def claim_worker_slot(self, job: str, slot: str, *, resume_running: bool = False
+                          ) -> str | None:
+        """"claimed" when this process now owns (job, slot); "resumed" when it was left
+        running by a worker that died (only with ``resume_running``, under the job's lock);
+        None when another run has it."""
+        with write_transaction(self.engine) as conn:
+            return _subs.claim_run(conn, job, slot, utcnow(), resume_running=resume_running)
+
+    def finish_worker_slot(self, job: str, slot: str, status: str, log: str) -> None:
+        with write_transaction(self.engine) as conn:
+            _subs.finish_run(conn, job, slot, status, log, utcnow())
+
+    def worker_runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return _subs.runs(conn, limit)
