@@ -102,7 +102,7 @@ class Store(CommunityMethods, MailMethods):
         """Write papers and (optionally) the source's checkpoint in one transaction:
         after a crash either both are there or neither is."""
         with write_transaction(self.engine) as conn:
-            # The lexical index syncs by modified_at: see _next_stamp.
+            # The lexical index syncs by modified_at: see database.next_stamp.
             now = next_stamp(conn, papers_table.c.modified_at)
             result = _papers.write_papers(conn, batch, now)
             if state is not None:
@@ -215,7 +215,7 @@ class Store(CommunityMethods, MailMethods):
     def write_embeddings(self, model: str, ids: Sequence[int], hashes: Sequence[str],
                          vectors: npt.NDArray[np.float32]) -> None:
         with write_transaction(self.engine) as conn:
-            # The vector index syncs by created_at: see _next_stamp.
+            # The vector index syncs by created_at: see database.next_stamp.
             now = next_stamp(conn, embeddings_table.c.created_at)
             _embeddings.write_embeddings(conn, model, ids, hashes, vectors, now)
 
