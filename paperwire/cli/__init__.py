@@ -372,11 +372,18 @@ def _display_url(store: Store) -> str:
 
 
 def _run(ctx: _Context, source: Source) -> None:
-    def show(rejection: Rejection) -> None:
-        click.echo(f"rejected: {rejection}", err=True)
-
     report: IngestReport = ingest(source, ctx.store, progress=ctx.settings.progress,
-                                  on_rejection=show)
+                                  on_rejection=show_rejection)
+    finish_ingest(ctx, report)
+
+
+def show_rejection(rejection: Rejection) -> None:
+    click.echo(f"rejected: {rejection}", err=True)
+
+
+def finish_ingest(ctx: _Context, report: IngestReport) -> None:
+    """Report an ingest's outcome, bring the keyword index up to date, and exit with the
+    status the run deserves (130 interrupted, 1 something rejected)."""
     if report.resumed_from:
         click.echo(f"resumed after line/record {report.resumed_from:,}", err=True)
     click.echo(report.summary())

@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import json
-import sys
 from datetime import datetime
 from pathlib import Path
 
 import click
 
 from paperwire.cli import (
-    EXIT_INTERRUPTED,
-    EXIT_REJECTED,
     _Context,
     _fail,
     cli,
+    finish_ingest,
     ingest_group,
     pass_ctx,
+    show_rejection,
 )
-from paperwire.models import Rejection
 
 
 @ingest_group.command(name="hf-daily")
@@ -34,27 +32,10 @@ def ingest_hf_daily(ctx: _Context, path: Path) -> None:
     from paperwire.signals import import_hf_daily
     from paperwire.sources.hf_daily import HfDailySource
 
-    def show(rejection: Rejection) -> None:
-        click.echo(f"rejected: {rejection}", err=True)
-
     source = HfDailySource(path, limits=ctx.limits, batch_size=ctx.settings.batch_size,
                            max_record_bytes=ctx.settings.max_record_bytes)
-    report = import_hf_daily(source, ctx.store, progress=ctx.settings.progress,
-                             on_rejection=show)
-    if report.resumed_from:
-        click.echo(f"resumed after line {report.resumed_from:,}", err=True)
-    click.echo(report.summary())
-    if ctx.settings.index_on_ingest and report.written.inserted + report.written.updated:
-        from paperwire.index.indexer import IndexPaths
-        from paperwire.index.lexical import LexicalIndex
-
-        synced = LexicalIndex(IndexPaths.for_home(ctx.settings.home).lexical).sync(ctx.store)
-        click.echo(f"keyword index: {synced.added:,} added, {synced.updated:,} updated "
-                   f"({synced.seconds:.1f} s); run `paperwire index` to embed new papers")
-    if report.interrupted:
-        sys.exit(EXIT_INTERRUPTED)
-    if report.rejected:
-        sys.exit(EXIT_REJECTED)
+    finish_ingest(ctx, import_hf_daily(source, ctx.store, progress=ctx.settings.progress,
+                                       on_rejection=show_rejection))
 
 
 @cli.command(name="trending")

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Generic, TypeVar
 
 from paperwire.errors import InvalidRecord, SourceError
 from paperwire.models import Checkpoint, HarvestState, Limits, Paper, Rejection, parse_arxiv_id
-from paperwire.sources import Item, checked
+from paperwire.sources import checked
 from paperwire.taxonomy import CATEGORY_SHAPE
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -104,8 +104,13 @@ class _LineFile:
         return _Line(number, record)
 
 
-class _FileSource:
-    """Shared streaming, checkpointing and resume logic of the line-based file formats."""
+T = TypeVar("T")  # what a line becomes: a Paper, or an imported vote
+
+
+class LineFileSource(Generic[T]):
+    """Shared streaming, checkpointing and resume logic of the line-based file formats; a
+    format says how one JSON object becomes an item (a paper, an imported vote) in
+    ``_record``."""
 
     name = "file"
 
@@ -127,7 +132,7 @@ class _FileSource:
     def total(self) -> int | None:
         return self._size
 
-    def read(self, resume: HarvestState | None) -> Iterator[Item]:
+    def read(self, resume: HarvestState | None) -> Iterator[T | Rejection | Checkpoint]:
         skip = 0
         if resume and not resume.done and resume.params.get("size") == self._size:
             skip = resume.position
@@ -142,7 +147,7 @@ class _FileSource:
                 if line.problem:
                     yield Rejection(where, line.problem)
                 elif line.record is not None:
-                    yield self._paper(where, line.record)
+                    yield self._record(where, line.record)
                 if number % self.batch_size == 0:
                     state.position = number
                     yield Checkpoint(state, reader.compressed_position)
@@ -152,7 +157,7 @@ class _FileSource:
         finally:
             reader.close()
 
-    def _paper(self, where: str, record: dict[str, Any]) -> Paper | Rejection:
+    def _record(self, where: str, record: dict[str, Any]) -> T | Rejection:
         raise NotImplementedError
 
 
@@ -211,7 +216,7 @@ def naive_utc(value: datetime) -> datetime:
     return (value - offset).replace(tzinfo=None) if offset else value.replace(tzinfo=None)
 
 
-class JsonlSource(_FileSource):
+class JsonlSource(LineFileSource[Paper]):
     """paperwire's plain JSONL format (docs/formats.md), e.g. arxiv-daily-75k.jsonl.gz.
 
     Required: ``id``, ``title``, ``summary`` (or ``abstract``), ``authors`` (list),
@@ -222,7 +227,7 @@ class JsonlSource(_FileSource):
 
     name = "jsonl"
 
-    def _paper(self, where: str, record: dict[str, Any]) -> Paper | Rejection:
+    def _record(self, where: str, record: dict[str, Any]) -> Paper | Rejection:
         return checked(_where_with_id(where, record), self.limits, lambda: self._build(record))
 
     def _build(self, record: dict[str, Any]) -> Paper:
@@ -251,12 +256,12 @@ class JsonlSource(_FileSource):
         )
 
 
-class SnapshotSource(_FileSource):
+class SnapshotSource(LineFileSource[Paper]):
     """The arXiv metadata snapshot (arxiv-metadata-oai-snapshot.json, 2.8M lines)."""
 
     name = "snapshot"
 
-    def _paper(self, where: str, record: dict[str, Any]) -> Paper | Rejection:
+    def _record(self, where: str, record: dict[str, Any]) -> Paper | Rejection:
         return checked(_where_with_id(where, record), self.limits, lambda: self._build(record))
 
     def _build(self, record: dict[str, Any]) -> Paper:

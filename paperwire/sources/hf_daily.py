@@ -12,23 +12,19 @@ the other file sources: the state remembers the file's size and the lines commit
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from paperwire.errors import InvalidRecord, SourceError
+from paperwire.errors import InvalidRecord
 from paperwire.models import (
-    Checkpoint,
     ExternalVote,
-    HarvestState,
     Limits,
     Paper,
     Rejection,
     parse_arxiv_id,
     validate,
 )
-from paperwire.sources.files import _date, _datetime, _LineFile, _required_text
+from paperwire.sources.files import LineFileSource, _date, _datetime, _required_text
 
 SOURCE = "hf-daily"
 
@@ -41,55 +37,12 @@ class HfItem:
     vote: ExternalVote
 
 
-class HfDailySource:
+class HfDailySource(LineFileSource[HfItem]):
     """Reads a daily-papers JSON-lines file (plain or gzip)."""
 
     name = SOURCE
 
-    def __init__(self, path: str | Path, *, limits: Limits | None = None,
-                 batch_size: int = 1000, max_record_bytes: int = 1_048_576) -> None:
-        self.path = Path(path)
-        if not self.path.is_file():
-            raise SourceError(f"{self.path}: no such file")
-        self.limits = limits or Limits()
-        self.batch_size = batch_size
-        self.max_record_bytes = max_record_bytes
-        self._size = self.path.stat().st_size
-
-    @property
-    def state_key(self) -> str:
-        return f"{self.name}:{self.path.resolve()}"
-
-    @property
-    def total(self) -> int | None:
-        return self._size
-
-    def read(self, resume: HarvestState | None) -> Iterator[HfItem | Rejection | Checkpoint]:
-        skip = 0
-        if resume and not resume.done and resume.params.get("size") == self._size:
-            skip = resume.position
-        state = HarvestState(key=self.state_key, source=self.name,
-                             params={"size": self._size, "path": str(self.path.resolve())})
-        reader = _LineFile(self.path, self.max_record_bytes)
-        try:
-            number = skip
-            for line in reader.lines(skip):
-                number = line.number
-                where = f"{self.path.name} line {line.number}"
-                if line.problem:
-                    yield Rejection(where, line.problem)
-                elif line.record is not None:
-                    yield self._item(where, line.record)
-                if number % self.batch_size == 0:
-                    state.position = number
-                    yield Checkpoint(state, reader.compressed_position)
-            state.position = number
-            state.done = True
-            yield Checkpoint(state, self._size)
-        finally:
-            reader.close()
-
-    def _item(self, where: str, record: dict[str, Any]) -> HfItem | Rejection:
+    def _record(self, where: str, record: dict[str, Any]) -> HfItem | Rejection:
         try:
             return parse_item(record, self.limits)
         except InvalidRecord as exc:
