@@ -99,6 +99,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("reset_link_hours", 2, "Hours a password-reset link stays valid.", int),
     Setting("submission_window_days", 14, "Oldest paper (days since first published) that "
             "may be submitted; older submissions are refused with the reason.", int),
+    Setting("confirm_mails_per_hour", 3, "Subscription confirmations mailed to one address "
+            "per hour; more requests get the same answer but send nothing (the form must not "
+            "become a way to flood someone's inbox).", int),
+    Setting("subscribe_per_ip_per_hour", 20, "Subscription requests one client may make per "
+            "hour before being asked to wait (HTTP 429).", int),
     Setting("smtp_concurrency", 4, "SMTP connections a digest run keeps open at once; each "
             "is reused for many messages.", int),
     Setting("smtp_timeout", 30.0, "Seconds to wait for the SMTP server before a send counts "
@@ -157,6 +162,8 @@ class Settings:
     verify_link_hours: int = 48
     reset_link_hours: int = 2
     submission_window_days: int = 14
+    confirm_mails_per_hour: int = 3
+    subscribe_per_ip_per_hour: int = 20
     smtp_concurrency: int = 4
     smtp_timeout: float = 30.0
     digest_size: int = 10

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
@@ -20,6 +21,7 @@ from paperwire.search import MAX_QUERY_CHARS, QueryError, check_filters
 from paperwire.settings import Settings
 from paperwire.signing import Signer
 from paperwire.store import Store
+from paperwire.store.database import utcnow
 from paperwire.store.subscriptions import PERIODS, SearchSpec, Subscription
 
 CONFIRM_PURPOSE = "confirm-subscription"
@@ -134,3 +136,29 @@ def confirmation_message(settings: Settings, request: Request) -> EmailMessage:
         "To start receiving it, follow this link within 7 days:", "", link, "",
         "If you did not ask for this, ignore this message: nothing will be sent.", ""])
     return compose(settings, request.email, "Confirm your paperwire subscription", text)
+
+
+def may_send_confirmation(store: Store, settings: Settings, email: str,
+                          client_ip: str | None) -> tuple[bool, int]:
+    """Whether to mail a confirmation now, and else how long the client should wait.
+
+    The form mails whatever address it is given, so without a limit it could be used to
+    flood a stranger's inbox: at most ``confirm_mails_per_hour`` confirmations go to one
+    address, and one client may ask for ``subscribe_per_ip_per_hour``. Over the address
+    limit nothing is sent but the answer stays the same (it must not tell whether the
+    address is known); over the client limit the client is told to wait (HTTP 429).
+    """
+    now = utcnow()
+    since = now - timedelta(hours=1)
+    if client_ip:
+        key = f"subscribe-ip:{client_ip}"
+        count, oldest = store.count_login_failures(key, since)
+        if count >= settings.subscribe_per_ip_per_hour and oldest is not None:
+            return False, max(1, int((oldest + timedelta(hours=1) - now).total_seconds()))
+        store.record_login_failure(key)
+    key = f"confirm:{email.lower()}"
+    count, _ = store.count_login_failures(key, since)
+    if count >= settings.confirm_mails_per_hour:
+        return False, 0
+    store.record_login_failure(key)
+    return True, 0

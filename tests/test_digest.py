@@ -255,6 +255,21 @@ def test_opt_in_end_to_end(home: Path, smtp: SmtpServer) -> None:
     assert len(digests) == 1
 
 
+def test_the_form_cannot_flood_an_inbox(home: Path, smtp: SmtpServer) -> None:
+    settings = make_settings(home, smtp, confirm_mails_per_hour=2, subscribe_per_ip_per_hour=4)
+    with Store.open(settings) as store, web(settings, store) as client:
+        form = {"csrf_token": csrf(client), "email": "victim@example.org", "period": "daily",
+                "trending": "yes"}
+        answers = [client.post("/subscribe", data=form) for _ in range(4)]
+        # The same answer every time, but only two mails reach the address.
+        assert {a.status_code for a in answers} == {200}
+        assert len({a.text for a in answers}) == 1
+        assert len(smtp.sink.to("victim@example.org")) == 2
+        # One client asking for many addresses is told to wait.
+        other = client.post("/subscribe", data={**form, "email": "other@example.org"})
+        assert other.status_code == 429 and int(other.headers["Retry-After"]) > 0
+        assert smtp.sink.to("other@example.org") == []
+
 def test_unsubscribe_page_and_one_click(home: Path, smtp: SmtpServer) -> None:
     settings = make_settings(home, smtp)
     with Store.open(settings) as store, web(settings, store) as client:

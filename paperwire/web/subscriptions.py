@@ -27,7 +27,7 @@ from paperwire.signing import InvalidToken
 from paperwire.store.subscriptions import SearchSpec, Subscription
 from paperwire.web.accounts import read_form, site_of
 from paperwire.web.app import render
-from paperwire.web.security import user_of
+from paperwire.web.security import client_ip, user_of
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -97,12 +97,22 @@ async def subscribe(request: Request) -> Response:
         return _notice(request, "You are subscribed",
                        f"{sub.email} will get the {sub.period} paperwire digest.",
                        manage_url=f"{UNSUBSCRIBE_PREFIX}{sub.token}")
-    message = subs.confirmation_message(site.settings, wanted)
+    send, wait = await run_in_threadpool(subs.may_send_confirmation, site.store,
+                                         site.settings, wanted.email, client_ip(request))
+    if wait:
+        refused = _notice(request, "Too many requests",
+                          f"Too many subscription requests from here; try again in {wait} "
+                          "seconds.", 429)
+        refused.headers["Retry-After"] = str(wait)
+        return refused
     # Whether the server took the address is the very thing not to reveal: same answer.
-    try:
-        await run_in_threadpool(site.mailer.send, message, kind="confirm")
-    except MailError as exc:  # logged; the message waits in the outbox
-        log.warning("could not send a subscription confirmation to %s: %s", message["To"], exc)
+    if send:
+        message = subs.confirmation_message(site.settings, wanted)
+        try:
+            await run_in_threadpool(site.mailer.send, message, kind="confirm")
+        except MailError as exc:  # logged; the message waits in the outbox
+            log.warning("could not send a subscription confirmation to %s: %s",
+                        message["To"], exc)
     return _notice(request, "Check your inbox", CHECK_INBOX)
 
 
