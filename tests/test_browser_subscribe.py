@@ -1,0 +1,91 @@
+"""Subscribing in a real headless Chromium over a real server on 127.0.0.1: the box on every
+page, the confirmation link mailed (read from the outbox), and unsubscribing from the page
+the digest links to."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from paperwire.ingest import ingest
+from paperwire.settings import Settings
+from paperwire.sources.files import JsonlSource
+from paperwire.store import Store
+from paperwire.web import create_app
+from tests.live_server import serve
+from tests.shared_data import arxiv_lines
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM}", allow_module_level=True)
+pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-quic", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Store]]:
+    home = tmp_path_factory.mktemp("browser-subscribe")
+    source = home / "papers.jsonl"
+    source.write_text("".join(arxiv_lines(5, start=41_000)), encoding="utf-8")
+    # No SMTP: mail goes to the outbox, where the test reads the link a person would click.
+    settings = Settings(home=home, embedder="none", progress=False)
+    store = Store.open(settings)
+    try:
+        ingest(JsonlSource(source), store, progress=False)
+        with serve(create_app(settings.replace(base_url="http://placeholder"), store)) as url:
+            yield url, store
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def page(site: tuple[str, Store]) -> Iterator[Page]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                    args=CHROMIUM_ARGS)
+        ctx = browser.new_context(base_url=site[0])
+        ctx.set_default_timeout(10_000)
+        yield ctx.new_page()
+        browser.close()
+
+
+def mailed_path(store: Store, to: str) -> str:
+    [row] = store.outbox(to=to, kind="confirm")[:1]
+    body = email.message_from_string(row["message"], policy=email.policy.default)
+    text = body.get_body(("plain",))
+    assert text is not None
+    found = re.search(r"http://placeholder(/subscribe/confirm\?token=\S+)", text.get_content())
+    assert found, "the confirmation mail carries a link"
+    return found.group(1)
+
+
+def test_subscribe_from_the_box_confirm_and_unsubscribe(page: Page,
+                                                         site: tuple[str, Store]) -> None:
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error"
+            and not m.text.startswith("Failed to load resource") else None)
+    store = site[1]
+    page.goto("/")
+    page.fill("#subscribe-email", "reader@example.org")
+    page.locator("form.subscribe button[type=submit]").click()
+    expect(page.locator("h1")).to_have_text("Check your inbox")
+    assert store.subscription(email="reader@example.org") is None  # nothing before the link
+    page.goto(mailed_path(store, "reader@example.org"))
+    expect(page.locator("h1")).to_have_text("You are subscribed")
+    sub = store.subscription(email="reader@example.org")
+    assert sub is not None and sub.status == "active" and sub.trending
+    # The digest's unsubscribe link opens a page whose one button ends it, no sign-in.
+    page.goto(f"/unsubscribe/{sub.token}")
+    page.locator("main form button[type=submit]").click()
+    expect(page.locator("h1")).to_have_text("Unsubscribed")
+    gone = store.subscription(email="reader@example.org")
+    assert gone is not None and gone.status == "unsubscribed"
+    assert not errors, errors
