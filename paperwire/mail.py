@@ -15,6 +15,7 @@ bounced: stop mailing it); a 4xx answer, a timeout or a dropped connection is tr
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -113,9 +114,10 @@ class SmtpConfig:
     username: str | None = None
     password: str | None = None
     timeout: float = 30.0
+    ca_file: str | None = None  # PEM bundle trusted instead of the system's store
 
     @classmethod
-    def from_url(cls, url: str, timeout: float = 30.0) -> SmtpConfig:
+    def from_url(cls, url: str, timeout: float = 30.0, ca_file: str = "") -> SmtpConfig:
         parts = urlsplit(url)
         if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
             raise ConfigError(f"PAPERWIRE_SMTP_URL={url!r}: expected smtp://[user:pass@]host"
@@ -125,21 +127,51 @@ class SmtpConfig:
         except ValueError as exc:
             raise ConfigError(f"PAPERWIRE_SMTP_URL: {exc}") from None
         tls = parts.scheme == "smtps"
+        if ca_file:
+            _tls_context(ca_file)  # a bad path fails at startup, not on the first send
         return cls(host=parts.hostname, port=port or (465 if tls else 587), implicit_tls=tls,
                    username=unquote(parts.username) if parts.username else None,
                    password=unquote(parts.password) if parts.password else None,
-                   timeout=timeout)
+                   timeout=timeout, ca_file=ca_file or None)
 
     def client(self) -> aiosmtplib.SMTP:
         # start_tls=None: STARTTLS whenever the server offers it (never on smtps://).
+        # tls_context=None: aiosmtplib's own context, verifying against the system's store.
         return aiosmtplib.SMTP(hostname=self.host, port=self.port, use_tls=self.implicit_tls,
                                start_tls=False if self.implicit_tls else None,
                                username=self.username, password=self.password,
-                               timeout=self.timeout)
+                               timeout=self.timeout,
+                               tls_context=_tls_context(self.ca_file) if self.ca_file else None)
+
+
+def _tls_context(ca_file: str) -> ssl.SSLContext:
+    """A client context trusting ``ca_file``; certificate and host name checks stay on."""
+    try:
+        return ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca_file)
+    except OSError as exc:  # missing, unreadable, or no PEM certificate in it (ssl.SSLError)
+        raise ConfigError(f"PAPERWIRE_SMTP_CA_FILE={ca_file!r}: cannot load CA certificates "
+                          f"({exc})") from None
+
+
+def _untrusted_certificate(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate error behind ``exc``: aiosmtplib wraps it (SMTPConnectError) on
+    smtps:// and lets it through bare after STARTTLS."""
+    seen: BaseException | None = exc
+    for _ in range(8):  # a bounded walk: exception chains can loop
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def classify(exc: BaseException) -> tuple[str, bool, bool]:
     """(message, permanent, bounced) for an error raised while sending one message."""
+    if (cert := _untrusted_certificate(exc)) is not None:
+        # The server's certificate will not become trusted by retrying: fail the message now.
+        return (f"SMTP server certificate not trusted: {cert.verify_message or cert} (for a "
+                "private CA set PAPERWIRE_SMTP_CA_FILE)", True, False)
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         codes = [r.code for r in exc.recipients]
         text = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
@@ -159,7 +191,8 @@ class SMTPMailer:
 
     def __init__(self, settings: Settings, store: Store | None = None, *, retries: int = 3,
                  backoff_s: float = 0.5) -> None:
-        self.config = SmtpConfig.from_url(settings.smtp_url, settings.smtp_timeout)
+        self.config = SmtpConfig.from_url(settings.smtp_url, settings.smtp_timeout,
+                                          settings.smtp_ca_file)
         self.concurrency = max(1, settings.smtp_concurrency)
         self.store = store
         self.retries = retries

@@ -88,6 +88,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("smtp_url", "", "SMTP server for outgoing mail: `smtp://user:pass@host:587` "
             "(STARTTLS when offered), `smtps://host:465` (TLS). Empty: mail is written to the "
             "outbox table only (`paperwire outbox`), nothing is sent."),
+    Setting("smtp_ca_file", "", "CA certificate bundle (PEM) trusted for the SMTP server's "
+            "certificate, for a server with a private CA; empty: the system's trust store."),
     Setting("session_days", 30, "Days a sign-in lasts without a visit; each visit extends it.",
             int),
     Setting("login_max_failures", 5, "Failed sign-ins allowed per address within the login "
@@ -156,6 +158,7 @@ class Settings:
     secret_key: str = ""
     mail_from: str = "paperwire <paperwire@localhost>"
     smtp_url: str = ""
+    smtp_ca_file: str = ""
     session_days: int = 30
     login_max_failures: int = 5
     login_window_minutes: int = 15
