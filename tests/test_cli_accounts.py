@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from paperwire.cli import cli
 from paperwire.settings import Settings
 from paperwire.store import Store
-from tests.test_accounts import paper
+from tests.test_accounts import make_user, paper
 
 
 def run(home: Path, *args: str, stdin: str | None = None) -> tuple[int, str]:
@@ -60,3 +60,27 @@ def test_papers_hide_and_unhide(tmp_path: Path) -> None:
     assert code == 0 and "was not hidden" in out
     with Store.open(Settings(home=tmp_path)) as store:
         assert store.papers_between(None, None)[1] == 2
+
+
+def test_submissions_list_hide_and_unhide(tmp_path: Path) -> None:
+    with Store.open(Settings(home=tmp_path)) as store:
+        store.write_batch([paper("2501.00001"), paper("2501.00002")])
+        ann = make_user(store, name="Ann <b>")
+        store.add_submission("2501.00001", ann.id, "worth a look")
+    code, out = run(tmp_path, "submissions", "list")
+    assert code == 0 and "2501.00001" in out and "Ann <b>" in out and "hidden" not in out
+    code, out = run(tmp_path, "submissions", "hide", "2501.00001", "--reason", "self-promotion")
+    assert code == 0 and "self-promotion" in out
+    with Store.open(Settings(home=tmp_path)) as store:
+        shown = store.submissions_for(["2501.00001"])["2501.00001"]
+        assert shown["hidden"] and shown["submitted_by"] is None and shown["note"] is None
+        assert store.moderation_log()[0]["action"] == "hide-submission"
+    [row] = [json.loads(line) for line in run(tmp_path, "submissions", "list", "--json")[1]
+             .splitlines()]
+    assert row["hidden"] and row["hidden_reason"] == "self-promotion"
+    assert run(tmp_path, "submissions", "hide", "2501.00002", "--reason", "x")[0] == 1
+    assert run(tmp_path, "submissions", "hide", "2501.00001", "--reason", " ")[0] == 2
+    code, out = run(tmp_path, "submissions", "unhide", "2501.00001")
+    assert code == 0
+    with Store.open(Settings(home=tmp_path)) as store:
+        assert store.submissions_for(["2501.00001"])["2501.00001"]["submitted_by"] == "Ann <b>"

@@ -121,3 +121,54 @@ def papers_hidden(ctx: _Context, as_json: bool) -> None:
     for row in ctx.store.hidden_papers():
         click.echo(json.dumps(row, ensure_ascii=False) if as_json else
                    f"{row['arxiv_id']}  {row['hidden_at'][:16]}  {row['reason']}")
+
+
+@cli.group(name="submissions")
+def submissions_group() -> None:
+    """Moderate submissions: list them, hide one's credit and note, or bring it back."""
+
+
+@submissions_group.command(name="list")
+@click.option("--limit", type=int, default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@pass_ctx
+def submissions_list(ctx: _Context, limit: int, as_json: bool) -> None:
+    """The newest submissions, hidden ones marked."""
+    for row in ctx.store.recent_submissions(limit):
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+            continue
+        hidden = f"  [hidden: {row['hidden_reason']}]" if row["hidden"] else ""
+        click.echo(f"{row['arxiv_id']}  {row['submitted_at'][:16]}  "
+                   f"{row['submitted_by'] or '-'}  {row['title'][:60]}{hidden}")
+
+
+def _submission_id(ctx: _Context, arxiv_id: str) -> int:
+    paper_id = _paper_id(arxiv_id)
+    found = ctx.store.submissions_for([paper_id]).get(paper_id)
+    if found is None:
+        _fail(f"{paper_id} was not submitted by anyone")
+    return int(found["id"])
+
+
+@submissions_group.command(name="hide")
+@click.argument("arxiv_id")
+@click.option("--reason", required=True, help="Why (kept in the moderation log).")
+@pass_ctx
+def submissions_hide(ctx: _Context, arxiv_id: str, reason: str) -> None:
+    """Hide who submitted ARXIV_ID and their note (the paper itself stays listed; use
+    `paperwire papers hide` for that)."""
+    reason = " ".join(reason.split())
+    if not reason:
+        _fail("--reason must say why", EXIT_USAGE)
+    ctx.store.hide_submission(_submission_id(ctx, arxiv_id), reason, None, "cli")
+    click.echo(f"hid the submission of {_paper_id(arxiv_id)}: {reason}")
+
+
+@submissions_group.command(name="unhide")
+@click.argument("arxiv_id")
+@pass_ctx
+def submissions_unhide(ctx: _Context, arxiv_id: str) -> None:
+    """Show a hidden submission's credit and note again."""
+    ctx.store.hide_submission(_submission_id(ctx, arxiv_id), None, None, "cli")
+    click.echo(f"the submission of {_paper_id(arxiv_id)} is shown again")

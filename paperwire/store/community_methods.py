@@ -238,6 +238,10 @@ class CommunityMethods:
         with self.engine.connect() as conn:
             return _moderation.hidden_papers_list(conn)
 
+    def recent_submissions(self, limit: int = 50) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return _submissions.recent_submissions(conn, limit)
+
     def hide_submission(self, submission_id: int, reason: str | None, actor_id: int | None,
                         actor: str) -> bool:
         """Hide (a reason) or unhide (None) a submission's credit and note."""

@@ -52,3 +52,18 @@ def submissions_for(conn: Connection, arxiv_ids: Iterable[str]) -> dict[str, dic
             "note": None if hidden else r.note,
             "submitted_at": r.submitted_at.isoformat()}
     return out
+
+
+def recent_submissions(conn: Connection, limit: int = 50) -> list[dict[str, Any]]:
+    """The newest submissions, hidden ones included, for moderators."""
+    rows = conn.execute(
+        select(papers.c.arxiv_id, papers.c.title, submissions.c.id, submissions.c.note,
+               submissions.c.submitted_at, submissions.c.hidden_at,
+               submissions.c.hidden_reason, users.c.email, users.c.display_name)
+        .join(papers, papers.c.id == submissions.c.paper_id)
+        .outerjoin(users, users.c.id == submissions.c.user_id)
+        .order_by(submissions.c.submitted_at.desc(), submissions.c.id.desc()).limit(limit))
+    return [{"id": r.id, "arxiv_id": r.arxiv_id, "title": r.title, "note": r.note,
+             "submitted_by": r.display_name, "email": r.email,
+             "submitted_at": r.submitted_at.isoformat(), "hidden": r.hidden_at is not None,
+             "hidden_reason": r.hidden_reason} for r in rows]
