@@ -224,13 +224,15 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                               "been logged")
 
     app.mount("/static", CachedStatic(directory=STATIC), name="static")
+    # Routes are matched in order: the pages people open most come first. /papers/{id:path}
+    # takes only GET, so the POST forms under /papers/{id}/… still reach community_api.
+    app.include_router(pages.router)
     app.include_router(community_api.router)  # before api's /api/papers/{id:path}
     app.include_router(api.router)
     app.include_router(feeds.router)
     app.include_router(accounts.router)
     subscriptions.install(app)  # also exempts its one-click unsubscribe from CSRF
     app.include_router(community_api.pages_router)
-    app.include_router(pages.router)
     return app
 
 

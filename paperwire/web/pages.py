@@ -332,7 +332,13 @@ def paper_page(request: Request, arxiv_id: str) -> Response:
 
 # --- about --------------------------------------------------------------------------------
 def about_data(site: Site) -> dict[str, Any]:
-    stats = site.store.stats()
+    # Counting every paper by category takes ~30 ms at 75k; the counts change only with
+    # the papers, so they are cached by the data version.
+    key = ("stats", site.store.data_version())
+    stats: dict[str, Any] | None = site.cache.get(key)
+    if stats is None:
+        stats = site.store.stats()
+        site.cache.put(key, stats)
     return {"papers": stats["papers"], "listed": stats["listed"],
             "categories": dict(list(stats["categories"].items())[:20]),
             "search_by_meaning": site.settings.embedder != "none",
