@@ -325,7 +325,7 @@ def main() -> None:
         f"rotate over {args.papers} ids; every search is a "
         f"distinct Hugging Face daily-paper title (hybrid mode), so none is cached. Errors: "
         f"non-2xx/3xx answers, connection errors and timeouts. Other work on the machine "
-        f"during the whole run (another engineer's browser tests were scheduled): "
+        f"during the whole run: "
         f"{other_total:.1f} CPU seconds in all (the 'other' column). (The load average, "
         f"{load_before[0]:.1f} before and {load_after[0]:.1f} after, mostly counts the "
         f"server's own threads.)\n")
