@@ -119,6 +119,8 @@ SETTINGS: tuple[Setting, ...] = (
             "out (it covers the week's announcements, Monday to Friday)."),
     Setting("worker_harvest_sets", ("cs",), "`paperwire worker`: OAI sets harvested each "
             "announcement day (space- or comma-separated).", _list),
+    Setting("worker_first_harvest_days", 3, "`paperwire worker`: how many days back the first "
+            "harvest of a set starts (later harvests continue from the last one).", int),
     Setting("trending_gravity", 0.8, "Trending: how fast a paper's score decays with age, the "
             "exponent in (votes + weight × imported + prior) / (age hours + offset)^gravity. "
             "0 ranks by votes alone; higher favours fresh papers.", float),
@@ -174,6 +176,7 @@ class Settings:
     worker_timezone: str = "UTC"
     worker_weekly_day: str = "saturday"
     worker_harvest_sets: tuple[str, ...] = ("cs",)
+    worker_first_harvest_days: int = 3
     trending_gravity: float = 0.8
     trending_prior: float = 1.0
     trending_external_weight: float = 0.5

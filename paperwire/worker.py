@@ -20,7 +20,7 @@ from __future__ import annotations
 import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from paperwire.errors import Busy, ConfigError
@@ -132,7 +132,7 @@ def _run_slot(settings: Settings, store: Store, job: str, slot: str, quiet: str 
 
 def _run_job(settings: Settings, store: Store, job: str, day: date) -> str:
     if job == "harvest":
-        return _harvest(settings, store)
+        return _harvest(settings, store, day)
     if job == "index":
         from paperwire.index.indexer import IndexPaths, update_index
         from paperwire.search import embedder_factory
@@ -150,15 +150,21 @@ def _run_job(settings: Settings, store: Store, job: str, day: date) -> str:
     return report.summary()
 
 
-def _harvest(settings: Settings, store: Store) -> str:
+def _harvest(settings: Settings, store: Store, day: date) -> str:
     from paperwire.ingest import ingest
     from paperwire.sources.oai import OAISource
 
     done = []
     for set_spec in settings.worker_harvest_sets:
-        report = ingest(OAISource(settings, set_spec, limits=settings.limits()), store,
-                        progress=False)
-        done.append(report.summary())
+        source = OAISource(settings, set_spec, limits=settings.limits())
+        if store.load_state(source.state_key) is None:
+            # A first harvest starts a few days back, not at the beginning of the set (all
+            # of cs is ~700k records: days of polite requests); later ones continue from
+            # where the last one ended.
+            start = day - timedelta(days=settings.worker_first_harvest_days)
+            source = OAISource(settings, set_spec, from_date=start, limits=settings.limits())
+        report = ingest(source, store, progress=False)
+        done.append(f"{set_spec}: {report.summary()}")
         if report.interrupted:
             raise RuntimeError(report.summary())
     return "; ".join(done) or "no sets configured (PAPERWIRE_WORKER_HARVEST_SETS)"

@@ -52,6 +52,34 @@ def test_oai_harvest_then_incremental_rerun(tmp_path: Path, replay: ReplayServer
     assert stats["papers"] == records and stats["sources"] == {"oai": records}
 
 
+
+def test_the_worker_harvests_a_few_days_first_then_incrementally(tmp_path: Path,
+                                                                replay: ReplayServer) -> None:
+    page = require(OAI_PAGE).read_bytes()
+    replay.add(lambda seen: True, Reply(200, page, [("Content-Type", "text/xml")]))
+    env = {**FAST, "PAPERWIRE_ARXIV_OAI_URL": f"{replay.url}/oai2",
+           "PAPERWIRE_WORKER_HARVEST_SETS": "physics:hep-th", "PAPERWIRE_EMBEDDER": "none",
+           "PAPERWIRE_WORKER_FIRST_HARVEST_DAYS": "3"}
+
+    def worker(at: str) -> str:
+        result = CliRunner().invoke(cli, ["--home", str(tmp_path), "worker", "--once", "--at",
+                                          at], env=env)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    out = worker("2025-03-25T07:00")  # a Tuesday, after the 06:00 slot
+    assert "harvest 2025-03-25T06:00: done" in out and "index 2025-03-25T06:00: done" in out
+    # The first harvest starts three days back, never at the beginning of the set.
+    assert replay.requests[0].param("from") == "2025-03-22"
+    assert replay.requests[0].param("set") == "physics:hep-th"
+    asked = len(replay.requests)
+    out = worker("2025-03-26T07:00")
+    # The next day's continues from where that one ended: the day the server said it
+    # answered the first (the replayed page's responseDate, 2017-12-14), not 3 days back.
+    assert replay.requests[asked].param("from") == "2017-12-14"
+    code, stats = run(tmp_path, "stats", "--json")
+    assert json.loads(stats)["papers"] == page.count(b"<record>")
+
 def test_ids_lookup_reports_invalid_id_and_keeps_the_rest(tmp_path: Path,
                                                           replay: ReplayServer) -> None:
     replay.add(lambda seen: True,
