@@ -32,6 +32,7 @@ from paperwire.store import Store
 from paperwire.store.subscriptions import PERIODS, LedgerEntry, SavedSearch, Subscription
 
 TRENDING_WINDOW = {"daily": "day", "weekly": "week"}
+LOOKBACK_DAYS = 3  # Friday's list still counts as "today's" on Monday morning
 CHUNK = 1_000  # subscribers composed, then sent, at a time: bounds memory on big lists
 
 
@@ -113,6 +114,7 @@ class Composer:
         self.params = TrendingParams.from_settings(settings)
         self.base = settings.base_url.rstrip("/")
         self._trending: dict[tuple[str, date, tuple[str, ...]], tuple[Paper, ...]] = {}
+        self._latest_day: dict[date, date | None] = {}
         self._searches: dict[tuple[str, tuple[str, ...], str | None, date, date],
                              tuple[Paper, ...]] = {}
         self._papers: dict[str, Paper] = {}
@@ -147,10 +149,30 @@ class Composer:
 
         key = (period, as_of, tuple(categories))
         if key not in self._trending:
-            page = rank(self.store, self.params, TRENDING_WINDOW[period], as_of,
-                        categories=categories, limit=self.settings.digest_size)
-            self._trending[key] = tuple(self._intern(item.paper) for item in page.items)
+            day = self.trending_day(period, as_of)
+            papers: tuple[Paper, ...] = ()
+            if day is not None:
+                page = rank(self.store, self.params, TRENDING_WINDOW[period], day,
+                            categories=categories, limit=self.settings.digest_size)
+                papers = tuple(self._intern(item.paper) for item in page.items)
+            self._trending[key] = papers
         return self._trending[key]
+
+    def trending_day(self, period: str, as_of: date) -> date | None:
+        """The day whose trending list a daily digest sends: the latest day with papers up
+        to ``as_of`` (a digest at 06:00 comes before that day's papers are dated; on a
+        Monday the latest is Friday's), if no more than LOOKBACK_DAYS old, so a quiet
+        instance sends nothing rather than the same old list again. A weekly digest ranks
+        the week holding ``as_of``."""
+        if period != "daily":
+            return as_of
+        latest = self._latest_day.get(as_of)
+        if as_of not in self._latest_day:
+            latest = self.store.day_before(as_of + timedelta(days=1))
+            self._latest_day[as_of] = latest
+        if latest is None or (as_of - latest).days > LOOKBACK_DAYS:
+            return None
+        return latest
 
     def search(self, search: SavedSearch, since: date, until: date) -> tuple[Paper, ...]:
         """The best keyword matches among papers dated in [since, until]. Keywords rather

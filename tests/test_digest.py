@@ -166,11 +166,15 @@ def test_digest_contents_trending_and_saved_searches(home: Path) -> None:
         store.hide_paper(hidden, "spam", None, "cli")
         again = Composer(settings, store).compose(sub, "daily", DAY)
         assert hidden not in again.paper_ids
-        # Nothing listed on a Sunday: the digest is empty and skipped, not sent.
-        report = send_digests(settings, store, "daily", date(2025, 3, 23),
-                              mailer=OutboxMailer(store))
+        # Nothing is dated on a Sunday: its digest ranks the latest day, Friday's papers
+        # (a 06:00 digest comes before its own day's papers are dated).
+        sunday = Composer(settings, store).compose(sub, "daily", date(2025, 3, 23))
+        assert {paper_day(p) for p in sunday.sections[0].papers} == {date(2025, 3, 21)}
+        # Long after the last papers there is nothing new: empty, skipped, not sent again.
+        quiet = date(2025, 4, 15)
+        report = send_digests(settings, store, "daily", quiet, mailer=OutboxMailer(store))
         assert (report.sent, report.skipped) == (0, 1)
-        assert store.digest_ledger("daily:2025-03-23")[sub.id]["status"] == "skipped"
+        assert store.digest_ledger("daily:2025-04-15")[sub.id]["status"] == "skipped"
 
 
 def test_headers_and_encoding(home: Path, smtp: SmtpServer) -> None:
