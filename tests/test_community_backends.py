@@ -45,6 +45,8 @@ def test_two_web_processes_share_votes_trending_and_moderation(database_url: str
             assert signed_in.status_code == 200
             # Vote through process b; process a's cached trending list follows at once.
             assert a.get("/trending.json").json()["papers"][0]["arxiv_id"] == "2511.00002"
+            before = a.get("/papers/2511.00001.json").json()["community"]
+            assert (before["votes"], before["voted"]) == (0, False)
             page = b.get("/papers/2511.00001")
             assert page.status_code == 200
             voted = b.put("/api/papers/2511.00001/vote",
@@ -53,6 +55,9 @@ def test_two_web_processes_share_votes_trending_and_moderation(database_url: str
             top = a.get("/trending.json").json()["papers"][0]
             assert (top["arxiv_id"], top["votes"]) == ("2511.00001", 1)
             assert "1 vote" in top["explanation"]
+            # Process a's cached paper page follows too, and Ann's own vote shows on b.
+            assert a.get("/papers/2511.00001.json").json()["community"]["votes"] == 1
+            assert b.get("/papers/2511.00001.json").json()["community"]["voted"] is True
             # A moderator hides it on process a (from the shell); b stops showing it.
             one.hide_paper("2511.00001", "duplicate", None, "cli")
             assert b.get("/papers/2511.00001").status_code == 404

@@ -374,7 +374,8 @@ worker_runs = cast(Table, WorkerRunRow.__table__)
 
 class ChangeCounterRow(Base):
     """A number that grows with every change of one kind (``votes``: a vote cast or withdrawn,
-    an import): cache keys read it in one indexed lookup instead of counting rows."""
+    an import of votes, a new submission): cache keys read it in one indexed lookup instead
+    of counting rows."""
 
     __tablename__ = "change_counters"
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
+from paperwire.store.counters import bump
 from paperwire.store.schema import papers, submissions, users
 
 
@@ -28,6 +29,7 @@ def add_submission(conn: Connection, paper_id: int, user_id: int, note: str | No
         again = conn.execute(select(submissions.c.id)
                              .where(submissions.c.paper_id == paper_id)).scalar_one()
         return int(again), False
+    bump(conn, "votes")  # pages showing "submitted by" are cached on this counter
     return int(new_id), True
 
 

@@ -101,9 +101,11 @@ class Site:
 
 class ViewCache:
     """A small, thread-safe LRU of computed view data; callers put the data version in the key,
-    so entries for old data just age out."""
+    so entries for old data just age out. A paper's page takes two entries of a few KB each;
+    2,048 entries keep ~1,000 pages (~20 MB), and a busy site cycling through more than the
+    cache holds would miss on every view (LRU), so the size errs on the large side."""
 
-    def __init__(self, size: int = 256) -> None:
+    def __init__(self, size: int = 2048) -> None:
         self._data: OrderedDict[Any, Any] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()

@@ -289,20 +289,38 @@ def paper_data(site: Site, raw_id: str, similar: int = 6, viewer: User | None = 
         arxiv_id, _ = parse_arxiv_id(raw_id)
     except InvalidRecord as exc:
         raise HTTPException(404, str(exc)) from None
-    # One connection for the whole page: five separate reads cost a third of its time.
-    view = site.store.paper_view(arxiv_id, viewer.id if viewer else None)
-    if view is None or (view.hidden is not None and not (viewer and viewer.is_moderator)):
+    # What every visitor sees is cached on the versions of papers, votes and moderation
+    # (one statement) and of the indexes; only a signed-in visitor's own vote is read apart.
+    key = ("paper", arxiv_id, similar, site.store.view_version(), site.index_version())
+    shared: dict[str, Any] | None = site.cache.get(key)
+    if shared is None:
+        shared = _paper_shared(site, arxiv_id, similar)
+        site.cache.put(key, shared)
+    if shared["paper"] is None or (shared["hidden"] is not None
+                                   and not (viewer and viewer.is_moderator)):
         raise HTTPException(404, f"no paper {arxiv_id} on this instance")
-    paper = view.paper
-    # Similar papers change only when papers or the indexes do (index files carry mtimes);
-    # caching them took paper pages off a vector search per view.
+    community = shared["community"]
+    if viewer is not None:
+        mine = site.store.vote_states([arxiv_id], viewer.id).get(arxiv_id)
+        community = {**community, "voted": bool(mine and mine.voted)}
+    return {**shared, "community": community}
+
+
+def _paper_shared(site: Site, arxiv_id: str, similar: int) -> dict[str, Any]:
+    """The part of a paper's page that is the same for every visitor (``paper`` None when
+    the paper is not stored)."""
+    view = site.store.paper_view(arxiv_id)  # one connection for five reads
+    if view is None:
+        return {"paper": None, "hidden": None}
+    # Similar papers change only when papers or the indexes do, not with votes: kept apart,
+    # so a vote does not cost the next visitor a vector search.
     key = ("similar", arxiv_id, similar, view.data_version, site.index_version())
     nearest = site.cache.get(key)
     if nearest is None:
-        nearest = similar_to(site, paper, similar)
+        nearest = similar_to(site, view.paper, similar)
         site.cache.put(key, nearest)
-    return {"paper": paper_dict(paper), "similar": nearest,
-            "short_date": short_day(paper_day(paper)), "hidden": view.hidden,
+    return {"paper": paper_dict(view.paper), "similar": nearest,
+            "short_date": short_day(paper_day(view.paper)), "hidden": view.hidden,
             "community": community_data(view)}
 
 
