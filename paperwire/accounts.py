@@ -216,3 +216,15 @@ def api_token_user(store: Store, token: str) -> User | None:
     if not token.startswith(API_TOKEN_PREFIX) or len(token) > 200:
         return None
     return store.api_token_user(token_hash(token))
+
+
+def may_mail(store: Store, settings: Settings, kind: str, address: str) -> bool:
+    """Whether a form may mail ``address`` a ``kind`` message now (and count it if so): at
+    most PAPERWIRE_MAILS_PER_ADDRESS_PER_HOUR of a kind per address, so a form cannot be
+    used to flood a stranger's inbox. Callers answer the same either way."""
+    key = f"mail-{kind}:{address.lower()}"
+    count, _ = store.count_login_failures(key, utcnow() - timedelta(hours=1))
+    if count >= settings.mails_per_address_per_hour:
+        return False
+    store.record_login_failure(key)
+    return True

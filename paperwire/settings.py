@@ -101,9 +101,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("reset_link_hours", 2, "Hours a password-reset link stays valid.", int),
     Setting("submission_window_days", 14, "Oldest paper (days since first published) that "
             "may be submitted; older submissions are refused with the reason.", int),
-    Setting("confirm_mails_per_hour", 3, "Subscription confirmations mailed to one address "
-            "per hour; more requests get the same answer but send nothing (the form must not "
-            "become a way to flood someone's inbox).", int),
+    Setting("mails_per_address_per_hour", 3, "Mails of one kind a form may send to one "
+            "address per hour (subscription confirmations, address verifications, password "
+            "resets); more requests get the same answer but send nothing, so the forms cannot "
+            "flood someone's inbox.", int),
     Setting("subscribe_per_ip_per_hour", 20, "Subscription requests one client may make per "
             "hour before being asked to wait (HTTP 429).", int),
     Setting("smtp_concurrency", 4, "SMTP connections a digest run keeps open at once; each "
@@ -129,7 +130,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("trending_external_weight", 0.5, "Trending: what one imported upvote (e.g. from "
             "`paperwire ingest hf-daily`) counts for, against one local vote.", float),
     Setting("trending_age_offset_hours", 12.0, "Trending: hours added to every paper's age, "
-            "so a paper minutes old does not jump to the top on one vote.", float),
+            "so a paper minutes old does not jump to the top on one vote; given for a day "
+            "view and multiplied by the window's days for a week or month.", float),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -167,7 +169,7 @@ class Settings:
     verify_link_hours: int = 48
     reset_link_hours: int = 2
     submission_window_days: int = 14
-    confirm_mails_per_hour: int = 3
+    mails_per_address_per_hour: int = 3
     subscribe_per_ip_per_hour: int = 20
     smtp_concurrency: int = 4
     smtp_timeout: float = 30.0

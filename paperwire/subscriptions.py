@@ -14,6 +14,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
+from paperwire.accounts import may_mail
 from paperwire.errors import PaperwireError
 from paperwire.mail import compose
 from paperwire.models import Filters
@@ -143,7 +144,7 @@ def may_send_confirmation(store: Store, settings: Settings, email: str,
     """Whether to mail a confirmation now, and else how long the client should wait.
 
     The form mails whatever address it is given, so without a limit it could be used to
-    flood a stranger's inbox: at most ``confirm_mails_per_hour`` confirmations go to one
+    flood a stranger's inbox: at most ``mails_per_address_per_hour`` confirmations go to one
     address, and one client may ask for ``subscribe_per_ip_per_hour``. Over the address
     limit nothing is sent but the answer stays the same (it must not tell whether the
     address is known); over the client limit the client is told to wait (HTTP 429).
@@ -156,9 +157,4 @@ def may_send_confirmation(store: Store, settings: Settings, email: str,
         if count >= settings.subscribe_per_ip_per_hour and oldest is not None:
             return False, max(1, int((oldest + timedelta(hours=1) - now).total_seconds()))
         store.record_login_failure(key)
-    key = f"confirm:{email.lower()}"
-    count, _ = store.count_login_failures(key, since)
-    if count >= settings.confirm_mails_per_hour:
-        return False, 0
-    store.record_login_failure(key)
-    return True, 0
+    return may_mail(store, settings, "confirm", email), 0

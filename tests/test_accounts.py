@@ -334,3 +334,15 @@ def test_a_refused_mail_changes_nothing_in_the_answer(tmp_path: Path) -> None:
             assert kept["sent_at"] is None
             reset = post(client, "/password/forgot", {"email": "bounce@example.org"})
             assert reset.status_code == 200
+
+
+def test_reset_requests_cannot_flood_an_inbox(site: tuple[TestClient, Store, Settings]) -> None:
+    client, store, settings = site
+    make_user(store)
+    answers = [post(client, "/password/forgot", {"email": "ann@example.org"}) for _ in range(5)]
+    unknown = post(client, "/password/forgot", {"email": "zed@example.org"})
+    # The same answer every time (and for an unknown address), but only a few mails.
+    assert {a.status_code for a in answers} == {unknown.status_code} == {200}
+    assert len({a.text.replace("ann@", "X@") for a in answers}) == 1
+    assert len(store.outbox(to="ann@example.org", kind="reset")) == \
+        settings.mails_per_address_per_hour

@@ -260,7 +260,7 @@ def test_opt_in_end_to_end(home: Path, smtp: SmtpServer) -> None:
 
 
 def test_the_form_cannot_flood_an_inbox(home: Path, smtp: SmtpServer) -> None:
-    settings = make_settings(home, smtp, confirm_mails_per_hour=2, subscribe_per_ip_per_hour=4)
+    settings = make_settings(home, smtp, mails_per_address_per_hour=2, subscribe_per_ip_per_hour=4)
     with Store.open(settings) as store, web(settings, store) as client:
         form = {"csrf_token": csrf(client), "email": "victim@example.org", "period": "daily",
                 "trending": "yes"}

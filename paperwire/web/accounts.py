@@ -108,7 +108,11 @@ def _form_page(request: Request, template: str, status: int = 200, **data: Any) 
 def _deliver(site: Site, message: EmailMessage, kind: str) -> None:
     """Send, but never fail the request over it: the answer must not differ by whether mail
     went out (that would tell which addresses have accounts), and the message stays in the
-    outbox unsent for an admin to see (`paperwire outbox`)."""
+    outbox unsent for an admin to see (`paperwire outbox`). A few of a kind per address per
+    hour at most (accounts.may_mail); past that, nothing is sent and the answer is the same."""
+    if not accounts.may_mail(site.store, site.settings, kind, str(message["To"])):
+        log.info("not sending more %s mail to %s this hour", kind, message["To"])
+        return
     try:
         site.mailer.send(message, kind=kind)
     except MailError as exc:
