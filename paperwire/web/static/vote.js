@@ -26,7 +26,6 @@ document.addEventListener("submit", async (event) => {
   }
 });
 
-// Live counts: refresh every vote button on the page (and whether you voted) on load.
 function showState(form, state) {
   form.dataset.voted = state.voted ? "true" : "false";
   const count = form.querySelector(".vote-count");
@@ -38,8 +37,11 @@ function showState(form, state) {
   }
 }
 
-document.addEventListener("DOMContentLoaded", async () => {
-  const forms = Array.from(document.querySelectorAll("form.vote"));
+// The server renders current counts (and, signed in, whether you voted) into listings and
+// paper pages, so those need no second request; cards rendered without a count (search
+// results, similar papers) ask once on load. A page restored from the back/forward cache may
+// be stale: all its buttons are refreshed then.
+async function refresh(forms) {
   if (!forms.length) return;
   const ids = [...new Set(forms.map((f) => f.dataset.arxivId))].slice(0, 100);
   const response = await fetch(`/api/votes?ids=${encodeURIComponent(ids.join(","))}`,
@@ -50,4 +52,19 @@ document.addEventListener("DOMContentLoaded", async () => {
     const state = states[form.dataset.arxivId];
     if (state) showState(form, state);
   }
+}
+
+function voteForms() {
+  return Array.from(document.querySelectorAll("form.vote"));
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  refresh(voteForms().filter((f) => {
+    const count = f.querySelector(".vote-count");
+    return !count || count.textContent.trim() === "";
+  }));
+});
+
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) refresh(voteForms());
 });
