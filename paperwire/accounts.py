@@ -163,7 +163,7 @@ def check_throttle(store: Store, settings: Settings, email: str, client_ip: str 
     now = now or utcnow()
     window = timedelta(minutes=settings.login_window_minutes)
     for key, factor in throttle_keys(email, client_ip):
-        count, oldest = store.count_login_failures(key, now - window)
+        count, oldest = store.count_attempts(key, now - window)
         if count >= settings.login_max_failures * factor and oldest is not None:
             wait = (oldest + window - now).total_seconds()
             raise Throttled(max(1, math.ceil(wait)))
@@ -186,9 +186,9 @@ def authenticate(store: Store, settings: Settings, email: str, password: str,
             store.set_password(user.id, new_hash, end_sessions=False)
     if found is None or not ph_ok:
         for key, _ in throttle_keys(email, client_ip):
-            store.record_login_failure(key)
+            store.record_attempt(key)
         raise WrongCredentials()
-    store.clear_login_failures(throttle_keys(email, None)[0][0])
+    store.clear_attempts(throttle_keys(email, None)[0][0])
     return found[0]
 
 
@@ -223,8 +223,8 @@ def may_mail(store: Store, settings: Settings, kind: str, address: str) -> bool:
     most PAPERWIRE_MAILS_PER_ADDRESS_PER_HOUR of a kind per address, so a form cannot be
     used to flood a stranger's inbox. Callers answer the same either way."""
     key = f"mail-{kind}:{address.lower()}"
-    count, _ = store.count_login_failures(key, utcnow() - timedelta(hours=1))
+    count, _ = store.count_attempts(key, utcnow() - timedelta(hours=1))
     if count >= settings.mails_per_address_per_hour:
         return False
-    store.record_login_failure(key)
+    store.record_attempt(key)
     return True

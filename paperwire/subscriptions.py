@@ -153,8 +153,8 @@ def may_send_confirmation(store: Store, settings: Settings, email: str,
     since = now - timedelta(hours=1)
     if client_ip:
         key = f"subscribe-ip:{client_ip}"
-        count, oldest = store.count_login_failures(key, since)
+        count, oldest = store.count_attempts(key, since)
         if count >= settings.subscribe_per_ip_per_hour and oldest is not None:
             return False, max(1, int((oldest + timedelta(hours=1) - now).total_seconds()))
-        store.record_login_failure(key)
+        store.record_attempt(key)
     return may_mail(store, settings, "confirm", email), 0

@@ -152,21 +152,21 @@ def list_api_tokens(conn: Connection, user_id: int) -> list[dict[str, Any]]:
 
 
 # --- failed sign-ins ------------------------------------------------------------------------
-def record_login_failure(conn: Connection, key: str, now: datetime) -> None:
-    # Failures older than a day are never counted again; sweep them as we go.
+def record_attempt(conn: Connection, key: str, now: datetime) -> None:
+    # Attempts older than a day are never counted again; sweep them as we go.
     conn.execute(delete(login_attempts).where(login_attempts.c.attempted_at
                                               < now - timedelta(days=1)))
     conn.execute(login_attempts.insert().values(key=key[:400], attempted_at=now))
 
 
-def count_login_failures(conn: Connection, key: str, since: datetime
+def count_attempts(conn: Connection, key: str, since: datetime
                          ) -> tuple[int, datetime | None]:
-    """How many failures under ``key`` since then, and the oldest of them."""
+    """How many attempts under ``key`` since then, and the oldest of them."""
     row = conn.execute(select(func.count(), func.min(login_attempts.c.attempted_at))
                        .where(login_attempts.c.key == key[:400],
                               login_attempts.c.attempted_at >= since)).one()
     return int(row[0]), row[1]
 
 
-def clear_login_failures(conn: Connection, key: str) -> None:
+def clear_attempts(conn: Connection, key: str) -> None:
     conn.execute(delete(login_attempts).where(login_attempts.c.key == key[:400]))

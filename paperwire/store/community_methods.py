@@ -184,17 +184,19 @@ class CommunityMethods:
         with self.engine.connect() as conn:
             return _accounts.list_api_tokens(conn, user_id)
 
-    def record_login_failure(self, key: str) -> None:
+    # Throttles (failed sign-ins, mails per address, subscribe requests per client) count
+    # attempts under a key in the login_attempts table; a day's worth is kept.
+    def record_attempt(self, key: str) -> None:
         with write_transaction(self.engine) as conn:
-            _accounts.record_login_failure(conn, key, utcnow())
+            _accounts.record_attempt(conn, key, utcnow())
 
-    def count_login_failures(self, key: str, since: datetime) -> tuple[int, datetime | None]:
+    def count_attempts(self, key: str, since: datetime) -> tuple[int, datetime | None]:
         with self.engine.connect() as conn:
-            return _accounts.count_login_failures(conn, key, since)
+            return _accounts.count_attempts(conn, key, since)
 
-    def clear_login_failures(self, key: str) -> None:
+    def clear_attempts(self, key: str) -> None:
         with write_transaction(self.engine) as conn:
-            _accounts.clear_login_failures(conn, key)
+            _accounts.clear_attempts(conn, key)
 
     def add_submission(self, arxiv_id: str, user_id: int, note: str | None
                        ) -> tuple[int, bool]:
