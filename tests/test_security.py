@@ -323,6 +323,13 @@ def test_votes_need_a_confirmed_account_and_toggle(app: FastAPI) -> None:
     states = user.get("/api/votes", params={"ids": f"{TWIN},{SECRET}"}).json()["votes"]
     assert states[TWIN]["voted"] and states[TWIN]["votes"] == start + 1
     assert user.get(f"/papers/{TWIN}.json").json()["community"]["voted"]
+    # Search results and similar papers carry the counts, and this reader's own votes.
+    [hit] = [h for h in user.get("/api/search", params={"q": "zebrafish quasar"})
+             .json()["hits"] if h["arxiv_id"] == TWIN]
+    assert (hit["votes"], hit["voted"]) == (start + 1, True)
+    [seen] = [h for h in anonymous.get("/search.json", params={"q": "zebrafish quasar"})
+              .json()["hits"] if h["arxiv_id"] == TWIN]
+    assert (seen["votes"], seen["voted"]) == (start + 1, False)
     assert api(user, "PUT", "/api/papers/2512.99999/vote").status_code == 404
     form(user, f"/papers/{TWIN}/vote", {})  # back as it was
 

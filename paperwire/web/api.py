@@ -15,6 +15,7 @@ from starlette.responses import HTMLResponse, Response
 
 from paperwire.search import Mode, QueryError, Sort
 from paperwire.web import pages
+from paperwire.web.security import user_of
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -46,7 +47,8 @@ def search(request: Request,
     try:
         return pages.search_data(pages.site_of(request), q, categories=tuple(category or ()),
                                  since=since, until=until, author=author, sort=sort,
-                                 mode=mode, page=page, per_page=per_page)
+                                 mode=mode, page=page, per_page=per_page,
+                                 viewer=user_of(request))
     except QueryError as exc:
         raise HTTPException(400, str(exc)) from None
 

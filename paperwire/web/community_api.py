@@ -91,6 +91,21 @@ def community_data(view: PaperView) -> dict[str, Any]:
             "voted": bool(state and state.voted), "submission": view.submission}
 
 
+def with_votes(site: Site, cards: list[dict[str, Any]], viewer: User | None = None
+               ) -> list[dict[str, Any]]:
+    """Cards (search hits, similar papers) with their vote counts and who submitted them,
+    and, for a signed-in ``viewer``, whether they voted: two indexed reads for the page."""
+    ids = [c["arxiv_id"] for c in cards]
+    states = site.store.vote_states(ids, viewer.id if viewer else None)
+    with_submitters(site, cards)
+    for card in cards:
+        state = states.get(card["arxiv_id"])
+        card["votes"] = state.votes if state else 0
+        card["external"] = state.external if state else 0
+        card["voted"] = bool(state and state.voted)
+    return cards
+
+
 def with_submitters(site: Site, cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Cards with ``submitted_by`` (None for harvested papers or hidden submissions). A new
     submission always writes its paper, so cached listings keyed on the data version see it."""

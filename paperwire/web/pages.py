@@ -29,7 +29,7 @@ from paperwire.search import (
 from paperwire.settings import Settings
 from paperwire.trending import Scored, TrendingParams, rank, window  # noqa: F401 (re-export)
 from paperwire.web.app import Site, render
-from paperwire.web.community_api import community_data, with_submitters
+from paperwire.web.community_api import community_data, with_submitters, with_votes
 from paperwire.web.security import user_of
 
 router = APIRouter(include_in_schema=False)
@@ -214,8 +214,10 @@ def trending_page(request: Request) -> Response:
 def search_data(site: Site, q: str, *, categories: tuple[str, ...] = (),
                 since: date | None = None, until: date | None = None,
                 author: str | None = None, sort: str = "relevance", mode: str | None = None,
-                page: int = 1, per_page: int = SEARCH_PER_PAGE) -> dict[str, Any]:
-    """One page of search results; QueryError (a 400) says what to change."""
+                page: int = 1, per_page: int = SEARCH_PER_PAGE, viewer: User | None = None
+                ) -> dict[str, Any]:
+    """One page of search results, each with its votes; QueryError (a 400) says what to
+    change."""
     default_mode = "lexical" if site.settings.embedder == "none" else "hybrid"
     mode = mode or default_mode
     if mode == "semantic" and site.settings.embedder == "none":
@@ -241,7 +243,8 @@ def search_data(site: Site, q: str, *, categories: tuple[str, ...] = (),
                                    mode=mode, sort=sort)
     hits = results.hits[:per_page]
     data.update(notes=results.notes, took_ms=round(results.took_ms, 2),
-                hits=[{**h.to_dict(), "url": f"/papers/{h.paper.arxiv_id}"} for h in hits])
+                hits=with_votes(site, [{**h.to_dict(), "url": f"/papers/{h.paper.arxiv_id}"}
+                                       for h in hits], viewer))
     params: dict[str, Any] = {"q": q, "category": list(categories), "since": data["since"],
                               "until": data["until"], "author": author, "sort": sort,
                               "mode": mode}
@@ -274,7 +277,7 @@ def search_args(request: Request) -> dict[str, Any]:
 def search_page(request: Request) -> Response:
     args = search_args(request)
     try:
-        data = search_data(site_of(request), **args)
+        data = search_data(site_of(request), **args, viewer=user_of(request))
     except QueryError as exc:
         raise bad_request(str(exc)) from None
     return render(request, "search.html", data)
@@ -299,11 +302,14 @@ def paper_data(site: Site, raw_id: str, similar: int = 6, viewer: User | None = 
     if shared["paper"] is None or (shared["hidden"] is not None
                                    and not (viewer and viewer.is_moderator)):
         raise HTTPException(404, f"no paper {arxiv_id} on this instance")
-    community = shared["community"]
-    if viewer is not None:
-        mine = site.store.vote_states([arxiv_id], viewer.id).get(arxiv_id)
-        community = {**community, "voted": bool(mine and mine.voted)}
-    return {**shared, "community": community}
+    if viewer is None:
+        return shared
+    # The reader's own votes, on the paper and its neighbours, in one read.
+    mine = site.store.vote_states([arxiv_id, *(c["arxiv_id"] for c in shared["similar"])],
+                                  viewer.id)
+    voted = {i for i, state in mine.items() if state.voted}
+    return {**shared, "community": {**shared["community"], "voted": arxiv_id in voted},
+            "similar": [{**c, "voted": c["arxiv_id"] in voted} for c in shared["similar"]]}
 
 
 def _paper_shared(site: Site, arxiv_id: str, similar: int) -> dict[str, Any]:
@@ -319,6 +325,8 @@ def _paper_shared(site: Site, arxiv_id: str, similar: int) -> dict[str, Any]:
     if nearest is None:
         nearest = similar_to(site, view.paper, similar)
         site.cache.put(key, nearest)
+    # Votes change more often than neighbours: added to a copy, under this entry's key.
+    nearest = with_votes(site, [dict(c) for c in nearest])
     return {"paper": paper_dict(view.paper), "similar": nearest,
             "short_date": short_day(paper_day(view.paper)), "hidden": view.hidden,
             "community": community_data(view)}
