@@ -47,6 +47,14 @@ class CommunityMethods:
         with self.engine.connect() as conn:
             return _votes.vote_states(conn, arxiv_ids, user_id)
 
+    def card_states(self, arxiv_ids: Iterable[str], user_id: int | None = None
+                    ) -> tuple[dict[str, VoteState], dict[str, dict[str, Any]]]:
+        """Votes and submissions of the papers on a page of cards, on one connection."""
+        ids = list(arxiv_ids)
+        with self.engine.connect() as conn:
+            return (_votes.vote_states(conn, ids, user_id),
+                    _submissions.submissions_for(conn, ids))
+
     def upsert_external_votes(self, source: str, rows: Sequence[ExternalVote], *,
                               papers: Sequence[Paper] = (), state: HarvestState | None = None
                               ) -> tuple[WriteResult, _votes.ExternalWrite]:

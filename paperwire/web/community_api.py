@@ -95,10 +95,10 @@ def with_votes(site: Site, cards: list[dict[str, Any]], viewer: User | None = No
                ) -> list[dict[str, Any]]:
     """Cards (search hits, similar papers) with their vote counts and who submitted them,
     and, for a signed-in ``viewer``, whether they voted: two indexed reads for the page."""
-    ids = [c["arxiv_id"] for c in cards]
-    states = site.store.vote_states(ids, viewer.id if viewer else None)
-    with_submitters(site, cards)
+    states, submitted = site.store.card_states((c["arxiv_id"] for c in cards),
+                                               viewer.id if viewer else None)
     for card in cards:
+        card["submitted_by"] = (submitted.get(card["arxiv_id"]) or {}).get("submitted_by")
         state = states.get(card["arxiv_id"])
         card["votes"] = state.votes if state else 0
         card["external"] = state.external if state else 0
