@@ -21,15 +21,11 @@ from paperwire.settings import Settings
 from paperwire.sources.files import JsonlSource
 from paperwire.store import Store
 from paperwire.web import create_app
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from tests.live_server import serve
 from tests.shared_data import arxiv_lines
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM} "
-                "(scripts/install-test-deps.sh installs it)", allow_module_level=True)
-pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package "
-                    "(pip install -e '.[test]'); its own browser download is not used")
+require_chromium()
 from playwright.sync_api import (  # noqa: E402
     Browser,
     BrowserContext,
@@ -39,9 +35,6 @@ from playwright.sync_api import (  # noqa: E402
     sync_playwright,
 )
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-quic", "--no-first-run",
-                 "--disable-sync"]
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "screenshots"
 VIEWPORTS: dict[str, ViewportSize] = {"desktop": {"width": 1280, "height": 800},
                                       "phone": {"width": 390, "height": 844}}

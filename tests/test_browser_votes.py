@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -16,18 +15,13 @@ from paperwire.settings import Settings
 from paperwire.sources.files import JsonlSource
 from paperwire.store import Store
 from paperwire.web import create_app
+from tests.browser import open_page, require_chromium
 from tests.live_server import serve
 from tests.shared_data import arxiv_lines
 from tests.test_accounts import PASSWORD, make_user
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM}", allow_module_level=True)
-pytest.importorskip("playwright.sync_api", reason="browser tests need the playwright package")
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-quic", "--no-first-run"]
+require_chromium()
+from playwright.sync_api import Page, expect  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -50,13 +44,8 @@ def origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
 
 @pytest.fixture
 def page(origin: tuple[str, str]) -> Iterator[Page]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                    args=CHROMIUM_ARGS)
-        ctx = browser.new_context(base_url=origin[0])
-        ctx.set_default_timeout(10_000)
-        yield ctx.new_page()
-        browser.close()
+    with open_page(origin[0]) as opened:
+        yield opened
 
 
 def test_sign_in_and_vote_without_a_reload(page: Page, origin: tuple[str, str]) -> None:
