@@ -12,7 +12,7 @@ import math
 import re
 import secrets
 import unicodedata
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from argon2 import PasswordHasher
@@ -20,6 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from paperwire.errors import PaperwireError
 from paperwire.models import User
+from paperwire.store.database import utcnow
 
 if TYPE_CHECKING:
     from paperwire.settings import Settings
@@ -50,10 +51,6 @@ class Throttled(AccountError):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"too many failed sign-ins; try again in {retry_after} seconds")
         self.retry_after = retry_after
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 # --- input ----------------------------------------------------------------------------------

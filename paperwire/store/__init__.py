@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from paperwire.models import HarvestState, Paper, VoteState
 from paperwire.settings import Settings
@@ -53,6 +53,12 @@ class PaperView:
     votes: VoteState | None
     submission: dict[str, Any] | None
     data_version: str
+
+
+def _data_version(conn: Connection) -> str:
+    """The newest paper stamp and the moderation log's length: see Store.data_version."""
+    newest = conn.execute(select(func.max(papers_table.c.modified_at))).scalar_one()
+    return f"{newest.isoformat() if newest else ''}|m{_moderation.moderation_version(conn)}"
 
 
 class Store(CommunityMethods, MailMethods):
@@ -123,13 +129,11 @@ class Store(CommunityMethods, MailMethods):
             paper = _papers.get_papers(conn, [arxiv_id]).get(arxiv_id)
             if paper is None:
                 return None
-            newest = conn.execute(select(func.max(papers_table.c.modified_at))).scalar_one()
             return PaperView(
                 paper, _moderation.hidden_paper(conn, arxiv_id),
                 _votes.vote_states(conn, [arxiv_id], user_id).get(arxiv_id),
                 _submissions.submissions_for(conn, [arxiv_id]).get(arxiv_id),
-                f"{newest.isoformat() if newest else ''}|m"
-                f"{_moderation.moderation_version(conn)}")
+                _data_version(conn))
 
     def get_papers_by_row(self, row_ids: Iterable[int]) -> dict[int, Paper]:
         """Papers by their row ids (what the indexes return)."""
@@ -183,9 +187,7 @@ class Store(CommunityMethods, MailMethods):
         (two indexed lookups): a cache key for views computed from the papers, valid across
         processes."""
         with self.engine.connect() as conn:
-            newest = conn.execute(select(func.max(papers_table.c.modified_at))).scalar_one()
-            moderated = _moderation.moderation_version(conn)
-        return (newest.isoformat() if newest else "") + f"|m{moderated}"
+            return _data_version(conn)
 
     def latest_day(self) -> date | None:
         with self.engine.connect() as conn:
