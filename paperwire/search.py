@@ -27,7 +27,7 @@ from paperwire.index.embedder import Embedder
 from paperwire.index.indexer import IndexPaths, document_text
 from paperwire.index.lexical import LexicalIndex
 from paperwire.index.vectors import VectorIndex
-from paperwire.models import Filters, Paper, paper_day
+from paperwire.models import Filters, Paper, name_tokens, paper_day
 from paperwire.store import Store
 from paperwire.taxonomy import CATEGORIES, OAI_SETS
 
@@ -112,6 +112,10 @@ def check_filters(filters: Filters, extra_categories: Sequence[str] = ()) -> Non
         if code not in CATEGORIES and code not in OAI_SETS and code not in extra_categories:
             raise QueryError(f"unknown category {code!r} (use an arXiv code such as cs.CL, "
                              "or an archive such as cs)")
+    if filters.author is not None and not name_tokens(filters.author):
+        # A name with no letters or digits ("%", "-") has nothing to match on: say so, rather
+        # than build a query over no words.
+        raise QueryError(f"author {filters.author!r} has no letters or digits to match")
     if filters.since and filters.until and filters.since > filters.until:
         raise QueryError(f"--since {filters.since} is after --until {filters.until}")
     # The keyword index stores days as nanosecond timestamps (years 1678 to 2261).
