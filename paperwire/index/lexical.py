@@ -20,9 +20,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from paperwire.models import Filters, name_tokens, paper_day
+from paperwire.models import ChangedPaper, Filters, name_tokens, paper_day
 from paperwire.store import Store
-from paperwire.store.papers import row_to_paper
 
 _ANALYZER = "en_stem"
 _STATE = "paperwire-sync.json"
@@ -96,13 +95,13 @@ class LexicalIndex:
                     if since is not None:
                         # Replace whatever this row had (nothing, for a new paper).
                         writer.delete_documents_by_query(
-                            t.Query.term_query(self.schema, "row", row.id))
+                            t.Query.term_query(self.schema, "row", row.row_id))
                     if since is not None and row.created_at <= since:
                         report.updated += 1
                     else:
                         report.added += 1
                     writer.add_document(self._document(row))
-                cursor, after_id = rows[-1].modified_at, rows[-1].id
+                cursor, after_id = rows[-1].modified_at, rows[-1].row_id
                 if progress:
                     progress(len(rows))
             writer.commit()
@@ -138,11 +137,11 @@ class LexicalIndex:
                     raise
                 time.sleep(0.2)
 
-    def _document(self, row: Any) -> Any:
+    def _document(self, row: ChangedPaper) -> Any:
         t = _tantivy()
-        paper = row_to_paper(row)
+        paper = row.paper
         doc = t.Document()
-        doc.add_unsigned("row", row.id)
+        doc.add_unsigned("row", row.row_id)
         doc.add_text("title", paper.title)
         doc.add_text("body", f"{paper.title} {paper.abstract}")
         doc.add_text("authors", " ; ".join(paper.authors))
