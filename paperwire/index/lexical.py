@@ -14,12 +14,13 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from paperwire.index import file_stamp
 from paperwire.models import ChangedPaper, Filters, name_tokens, paper_day
 from paperwire.store import Store
 
@@ -60,6 +61,11 @@ class SyncReport:
     added: int = 0
     updated: int = 0
     seconds: float = 0.0
+
+
+def lexical_version(path: Path) -> Hashable:
+    """Changes whenever a sync commits (its state file is rewritten then); cheap, no open."""
+    return file_stamp(path / _STATE)
 
 
 class LexicalIndex:
