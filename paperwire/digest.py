@@ -23,7 +23,6 @@ from email.message import EmailMessage
 from html import escape
 
 from paperwire.errors import NotFound
-from paperwire.index.indexer import IndexPaths
 from paperwire.mail import Delivery, OutboxMailer, SMTPMailer, compose, mail_domain
 from paperwire.models import Filters, Paper, paper_day
 from paperwire.search import QueryError, Searcher, check_filters
@@ -94,12 +93,6 @@ class DigestReport:
                 "already sent before")
 
 
-def searcher_for(settings: Settings, store: Store) -> Searcher:
-    # Alerts match by keywords (see Composer.search), so no embedder is loaded.
-    return Searcher(store, IndexPaths.for_home(settings.home), None,
-                    extra_categories=settings.extra_categories)
-
-
 class Composer:
     """Builds digests; trending lists and search results are shared by subscribers who ask
     for the same thing (most do), so a run over 10,000 addresses repeats little work."""
@@ -110,7 +103,8 @@ class Composer:
 
         self.settings = settings
         self.store = store
-        self.searcher = searcher or searcher_for(settings, store)
+        # Alerts match by keywords (see Composer.search), so no embedder is loaded.
+        self.searcher = searcher or Searcher.from_settings(settings, store, meaning=False)
         self.params = TrendingParams.from_settings(settings)
         self.base = settings.base_url.rstrip("/")
         self._trending: dict[tuple[str, date, tuple[str, ...]], tuple[Paper, ...]] = {}

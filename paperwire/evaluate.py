@@ -323,8 +323,9 @@ def evaluate_beir(root: Path | str, *, split: str = "test", mode: str = "hybrid"
     product's indexer and answer every query with the product's Searcher."""
     import tempfile
 
-    from paperwire.index.indexer import IndexPaths, update_index
+    from paperwire.index.indexer import update_index
     from paperwire.search import Searcher
+    from paperwire.settings import Settings
     from paperwire.store import Store
 
     data = load_beir(root, split)
@@ -335,10 +336,12 @@ def evaluate_beir(root: Path | str, *, split: str = "test", mode: str = "hybrid"
         try:
             if store.count_papers() != data.doc_count:
                 load_corpus_into(store, data)
-            paths = IndexPaths.for_home(base)
             use_embedder = embedder if mode != "lexical" else None
-            update_index(store, paths, use_embedder, progress=progress)
-            searcher = Searcher(store, paths, (lambda: use_embedder) if use_embedder else None)
+            searcher = Searcher.from_settings(Settings(home=base), store,
+                                              meaning=use_embedder is not None,
+                                              embedder=use_embedder)
+            update_index(store, searcher.paths, use_embedder, progress=progress,
+                         vectors=searcher.vectors)
             if alpha is not None:
                 searcher.alpha = alpha
 

@@ -257,3 +257,13 @@ class User:
     @property
     def is_moderator(self) -> bool:
         return self.role in ("moderator", "admin")
+
+
+@dataclass(frozen=True)
+class ChangedPaper:
+    """A paper as derived indexes read it from the store: its row id and change stamps."""
+
+    row_id: int
+    paper: Paper
+    created_at: datetime
+    modified_at: datetime

@@ -12,10 +12,9 @@ than whatever survived a cut. The embedder is loaded on first use, once per proc
 
 from __future__ import annotations
 
-import os
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -25,9 +24,11 @@ import numpy as np
 from paperwire.errors import PaperwireError
 from paperwire.index.embedder import Embedder
 from paperwire.index.indexer import IndexPaths, document_text
-from paperwire.index.lexical import LexicalIndex
-from paperwire.index.vectors import VectorIndex
+from paperwire.index.lexical import LexicalIndex, lexical_version
+from paperwire.index.minilm import DIM, MODEL
+from paperwire.index.vectors import VectorBackend, open_backend
 from paperwire.models import Filters, Paper, name_tokens, paper_day
+from paperwire.settings import Settings
 from paperwire.store import Store
 from paperwire.taxonomy import CATEGORIES, OAI_SETS
 
@@ -139,17 +140,39 @@ class Searcher:
 
     def __init__(self, store: Store, paths: IndexPaths,
                  embedder: Callable[[], Embedder] | None = None, *,
-                 extra_categories: Sequence[str] = ()) -> None:
+                 extra_categories: Sequence[str] = (),
+                 vectors: VectorBackend | None = None) -> None:
+        """Prefer ``from_settings``. Without ``vectors``, the default backend for the
+        embedder's model is opened once the embedder has loaded."""
         self.store = store
         self.paths = paths
         self._make_embedder = embedder
         self._embedder: Embedder | None = None
         self._lexical: LexicalIndex | None = None
-        self._vectors: VectorIndex | None = None
-        self._vectors_mtime = 0.0
+        self._vectors = vectors
         self.extra_categories = tuple(extra_categories)
         self.alpha = ALPHA
         self._stems: dict[str, str] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings, store: Store, *, meaning: bool = True,
+                      embedder: Embedder | None = None) -> Searcher:
+        """The Searcher of an instance: its indexes under ``settings.home``, the configured
+        embedder (loaded on first use) and vector backend. ``meaning=False`` leaves both out
+        (keyword search only); ``embedder`` supplies an embedder already loaded."""
+        paths = IndexPaths.for_home(settings.home)
+        load: Callable[[], Embedder] | None = None
+        vectors: VectorBackend | None = None
+        if embedder is not None:
+            load = lambda: embedder  # noqa: E731
+            vectors = open_backend(paths.root, embedder.model, embedder.dim)
+        elif meaning:
+            load = embedder_factory(settings.embedder, settings.embed_threads)
+            # Every built-in runtime computes MiniLM, so the backend is known without
+            # loading the model (index_version() must stay cheap).
+            vectors = open_backend(paths.root, MODEL, DIM) if load else None
+        return cls(store, paths, load if meaning else None,
+                   extra_categories=settings.extra_categories, vectors=vectors)
 
     def _stem(self, word: str) -> str:
         # Abstracts repeat their words; analysing each distinct word once keeps snippets cheap.
@@ -176,23 +199,29 @@ class Searcher:
         return self._embedder
 
     @property
-    def vectors(self) -> VectorIndex | None:
-        embedder = self.embedder
-        if embedder is None:
+    def vectors(self) -> VectorBackend | None:
+        """The vector backend (None when search by meaning is off)."""
+        if self._make_embedder is None:
             return None
-        path = self.paths.vectors(embedder.model)
-        try:
-            mtime = os.stat(path).st_mtime
-        except FileNotFoundError:
-            return None
-        if self._vectors is None or mtime != self._vectors_mtime:
-            self._vectors, self._vectors_mtime = VectorIndex.load(path), mtime
+        if self._vectors is None:
+            embedder = self.embedder
+            if embedder is None:
+                return None
+            self._vectors = open_backend(self.paths.root, embedder.model, embedder.dim)
         return self._vectors
 
     def refresh(self) -> None:
         """Pick up index changes another process committed (the web calls this per request)."""
         if self._lexical is not None:
             self._lexical.reload()
+        if self._vectors is not None:
+            self._vectors.refresh()
+
+    def index_version(self) -> Hashable:
+        """Changes whenever an index a search reads changes: the keyword index's sync state
+        and the vector backend's version. One stat each; use it in cache keys."""
+        vectors = self._vectors.version() if self._vectors is not None else None
+        return (lexical_version(self.paths.lexical), vectors)
 
     # --- searching -----------------------------------------------------------------------
     def search(self, query: str, *, limit: int = 10, offset: int = 0,

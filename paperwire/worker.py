@@ -134,12 +134,12 @@ def _run_job(settings: Settings, store: Store, job: str, day: date) -> str:
     if job == "harvest":
         return _harvest(settings, store, day)
     if job == "index":
-        from paperwire.index.indexer import IndexPaths, update_index
-        from paperwire.search import embedder_factory
+        from paperwire.index.indexer import update_index
+        from paperwire.search import Searcher
 
-        load = embedder_factory(settings.embedder, settings.embed_threads)
-        return update_index(store, IndexPaths.for_home(settings.home),
-                            load() if load else None, progress=False).summary()
+        searcher = Searcher.from_settings(settings, store)
+        return update_index(store, searcher.paths, searcher.embedder, progress=False,
+                            vectors=searcher.vectors).summary()
     from paperwire.digest import send_digests
     from paperwire.mail import batch_mailer
 

@@ -9,12 +9,12 @@ import click
 
 from paperwire import accounts
 from paperwire.accounts import ROLES, AccountError
-from paperwire.cli import EXIT_USAGE, _Context, _fail, cli, pass_ctx
+from paperwire.cli.base import EXIT_USAGE, Context, fail, pass_ctx
 from paperwire.errors import InvalidRecord, NotFound
 from paperwire.models import parse_arxiv_id
 
 
-@cli.group(name="users")
+@click.group(name="users")
 def users_group() -> None:
     """Accounts of this instance: list them, create one, grant roles."""
 
@@ -22,7 +22,7 @@ def users_group() -> None:
 @users_group.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @pass_ctx
-def users_list(ctx: _Context, as_json: bool) -> None:
+def users_list(ctx: Context, as_json: bool) -> None:
     """Every account with its role and whether its address is confirmed."""
     for user in ctx.store.list_users():
         if as_json:
@@ -37,11 +37,11 @@ def users_list(ctx: _Context, as_json: bool) -> None:
 @click.argument("email")
 @click.argument("role", type=click.Choice(ROLES))
 @pass_ctx
-def users_grant(ctx: _Context, email: str, role: str) -> None:
+def users_grant(ctx: Context, email: str, role: str) -> None:
     """Give the account at EMAIL a ROLE (user, moderator or admin); logged."""
     user = ctx.store.set_role(email.strip().lower(), role, actor="cli")
     if user is None:
-        _fail(f"no account with the address {email!r}")
+        fail(f"no account with the address {email!r}")
     click.echo(f"{user.email} is now {user.role}")
 
 
@@ -53,7 +53,7 @@ def users_grant(ctx: _Context, email: str, role: str) -> None:
               help="Read the password from the first line of standard input.")
 @click.option("--role", type=click.Choice(ROLES), default="user", show_default=True)
 @pass_ctx
-def users_create(ctx: _Context, email: str, display_name: str | None, password_stdin: bool,
+def users_create(ctx: Context, email: str, display_name: str | None, password_stdin: bool,
                  role: str) -> None:
     """Create a confirmed account (for an administrator setting up an instance)."""
     password = sys.stdin.readline().rstrip("\r\n")
@@ -61,16 +61,16 @@ def users_create(ctx: _Context, email: str, display_name: str | None, password_s
         user, created = accounts.sign_up(ctx.store, email, password,
                                          display_name or email.split("@")[0])
     except AccountError as exc:
-        _fail(str(exc), EXIT_USAGE)
+        fail(str(exc), EXIT_USAGE)
     if not created:
-        _fail(f"{user.email} already has an account")
+        fail(f"{user.email} already has an account")
     ctx.store.mark_verified(user.id)
     if role != "user":
         ctx.store.set_role(user.email, role, actor="cli")
     click.echo(f"created {user.email} ({role})")
 
 
-@cli.group(name="papers")
+@click.group(name="papers")
 def papers_group() -> None:
     """Moderate papers: hide one from every listing, or bring it back."""
 
@@ -79,7 +79,7 @@ def _paper_id(text: str) -> str:
     try:
         return parse_arxiv_id(text)[0]
     except InvalidRecord as exc:
-        _fail(str(exc), EXIT_USAGE)
+        fail(str(exc), EXIT_USAGE)
 
 
 @papers_group.command(name="hide")
@@ -87,43 +87,43 @@ def _paper_id(text: str) -> str:
 @click.option("--reason", required=True, help="Why (kept in the moderation log and shown "
               "to moderators).")
 @pass_ctx
-def papers_hide(ctx: _Context, arxiv_id: str, reason: str) -> None:
+def papers_hide(ctx: Context, arxiv_id: str, reason: str) -> None:
     """Hide ARXIV_ID from listings, search, similar papers, feeds, the API and digests."""
     paper_id = _paper_id(arxiv_id)
     reason = " ".join(reason.split())
     if not reason:
-        _fail("--reason must say why", EXIT_USAGE)
+        fail("--reason must say why", EXIT_USAGE)
     try:
         ctx.store.hide_paper(paper_id, reason, None, "cli")
     except NotFound as exc:
-        _fail(str(exc))
+        fail(str(exc))
     click.echo(f"hidden {paper_id}: {reason}")
 
 
 @papers_group.command(name="unhide")
 @click.argument("arxiv_id")
 @pass_ctx
-def papers_unhide(ctx: _Context, arxiv_id: str) -> None:
+def papers_unhide(ctx: Context, arxiv_id: str) -> None:
     """Bring a hidden paper back everywhere."""
     paper_id = _paper_id(arxiv_id)
     try:
         changed = ctx.store.unhide_paper(paper_id, None, "cli")
     except NotFound as exc:
-        _fail(str(exc))
+        fail(str(exc))
     click.echo(f"unhidden {paper_id}" if changed else f"{paper_id} was not hidden")
 
 
 @papers_group.command(name="hidden")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @pass_ctx
-def papers_hidden(ctx: _Context, as_json: bool) -> None:
+def papers_hidden(ctx: Context, as_json: bool) -> None:
     """Papers hidden now, newest first, with the reasons."""
     for row in ctx.store.hidden_papers():
         click.echo(json.dumps(row, ensure_ascii=False) if as_json else
                    f"{row['arxiv_id']}  {row['hidden_at'][:16]}  {row['reason']}")
 
 
-@cli.group(name="submissions")
+@click.group(name="submissions")
 def submissions_group() -> None:
     """Moderate submissions: list them, hide one's credit and note, or bring it back."""
 
@@ -132,7 +132,7 @@ def submissions_group() -> None:
 @click.option("--limit", type=int, default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @pass_ctx
-def submissions_list(ctx: _Context, limit: int, as_json: bool) -> None:
+def submissions_list(ctx: Context, limit: int, as_json: bool) -> None:
     """The newest submissions, hidden ones marked."""
     for row in ctx.store.recent_submissions(limit):
         if as_json:
@@ -143,11 +143,11 @@ def submissions_list(ctx: _Context, limit: int, as_json: bool) -> None:
                    f"{row['submitted_by'] or '-'}  {row['title'][:60]}{hidden}")
 
 
-def _submission_id(ctx: _Context, arxiv_id: str) -> int:
+def _submission_id(ctx: Context, arxiv_id: str) -> int:
     paper_id = _paper_id(arxiv_id)
     found = ctx.store.submissions_for([paper_id]).get(paper_id)
     if found is None:
-        _fail(f"{paper_id} was not submitted by anyone")
+        fail(f"{paper_id} was not submitted by anyone")
     return int(found["id"])
 
 
@@ -155,12 +155,12 @@ def _submission_id(ctx: _Context, arxiv_id: str) -> int:
 @click.argument("arxiv_id")
 @click.option("--reason", required=True, help="Why (kept in the moderation log).")
 @pass_ctx
-def submissions_hide(ctx: _Context, arxiv_id: str, reason: str) -> None:
+def submissions_hide(ctx: Context, arxiv_id: str, reason: str) -> None:
     """Hide who submitted ARXIV_ID and their note (the paper itself stays listed; use
     `paperwire papers hide` for that)."""
     reason = " ".join(reason.split())
     if not reason:
-        _fail("--reason must say why", EXIT_USAGE)
+        fail("--reason must say why", EXIT_USAGE)
     ctx.store.hide_submission(_submission_id(ctx, arxiv_id), reason, None, "cli")
     click.echo(f"hid the submission of {_paper_id(arxiv_id)}: {reason}")
 
@@ -168,7 +168,10 @@ def submissions_hide(ctx: _Context, arxiv_id: str, reason: str) -> None:
 @submissions_group.command(name="unhide")
 @click.argument("arxiv_id")
 @pass_ctx
-def submissions_unhide(ctx: _Context, arxiv_id: str) -> None:
+def submissions_unhide(ctx: Context, arxiv_id: str) -> None:
     """Show a hidden submission's credit and note again."""
     ctx.store.hide_submission(_submission_id(ctx, arxiv_id), None, None, "cli")
     click.echo(f"the submission of {_paper_id(arxiv_id)} is shown again")
+
+
+COMMANDS: tuple[click.Command, ...] = (users_group, papers_group, submissions_group)

@@ -8,21 +8,14 @@ from pathlib import Path
 
 import click
 
-from paperwire.cli import (
-    _Context,
-    _fail,
-    cli,
-    finish_ingest,
-    ingest_group,
-    pass_ctx,
-    show_rejection,
-)
+from paperwire.cli.base import Context, fail, pass_ctx
+from paperwire.cli.ingest import finish_ingest, show_rejection
 
 
-@ingest_group.command(name="hf-daily")
+@click.command(name="hf-daily")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @pass_ctx
-def ingest_hf_daily(ctx: _Context, path: Path) -> None:
+def ingest_hf_daily(ctx: Context, path: Path) -> None:
     """Import Hugging Face daily papers (papers, featured days, upvotes; plain or .gz).
 
     Papers this instance lacks are created from the file (without arXiv categories, until an
@@ -38,7 +31,7 @@ def ingest_hf_daily(ctx: _Context, path: Path) -> None:
                                        on_rejection=show_rejection))
 
 
-@cli.command(name="trending")
+@click.command(name="trending")
 @click.option("--period", type=click.Choice(["day", "week", "month"]), default="day")
 @click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="A day in the window (default: the latest day with papers).")
@@ -46,14 +39,14 @@ def ingest_hf_daily(ctx: _Context, path: Path) -> None:
 @click.option("--limit", type=click.IntRange(1, 500), default=20)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
 @pass_ctx
-def trending_command(ctx: _Context, period: str, day: datetime | None,
+def trending_command(ctx: Context, period: str, day: datetime | None,
                      categories: tuple[str, ...], limit: int, as_json: bool) -> None:
     """Papers of a day, week or month by trending score, with how each score came about."""
     from paperwire.trending import TrendingParams, rank
 
     when = day.date() if day else ctx.store.latest_day()
     if when is None:
-        _fail("this instance holds no papers yet: run `paperwire ingest` first")
+        fail("this instance holds no papers yet: run `paperwire ingest` first")
     page = rank(ctx.store, TrendingParams.from_settings(ctx.settings), period, when,
                 categories=categories, limit=limit)
     for n, item in enumerate(page.items, 1):
@@ -68,3 +61,7 @@ def trending_command(ctx: _Context, period: str, day: datetime | None,
                        f"     {item.explanation}")
     if not as_json:
         click.echo(f"{page.total:,} papers from {page.since} to {page.until}", err=True)
+
+
+# hf-daily joins the ingest group (cli/__init__.py adds it there).
+COMMANDS: tuple[click.Command, ...] = (trending_command,)

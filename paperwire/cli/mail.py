@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from paperwire.cli import EXIT_INTERRUPTED, EXIT_USAGE, _Context, _fail, cli, pass_ctx
+from paperwire.cli.base import EXIT_INTERRUPTED, EXIT_USAGE, Context, fail, pass_ctx
 
 
 def _as_of(value: Any) -> date:
@@ -19,7 +19,7 @@ def _as_of(value: Any) -> date:
 
 
 # --- subscriptions --------------------------------------------------------------------------
-@cli.group(name="subscriptions")
+@click.group(name="subscriptions")
 def subscriptions_group() -> None:
     """Manage digest subscribers: add, import, list, remove."""
 
@@ -36,7 +36,7 @@ def subscriptions_group() -> None:
 @click.option("--confirmed", is_flag=True,
               help="The address agreed already: active at once, no confirmation mail.")
 @pass_ctx
-def subscriptions_add(ctx: _Context, email: str, period: str, categories: tuple[str, ...],
+def subscriptions_add(ctx: Context, email: str, period: str, categories: tuple[str, ...],
                       searches: tuple[str, ...], no_trending: bool, confirmed: bool) -> None:
     """Subscribe EMAIL (or update its preferences); without --confirmed it is pending and a
     confirmation link is mailed to it."""
@@ -49,7 +49,7 @@ def subscriptions_add(ctx: _Context, email: str, period: str, categories: tuple[
                         categories=categories,
                         searches=tuple(SearchSpec(q, tuple(categories)) for q in searches))
     except SubscriptionError as exc:
-        _fail(str(exc), EXIT_USAGE)
+        fail(str(exc), EXIT_USAGE)
     sub = request.save(ctx.store, status="active" if confirmed else "pending")
     if not confirmed and sub.status == "pending":
         mailer_for(ctx.settings, ctx.store).send(confirmation_message(ctx.settings, request),
@@ -63,7 +63,7 @@ def subscriptions_add(ctx: _Context, email: str, period: str, categories: tuple[
 _CSV_FIELDS = ("email", "period", "trending", "categories", "searches")
 
 
-def _csv_request(ctx: _Context, row: dict[str, str | None]) -> Any:
+def _csv_request(ctx: Context, row: dict[str, str | None]) -> Any:
     from paperwire.store.subscriptions import SearchSpec
     from paperwire.subscriptions import SubscriptionError, build
 
@@ -84,7 +84,7 @@ def _csv_request(ctx: _Context, row: dict[str, str | None]) -> Any:
 @click.option("--confirmed", is_flag=True,
               help="The addresses agreed elsewhere: import them active (else pending).")
 @pass_ctx
-def subscriptions_import(ctx: _Context, path: Path, confirmed: bool) -> None:
+def subscriptions_import(ctx: Context, path: Path, confirmed: bool) -> None:
     """Import subscribers from a CSV with a header row: email (required), period
     (daily|weekly), trending (yes|no), categories (space-separated), searches (queries
     separated by |). Bad rows are reported by line and field; good rows are kept."""
@@ -94,11 +94,11 @@ def subscriptions_import(ctx: _Context, path: Path, confirmed: bool) -> None:
     with path.open(newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
         if not reader.fieldnames or "email" not in reader.fieldnames:
-            _fail(f"{path}: the first line must be a header naming the columns, with at "
+            fail(f"{path}: the first line must be a header naming the columns, with at "
                   f"least 'email' (known: {', '.join(_CSV_FIELDS)})", EXIT_USAGE)
         unknown = set(reader.fieldnames) - set(_CSV_FIELDS)
         if unknown:
-            _fail(f"{path} line 1: unknown column(s) {', '.join(sorted(unknown))} (known: "
+            fail(f"{path} line 1: unknown column(s) {', '.join(sorted(unknown))} (known: "
                   f"{', '.join(_CSV_FIELDS)})", EXIT_USAGE)
         for row in reader:
             try:
@@ -121,7 +121,7 @@ def subscriptions_import(ctx: _Context, path: Path, confirmed: bool) -> None:
               default=None)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 @pass_ctx
-def subscriptions_list(ctx: _Context, status: str | None, as_json: bool) -> None:
+def subscriptions_list(ctx: Context, status: str | None, as_json: bool) -> None:
     """Subscribers with their period, categories and saved searches."""
     subs = ctx.store.subscriptions(status=status)
     if as_json:
@@ -138,15 +138,15 @@ def subscriptions_list(ctx: _Context, status: str | None, as_json: bool) -> None
 @subscriptions_group.command(name="remove")
 @click.argument("email")
 @pass_ctx
-def subscriptions_remove(ctx: _Context, email: str) -> None:
+def subscriptions_remove(ctx: Context, email: str) -> None:
     """Delete EMAIL's subscription, saved searches and send history."""
     if not ctx.store.remove_subscription(email):
-        _fail(f"no subscription for {email.strip().lower()}")
+        fail(f"no subscription for {email.strip().lower()}")
     click.echo(f"removed {email.strip().lower()}")
 
 
 # --- digests -----------------------------------------------------------------------------
-@cli.group(name="digest")
+@click.group(name="digest")
 def digest_group() -> None:
     """Compose and send the e-mail digests."""
 
@@ -161,7 +161,7 @@ _AS_OF = click.option("--as-of", type=click.DateTime(["%Y-%m-%d"]), default=None
               help="Default: the subscriber's own.")
 @_AS_OF
 @pass_ctx
-def digest_preview(ctx: _Context, email: str, period: str | None, as_of: Any) -> None:
+def digest_preview(ctx: Context, email: str, period: str | None, as_of: Any) -> None:
     """Print exactly what would go out to EMAIL: the headers and the text part."""
     from paperwire.digest import preview
 
@@ -179,7 +179,7 @@ def digest_preview(ctx: _Context, email: str, period: str | None, as_of: Any) ->
 @click.option("--period", type=click.Choice(["daily", "weekly"]), required=True)
 @_AS_OF
 @pass_ctx
-def digest_send(ctx: _Context, period: str, as_of: Any) -> None:
+def digest_send(ctx: Context, period: str, as_of: Any) -> None:
     """Send the period's digest to every active subscriber not yet sent it. Safe to rerun
     (and to interrupt): only the digests not recorded as sent go out, with the same
     Message-ID."""
@@ -209,13 +209,13 @@ def digest_send(ctx: _Context, period: str, as_of: Any) -> None:
         sys.exit(1)
 
 
-@cli.command(name="outbox")
+@click.command(name="outbox")
 @click.option("--to", "to_addr", default=None, help="Only mail to this address.")
 @click.option("--kind", default=None, help="Only this kind (confirm, digest, verify, …).")
 @click.option("--limit", type=int, default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array, whole messages.")
 @pass_ctx
-def outbox(ctx: _Context, to_addr: str | None, kind: str | None, limit: int,
+def outbox(ctx: Context, to_addr: str | None, kind: str | None, limit: int,
            as_json: bool) -> None:
     """Mail the site composed, newest first (where it goes when SMTP is not configured)."""
     rows = ctx.store.outbox(to=to_addr, kind=kind, limit=limit)
@@ -230,14 +230,14 @@ def outbox(ctx: _Context, to_addr: str | None, kind: str | None, limit: int,
         click.echo("the outbox is empty", err=True)
 
 
-@cli.command(name="worker")
+@click.command(name="worker")
 @click.option("--once", is_flag=True, help="Run the jobs due now, then exit.")
 @click.option("--no-harvest", is_flag=True, help="Skip the harvest step (index and digest "
               "only).")
 @click.option("--at", "at_time", type=click.DateTime(["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]),
               default=None, help="With --once: act as if it were this moment (UTC).")
 @pass_ctx
-def worker(ctx: _Context, once: bool, no_harvest: bool, at_time: Any) -> None:
+def worker(ctx: Context, once: bool, no_harvest: bool, at_time: Any) -> None:
     """Run harvest → index → digest on the schedule (PAPERWIRE_WORKER_TIME, _TIMEZONE,
     _WEEKLY_DAY); each slot runs once even across restarts and several workers."""
     from paperwire.worker import RunLine, run_due, run_forever
@@ -257,3 +257,6 @@ def worker(ctx: _Context, once: bool, no_harvest: bool, at_time: Any) -> None:
         run_forever(ctx.settings, ctx.store, harvest=not no_harvest, log=log)
     except KeyboardInterrupt:
         sys.exit(EXIT_INTERRUPTED)
+
+
+COMMANDS: tuple[click.Command, ...] = (subscriptions_group, digest_group, outbox, worker)

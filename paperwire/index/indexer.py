@@ -4,28 +4,24 @@ Three steps, each incremental and safe to interrupt:
   1. lexical: tantivy picks up every paper changed since its watermark (seconds for 75k);
   2. embeddings: papers without a current embedding are embedded in batches, each batch
      committed to the store (a rerun continues with the papers still missing);
-  3. vectors: the faiss index picks up embeddings written since its watermark, and is rebuilt
-     from the store when missing, when it outgrows an exact scan, or on ``--rebuild``.
+  3. vectors: the vector backend picks up embeddings written since its last sync (faiss: since
+     its watermark; rebuilt from the store when missing, when it outgrows an exact scan, or
+     on ``--rebuild``).
 """
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 from tqdm import tqdm
 
+from paperwire.errors import ConfigError
 from paperwire.index.embedder import Embedder
 from paperwire.index.lexical import LexicalIndex, SyncReport
-from paperwire.index.vectors import IVF_THRESHOLD, VectorIndex
+from paperwire.index.vectors import VectorBackend, faiss_files, open_backend
 from paperwire.store import Store
 
 EMBED_BATCH = 256
@@ -51,10 +47,8 @@ class IndexPaths:
         return self.root / "lexical"
 
     def vectors(self, model: str) -> Path:
-        return self.root / f"vectors-{model}.faiss"
-
-    def vector_state(self, model: str) -> Path:
-        return self.root / f"vectors-{model}.json"
+        """The faiss file of ``model``'s vectors."""
+        return faiss_files(self.root, model)[0]
 
 
 @dataclass
@@ -79,7 +73,10 @@ class IndexReport:
 
 
 def update_index(store: Store, paths: IndexPaths, embedder: Embedder | None, *,
-                 rebuild: bool = False, progress: bool = True) -> IndexReport:
+                 rebuild: bool = False, progress: bool = True,
+                 vectors: VectorBackend | None = None) -> IndexReport:
+    """Sync the keyword index, embed what is missing and sync the vector backend (the one
+    given, or the default one for the embedder's model under ``paths``)."""
     report = IndexReport()
     paths.root.mkdir(parents=True, exist_ok=True)
     show = progress and sys.stderr.isatty()
@@ -92,11 +89,16 @@ def update_index(store: Store, paths: IndexPaths, embedder: Embedder | None, *,
         if embedder is None:
             report.embedding = False
             return report
+        if vectors is None:
+            vectors = open_backend(paths.root, embedder.model, embedder.dim)
+        if vectors.model != embedder.model:
+            raise ConfigError(f"the vector index holds {vectors.model} vectors, but the "
+                              f"embedder computes {embedder.model}")
         if rebuild:
-            paths.vectors(embedder.model).unlink(missing_ok=True)
+            vectors.reset()
         _embed_missing(store, embedder, report, show)
-        vectors, rebuilt = sync_vectors(store, paths, embedder.model, embedder.dim)
-        report.vectors, report.vectors_rebuilt = len(vectors), rebuilt
+        report.vectors_rebuilt = vectors.sync(store)
+        report.vectors = len(vectors)
     except KeyboardInterrupt:
         report.interrupted = True
     return report
@@ -116,59 +118,3 @@ def _embed_missing(store: Store, embedder: Embedder, report: IndexReport, show: 
             report.embedded += len(rows)
             report.embed_seconds = time.perf_counter() - started
             bar.update(len(rows))
-
-
-def sync_vectors(store: Store, paths: IndexPaths, model: str, dim: int,
-                 on_rebuild: Callable[[], None] | None = None) -> tuple[VectorIndex, bool]:
-    """The vector index for ``model`` brought up to date with the store; (index, rebuilt)."""
-    path, state_path = paths.vectors(model), paths.vector_state(model)
-    state = _read_json(state_path)
-    index = VectorIndex.load(path) if path.exists() and state else None
-    stored = store.count_embeddings(model)
-    grown = bool(index and not index.is_exact and stored > 4 * state.get("trained_on", 0))
-    outgrew = bool(index and index.is_exact and stored >= IVF_THRESHOLD)
-    if index is None or grown or outgrew:
-        if on_rebuild:
-            on_rebuild()
-        # The watermark is read before the vectors: anything written meanwhile is picked up
-        # (again) by the next sync rather than lost.
-        newest = store.newest_embedding(model)
-        index = _build(store, model, dim)
-        state = {"watermark": newest.isoformat() if newest else None, "trained_on": stored}
-        _save(index, path, state_path, state)
-        return index, True
-    since = datetime.fromisoformat(state["watermark"]) if state.get("watermark") else None
-    changed = False
-    for ids, vectors, newest in store.embeddings_since(model, since, dim):
-        index.add(ids, vectors)
-        state["watermark"] = newest.isoformat()
-        changed = True
-    if changed:
-        _save(index, path, state_path, state)
-    return index, False
-
-
-def _build(store: Store, model: str, dim: int) -> VectorIndex:
-    chunks = list(store.iter_embeddings(model, dim))
-    if not chunks:
-        return VectorIndex.empty(dim)
-    ids = np.concatenate([c[0] for c in chunks])
-    vectors = np.concatenate([c[1] for c in chunks])
-    return VectorIndex.build(ids, vectors)
-
-
-def _save(index: VectorIndex, path: Path, state_path: Path, state: dict[str, Any]) -> None:
-    # The index first, then its watermark: a crash between them re-adds a few vectors (a
-    # replace) rather than skipping any.
-    index.save(path)
-    tmp = state_path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(state))
-    os.replace(tmp, state_path)
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}

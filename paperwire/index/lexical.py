@@ -14,15 +14,15 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from paperwire.models import Filters, name_tokens, paper_day
+from paperwire.index import file_stamp
+from paperwire.models import ChangedPaper, Filters, name_tokens, paper_day
 from paperwire.store import Store
-from paperwire.store.papers import row_to_paper
 
 _ANALYZER = "en_stem"
 _STATE = "paperwire-sync.json"
@@ -63,6 +63,11 @@ class SyncReport:
     seconds: float = 0.0
 
 
+def lexical_version(path: Path) -> Hashable:
+    """Changes whenever a sync commits (its state file is rewritten then); cheap, no open."""
+    return file_stamp(path / _STATE)
+
+
 class LexicalIndex:
     """A tantivy index of the store's papers: ``sync``, then ``search``."""
 
@@ -96,13 +101,13 @@ class LexicalIndex:
                     if since is not None:
                         # Replace whatever this row had (nothing, for a new paper).
                         writer.delete_documents_by_query(
-                            t.Query.term_query(self.schema, "row", row.id))
+                            t.Query.term_query(self.schema, "row", row.row_id))
                     if since is not None and row.created_at <= since:
                         report.updated += 1
                     else:
                         report.added += 1
                     writer.add_document(self._document(row))
-                cursor, after_id = rows[-1].modified_at, rows[-1].id
+                cursor, after_id = rows[-1].modified_at, rows[-1].row_id
                 if progress:
                     progress(len(rows))
             writer.commit()
@@ -138,11 +143,11 @@ class LexicalIndex:
                     raise
                 time.sleep(0.2)
 
-    def _document(self, row: Any) -> Any:
+    def _document(self, row: ChangedPaper) -> Any:
         t = _tantivy()
-        paper = row_to_paper(row)
+        paper = row.paper
         doc = t.Document()
-        doc.add_unsigned("row", row.id)
+        doc.add_unsigned("row", row.row_id)
         doc.add_text("title", paper.title)
         doc.add_text("body", f"{paper.title} {paper.abstract}")
         doc.add_text("authors", " ; ".join(paper.authors))

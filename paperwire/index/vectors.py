@@ -1,4 +1,9 @@
-"""Nearest-neighbour search over paper embeddings (faiss), keyed by the papers' row ids.
+"""The VectorBackend protocol, and its faiss implementation: nearest papers by embedding.
+
+Search talks only to ``VectorBackend``; ``open_backend`` picks the implementation (faiss
+files in the data directory, the only one so far; a pgvector backend slots in there).
+
+The faiss index (``VectorIndex``) is keyed by the papers' row ids.
 
 Small collections use an exact inner-product scan; from ``IVF_THRESHOLD`` vectors on, an
 inverted-file index with 8-bit scalar quantisation keeps a million papers in ~400 MB and a
@@ -12,13 +17,19 @@ saved in the data directory, and rebuilt from the database when missing or stale
 
 from __future__ import annotations
 
+import json
 import math
 import os
+from collections.abc import Hashable
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
+
+from paperwire.index import MISSING, file_stamp
+from paperwire.store import Store
 
 # Below this an exact scan is cheap. It was 100k until bench/web.py showed the exact scan
 # (6 ms, memory-bound) capping paper pages, whose "similar papers" run one, at ~90/s on 2
@@ -28,6 +39,57 @@ DEFAULT_NPROBE = 64  # recall@10 0.97 vs exact on real MiniLM vectors at 4,000 l
 
 FloatArray = npt.NDArray[np.float32]
 IdArray = npt.NDArray[np.int64]
+
+
+@runtime_checkable
+class VectorBackend(Protocol):
+    """Unit vectors of one embedding model by paper row id; inner-product (cosine) search.
+
+    The store's embeddings table is the source of truth; a backend is derived from it and
+    brought up to date by ``sync``. Writes are visible to other processes after ``refresh``.
+    """
+
+    model: str
+    dim: int
+
+    def __len__(self) -> int:
+        """How many papers have a vector."""
+        ...
+
+    def add(self, ids: IdArray, vectors: FloatArray) -> None:
+        """Add or replace (upsert) the vectors of these row ids."""
+        ...
+
+    def remove(self, ids: IdArray) -> None:
+        """Drop these row ids (absent ones are ignored)."""
+        ...
+
+    def search(self, query: FloatArray, k: int, allowed: IdArray | None = None
+               ) -> tuple[IdArray, FloatArray]:
+        """The k nearest row ids and their cosine scores, best first; only ``allowed`` ids
+        if given (the Searcher resolves category/date/author filters into that set)."""
+        ...
+
+    def version(self) -> Hashable:
+        """A cheap value that changes whenever the content changes (a cache key part)."""
+        ...
+
+    def refresh(self) -> None:
+        """Pick up changes another process committed."""
+        ...
+
+    def sync(self, store: Store) -> bool:
+        """Bring the backend up to date with the store's embeddings; True if rebuilt."""
+        ...
+
+    def reset(self) -> None:
+        """Forget everything derived, so the next ``sync`` rebuilds from the store."""
+        ...
+
+
+def open_backend(root: Path, model: str, dim: int) -> VectorBackend:
+    """The vector backend for ``model`` (faiss files under ``root``)."""
+    return FaissBackend(root, model, dim)
 
 
 def _faiss() -> Any:
@@ -131,3 +193,119 @@ class VectorIndex:
         scores, ids = self._index.search(q, min(k, len(self)), params=params)
         keep = ids[0] >= 0
         return ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32)
+
+
+def faiss_files(root: Path, model: str) -> tuple[Path, Path]:
+    """The index file and its JSON state (watermark, training size) for ``model``."""
+    return root / f"vectors-{model}.faiss", root / f"vectors-{model}.json"
+
+
+class FaissBackend:
+    """A VectorBackend in a faiss file, reloaded when another process replaced it.
+
+    The file's JSON state holds the newest embedding stamp it contains (``watermark``), so a
+    sync adds only embeddings written since; it is rebuilt from the store when missing, when
+    it outgrows an exact scan, or when it grew past 4x the vectors its IVF lists learnt from.
+    """
+
+    def __init__(self, root: Path, model: str, dim: int) -> None:
+        self.model, self.dim = model, dim
+        self.path, self.state_path = faiss_files(root, model)
+        self._index: VectorIndex | None = None
+        self._stamp = MISSING
+
+    def _current(self) -> VectorIndex | None:
+        stamp = file_stamp(self.path)
+        if stamp == MISSING:
+            self._index = None
+        elif self._index is None or stamp != self._stamp:
+            self._index = VectorIndex.load(self.path)
+        self._stamp = stamp
+        return self._index
+
+    def __len__(self) -> int:
+        index = self._current()
+        return len(index) if index is not None else 0
+
+    @property
+    def is_exact(self) -> bool:
+        index = self._current()
+        return index is None or index.is_exact
+
+    def version(self) -> Hashable:
+        return file_stamp(self.path)
+
+    def refresh(self) -> None:
+        self._current()
+
+    def search(self, query: FloatArray, k: int, allowed: IdArray | None = None
+               ) -> tuple[IdArray, FloatArray]:
+        index = self._current()
+        if index is None:
+            return np.empty(0, np.int64), np.empty(0, np.float32)
+        return index.search(query, k, allowed)
+
+    def add(self, ids: IdArray, vectors: FloatArray) -> None:
+        index = self._current() or VectorIndex.empty(self.dim)
+        index.add(ids, vectors)
+        self._save(index)
+
+    def remove(self, ids: IdArray) -> None:
+        index = self._current()
+        if index is not None:
+            index.remove(ids)
+            self._save(index)
+
+    def reset(self) -> None:
+        self.path.unlink(missing_ok=True)
+        self._current()
+
+    def sync(self, store: Store) -> bool:
+        state = _read_json(self.state_path)
+        index = self._current() if state else None
+        stored = store.count_embeddings(self.model)
+        grown = bool(index and not index.is_exact and stored > 4 * state.get("trained_on", 0))
+        outgrew = bool(index and index.is_exact and stored >= IVF_THRESHOLD)
+        if index is None or grown or outgrew:
+            # The watermark is read before the vectors: anything written meanwhile is picked
+            # up (again) by the next sync rather than lost.
+            newest = store.newest_embedding(self.model)
+            index = self._build(store)
+            self._save(index, {"watermark": newest.isoformat() if newest else None,
+                               "trained_on": stored})
+            return True
+        since = datetime.fromisoformat(state["watermark"]) if state.get("watermark") else None
+        changed = False
+        for ids, vectors, newest in store.embeddings_since(self.model, since, self.dim):
+            index.add(ids, vectors)
+            state["watermark"] = newest.isoformat()
+            changed = True
+        if changed:
+            self._save(index, state)
+        return False
+
+    def _build(self, store: Store) -> VectorIndex:
+        chunks = list(store.iter_embeddings(self.model, self.dim))
+        if not chunks:
+            return VectorIndex.empty(self.dim)
+        ids = np.concatenate([c[0] for c in chunks])
+        vectors = np.concatenate([c[1] for c in chunks])
+        return VectorIndex.build(ids, vectors)
+
+    def _save(self, index: VectorIndex, state: dict[str, Any] | None = None) -> None:
+        # The index first, then its watermark: a crash between them re-adds a few vectors (a
+        # replace) rather than skipping any.
+        index.save(self.path)
+        self._index, self._stamp = index, file_stamp(self.path)
+        if state is not None:
+            tmp = self.state_path.with_suffix(f".tmp{os.getpid()}")
+            tmp.write_text(json.dumps(state))
+            os.replace(tmp, self.state_path)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, Engine, func, select
 
-from paperwire.models import HarvestState, Paper, VoteState
+from paperwire.models import ChangedPaper, HarvestState, Paper, VoteState
 from paperwire.settings import Settings
 from paperwire.store import embeddings as _embeddings
 from paperwire.store import listings as _listings
@@ -145,7 +145,7 @@ class Store(CommunityMethods, MailMethods):
             return _papers.row_ids(conn, arxiv_ids)
 
     def changed_since(self, since: datetime | None, after_id: int = 0, limit: int = 2000
-                      ) -> list[Any]:
+                      ) -> list[ChangedPaper]:
         """A page of papers modified after (``since``, ``after_id``), for derived indexes."""
         with self.engine.connect() as conn:
             return _papers.changed_since(conn, since, after_id, limit)

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from paperwire.models import Paper
+from paperwire.models import ChangedPaper, Paper
 from paperwire.store.schema import paper_categories, paper_sources, papers
 
 _CHUNK = 500  # ids per IN (...) clause; well under every backend's parameter limit
@@ -286,11 +286,11 @@ def stats(conn: Connection, top_categories: int = 50) -> dict[str, Any]:
 
 
 def changed_since(conn: Connection, since: datetime | None, after_id: int, limit: int
-                  ) -> list[Any]:
+                  ) -> list[ChangedPaper]:
     """A page of papers modified after ``since`` in (modified_at, id) order.
 
-    Pass the previous page's last (modified_at, id) as (since, after_id) to go on; pass
-    (watermark, 0) to start. Rows carry id, created_at and modified_at besides the paper.
+    Pass the previous page's last (modified_at, row_id) as (since, after_id) to go on; pass
+    (watermark, 0) to start.
     """
     query = select(papers)
     if since is not None:
@@ -298,7 +298,9 @@ def changed_since(conn: Connection, since: datetime | None, after_id: int, limit
             (papers.c.modified_at == since) & (papers.c.id > after_id)))
     elif after_id:
         query = query.where(papers.c.id > after_id)
-    return list(conn.execute(query.order_by(papers.c.modified_at, papers.c.id).limit(limit)))
+    rows = conn.execute(query.order_by(papers.c.modified_at, papers.c.id).limit(limit))
+    return [ChangedPaper(row.id, row_to_paper(row), row.created_at, row.modified_at)
+            for row in rows]
 
 
 def get_papers_by_row(conn: Connection, row_ids: Iterable[int]) -> dict[int, Paper]:

@@ -1,0 +1,72 @@
+"""Commands for the instance itself: `paperwire init`, `stats`, `settings`, `serve`."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from paperwire.cli.base import Context, pass_ctx
+from paperwire.settings import settings_table_markdown
+from paperwire.store import Store
+
+
+@click.command()
+@pass_ctx
+def init(ctx: Context) -> None:
+    """Create the data directory and database, or migrate it to the current schema."""
+    store = ctx.store
+    click.echo(f"database ready: {_display_url(store)} ({store.count_papers():,} papers)")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@pass_ctx
+def stats(ctx: Context, as_json: bool) -> None:
+    """Counts: papers, per category, date range, per source."""
+    data = ctx.store.stats()
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    click.echo(f"papers: {data['papers']:,}")
+    click.echo(f"published: {data['published']['first']} … {data['published']['last']}")
+    click.echo(f"listed: {data['listed']['first']} … {data['listed']['last']}")
+    click.echo("sources: " + ", ".join(f"{k} {v:,}" for k, v in data["sources"].items()))
+    click.echo("categories (papers filed under each, cross-lists included):")
+    for code, count in data["categories"].items():
+        click.echo(f"  {code:<20} {count:>9,}")
+
+
+@click.command(name="serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--workers", type=int, default=1, show_default=True,
+              help="Worker processes; they share the store and indexes.")
+@pass_ctx
+def serve(ctx: Context, host: str, port: int, workers: int) -> None:
+    """Serve the site, its JSON API and feeds."""
+    import os
+
+    import uvicorn
+
+    ctx.store.migrate()  # once, here, rather than racing in every worker
+    # Workers are fresh processes: hand them the settings this command resolved.
+    os.environ["PAPERWIRE_HOME"] = str(ctx.settings.home.resolve())
+    if ctx.settings.database_url:
+        os.environ["PAPERWIRE_DATABASE_URL"] = ctx.settings.database_url
+    click.echo(f"serving {ctx.store.count_papers():,} papers on http://{host}:{port}/", err=True)
+    uvicorn.run("paperwire.web.app:app_from_env", factory=True, host=host, port=port,
+                workers=workers, log_level="warning", access_log=False)
+
+
+@click.command(name="settings")
+def show_settings() -> None:
+    """Print the settings table (environment variables, defaults, meaning)."""
+    click.echo(settings_table_markdown(), nl=False)
+
+
+def _display_url(store: Store) -> str:
+    return store.engine.url.render_as_string(hide_password=True)
+
+
+COMMANDS: tuple[click.Command, ...] = (init, stats, serve, show_settings)

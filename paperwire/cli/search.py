@@ -1,0 +1,170 @@
+"""Commands that index and search: `paperwire index`, `search`, `similar`, `eval beir`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from paperwire.cli.base import EXIT_INTERRUPTED, EXIT_USAGE, Context, day, fail, pass_ctx
+from paperwire.errors import InvalidRecord
+
+if TYPE_CHECKING:
+    from paperwire.search import Searcher
+
+
+@click.command(name="index")
+@click.option("--rebuild", is_flag=True, help="Start over: re-index and re-embed everything.")
+@click.option("--no-embed", is_flag=True, help="Only the keyword index (no embedding).")
+@pass_ctx
+def index_command(ctx: Context, rebuild: bool, no_embed: bool) -> None:
+    """Index papers not yet indexed: keywords at once, then embeddings (resumable)."""
+    from paperwire.index.indexer import update_index
+
+    searcher = _searcher(ctx, meaning=not no_embed)
+    report = update_index(ctx.store, searcher.paths, searcher.embedder, rebuild=rebuild,
+                          progress=ctx.settings.progress, vectors=searcher.vectors)
+    click.echo(report.summary())
+    if report.interrupted:
+        sys.exit(EXIT_INTERRUPTED)
+
+
+def _filter_options(command: Any) -> Any:
+    options = [
+        click.option("--category", "categories", multiple=True, metavar="CAT",
+                     help="Only papers in this category (cs.CL) or archive (cs); repeatable."),
+        click.option("--since", type=click.DateTime(["%Y-%m-%d"]), default=None,
+                     help="Only papers dated on or after YYYY-MM-DD."),
+        click.option("--until", type=click.DateTime(["%Y-%m-%d"]), default=None,
+                     help="Only papers dated on or before YYYY-MM-DD."),
+        click.option("--author", default=None, help="Only papers with this author."),
+        click.option("--limit", type=int, default=10, show_default=True),
+        click.option("--json", "as_json", is_flag=True, help="Print one JSON object."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _filters(categories: tuple[str, ...], since: Any, until: Any, author: str | None) -> Any:
+    from paperwire.models import Filters
+
+    return Filters(categories=tuple(categories), since=day(since), until=day(until),
+                   author=author or None)
+
+
+def _searcher(ctx: Context, *, meaning: bool = True) -> Searcher:
+    from paperwire.search import Searcher
+
+    return Searcher.from_settings(ctx.settings, ctx.store, meaning=meaning)
+
+
+def _print_results(results: Any, as_json: bool, offset: int = 0) -> None:
+    if as_json:
+        click.echo(json.dumps(results.to_dict(), indent=2, ensure_ascii=False))
+        return
+    for note in results.notes:
+        click.echo(f"note: {note}", err=True)
+    if not results.hits:
+        click.echo("no results: try fewer or other words, another --mode, or wider filters")
+    for n, hit in enumerate(results.hits, start=offset + 1):
+        p = hit.paper
+        authors = ", ".join(p.authors[:3]) + (" et al." if len(p.authors) > 3 else "")
+        day = hit.to_dict()["date"] or ""
+        click.echo(click.style(f"{n:>3}. {p.title}", bold=True) + f"  [{hit.score:.3f}]")
+        click.echo(f"     {p.arxiv_id}  {day}  {' '.join(p.categories[:4])}  {authors}")
+        click.echo("     " + hit.snippet.marked("\x1b[1;33m", "\x1b[0m")
+                   if sys.stdout.isatty() else "     " + hit.snippet.marked("**", "**"))
+    click.echo(f"({len(results.hits)} results in {results.took_ms:.0f} ms)", err=True)
+
+
+@click.command(name="search")
+@click.argument("query", required=False)
+@_filter_options
+@click.option("--offset", type=int, default=0, help="Skip this many results (paging).")
+@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance",
+              show_default=True)
+@click.option("--mode", type=click.Choice(["hybrid", "lexical", "semantic"]), default="hybrid",
+              show_default=True, help="Keywords and meaning, keywords only, meaning only.")
+@click.option("--like-text", type=click.File("r"), default=None, metavar="FILE|-",
+              help="Find papers like this text (a pasted abstract); - reads stdin.")
+@pass_ctx
+def search_command(ctx: Context, query: str | None, categories: tuple[str, ...], since: Any,
+                   until: Any, author: str | None, limit: int, as_json: bool, offset: int,
+                   sort: str, mode: str, like_text: Any) -> None:
+    """Search papers by keywords and meaning."""
+    from paperwire.search import QueryError
+
+    searcher = _searcher(ctx)
+    filters = _filters(categories, since, until, author)
+    try:
+        if like_text is not None:
+            results = searcher.like_text(like_text.read(), limit=limit, filters=filters,
+                                         mode=mode)
+        else:
+            results = searcher.search(query or "", limit=limit, offset=offset,
+                                      filters=filters, mode=mode, sort=sort)
+    except QueryError as exc:
+        fail(str(exc), EXIT_USAGE)
+    _print_results(results, as_json, offset)
+
+
+@click.command(name="similar")
+@click.argument("arxiv_id")
+@_filter_options
+@pass_ctx
+def similar_command(ctx: Context, arxiv_id: str, categories: tuple[str, ...], since: Any,
+                    until: Any, author: str | None, limit: int, as_json: bool) -> None:
+    """Papers nearest in meaning to ARXIV_ID."""
+    from paperwire.models import parse_arxiv_id
+    from paperwire.search import QueryError
+
+    try:
+        bare, _ = parse_arxiv_id(arxiv_id)
+        results = _searcher(ctx).similar(bare, limit=limit,
+                                         filters=_filters(categories, since, until, author))
+    except (QueryError, InvalidRecord) as exc:
+        fail(str(exc), EXIT_USAGE)
+    _print_results(results, as_json)
+
+
+@click.group(name="eval")
+def eval_group() -> None:
+    """Measure search quality on judged data."""
+
+
+@eval_group.command(name="beir")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--split", default="test", show_default=True)
+@click.option("--mode", type=click.Choice(["hybrid", "lexical", "semantic"]), default="hybrid",
+              show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@pass_ctx
+def eval_beir(ctx: Context, directory: Path, split: str, mode: str, as_json: bool) -> None:
+    """nDCG@10, Recall@100, MRR@10 and latency of paperwire's search on a BEIR folder."""
+    from paperwire.evaluate import evaluate_beir
+    from paperwire.search import embedder_factory
+
+    load = embedder_factory(ctx.settings.embedder, ctx.settings.embed_threads)
+    if mode != "lexical" and load is None:
+        fail("--mode hybrid/semantic needs an embedder (PAPERWIRE_EMBEDDER is none)", EXIT_USAGE)
+    result = evaluate_beir(directory, split=split, mode=mode,
+                           embedder=load() if load and mode != "lexical" else None,
+                           progress=ctx.settings.progress)
+    out = {"ndcg@10": result["ndcg@10"], "recall@100": result["recall@100"],
+           "mrr@10": result["mrr@10"], "latency_ms_p50": result["p50_ms"],
+           "latency_ms_p95": result["p95_ms"], "queries": int(result["queries"]),
+           "mode": mode, "split": split}
+    if as_json:
+        click.echo(json.dumps(out))
+        return
+    for key, value in out.items():
+        click.echo(f"{key:>15}: {value:.4f}" if isinstance(value, float) else
+                   f"{key:>15}: {value}")
+
+
+COMMANDS: tuple[click.Command, ...] = (index_command, search_command, similar_command,
+                                       eval_group)
