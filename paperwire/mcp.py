@@ -258,8 +258,8 @@ class McpHttpApp:
 def streamable_http_app(settings: Settings, store: Store, *,
                         token_user: Callable[[str], User | None],
                         anonymous_per_minute: int = ANONYMOUS_PER_MINUTE,
-                        path: str = "/mcp", server: MCPServer[Any] | None = None
-                        ) -> McpHttpApp:
+                        path: str = "/mcp", server: MCPServer[Any] | None = None,
+                        clock: Callable[[], float] = time.monotonic) -> McpHttpApp:
     """The server over streamable HTTP at ``path`` (``"/"`` when mounted at /mcp), stateless
     with JSON answers, so any worker of several can serve any request. ``token_user`` maps
     a Bearer token to its user (``lambda t: accounts.api_token_user(store, t)``)."""
@@ -267,7 +267,7 @@ def streamable_http_app(settings: Settings, store: Store, *,
     inner = server.streamable_http_app(
         streamable_http_path=path, stateless_http=True, json_response=True,
         transport_security=_allowed_hosts(settings))
-    gate = TokenGate(inner, token_user, AnonymousLimit(anonymous_per_minute))
+    gate = TokenGate(inner, token_user, AnonymousLimit(anonymous_per_minute, clock))
     return McpHttpApp(server, gate)
 
 
