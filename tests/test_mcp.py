@@ -336,7 +336,7 @@ def test_mcp_inspector_cli_lists_and_calls_tools(corpus: Corpus) -> None:
             "--", params.command, *params.args]
 
     def inspect(*args: str) -> dict[str, Any]:
-        done = subprocess.run([*base[:3], *base[3:], *args], env=env, cwd=ROOT,
+        done = subprocess.run([*base, *args], env=env, cwd=ROOT,
                               capture_output=True, text=True, timeout=300)
         if done.returncode != 0 and ("E404" in done.stderr or "ENOTFOUND" in done.stderr
                                      or "EAI_AGAIN" in done.stderr):
