@@ -15,7 +15,6 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from paperwire.errors import InvalidRecord
-from paperwire.index.indexer import IndexPaths
 from paperwire.models import Filters, Paper, paper_day, parse_arxiv_id
 from paperwire.search import (
     MAX_LIKE_TEXT_CHARS,
@@ -24,7 +23,6 @@ from paperwire.search import (
     Results,
     Searcher,
     check_filters,
-    embedder_factory,
 )
 from paperwire.settings import Settings
 from paperwire.store import Store
@@ -144,11 +142,7 @@ class Papers:
                  ) -> None:
         self.settings = settings
         self.store = store
-        # As the web's Site builds it (Searcher.from_settings will replace this at merge).
-        self._searcher = searcher or Searcher(
-            store, IndexPaths.for_home(settings.home),
-            embedder_factory(settings.embedder, settings.embed_threads),
-            extra_categories=settings.extra_categories)
+        self._searcher = searcher or Searcher.from_settings(settings, store)
 
     @property
     def searcher(self) -> Searcher:

@@ -211,7 +211,7 @@ async def check_errors(client: Client, corpus: Corpus) -> None:
 def stdio_params(corpus: Corpus) -> StdioServerParameters:
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT),
            "PAPERWIRE_HOME": str(corpus.home), "PAPERWIRE_EMBEDDER": "none"}
-    return StdioServerParameters(command=sys.executable, args=["-m", "paperwire.mcp"],
+    return StdioServerParameters(command=sys.executable, args=["-m", "paperwire", "mcp"],
                                  env=env, cwd=str(ROOT))
 
 

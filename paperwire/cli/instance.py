@@ -1,4 +1,4 @@
-"""Commands for the instance itself: `paperwire init`, `stats`, `settings`, `serve`."""
+"""Commands for the instance itself: `paperwire init`, `stats`, `settings`, `serve`, `mcp`."""
 
 from __future__ import annotations
 
@@ -69,4 +69,14 @@ def _display_url(store: Store) -> str:
     return store.engine.url.render_as_string(hide_password=True)
 
 
-COMMANDS: tuple[click.Command, ...] = (init, stats, serve, show_settings)
+@click.command(name="mcp")
+@pass_ctx
+def mcp_command(ctx: Context) -> None:
+    """Serve search, trending and papers to agents over MCP on stdin/stdout."""
+    from paperwire.mcp import build_server
+
+    # stdout is the protocol channel: nothing else may be printed there.
+    build_server(ctx.settings, ctx.store).run("stdio")
+
+
+COMMANDS: tuple[click.Command, ...] = (init, stats, serve, show_settings, mcp_command)
