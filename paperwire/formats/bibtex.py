@@ -23,7 +23,7 @@ _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct",
 
 def escape_prose(text: str) -> str:
     """Plain text safe inside a braced BibTeX field, with every special character escaped."""
-    return _SPECIAL.sub(lambda m: _REPLACEMENTS[m.group(0)], " ".join(text.split()))
+    return _SPECIAL.sub(lambda m: _REPLACEMENTS[m.group(0)], re.sub(r"\s+", " ", text))
 
 
 def escape_bibtex(text: str) -> str:

@@ -106,7 +106,11 @@ def _title_word(title: str) -> str:
 
 def base_key(paper: Paper) -> str:
     """The undisambiguated key: ``author2026word``."""
-    surname = ascii_fold(name_parts(paper.authors[0]).family) if paper.authors else ""
+    # The surname without its von part ("van der Berg" → "berg"), as Google Scholar and
+    # Better BibTeX key it.
+    last = parse_single_name_into_parts(paper.authors[0], strict=False).last \
+        if paper.authors else []
+    surname = ascii_fold(" ".join(last))
     surname = re.sub(r"^[0-9]+", "", surname) or "anon"
     return f"{surname}{year(paper) or ''}{_title_word(paper.title)}"
 

@@ -3,7 +3,8 @@
 Every format that treats math apart from prose (MathML, plain text, BibTeX) splits with
 ``split_math`` so they agree on what counts as math. Dollar rules follow pandoc's
 ``tex_math_dollars``: an opening ``$`` has a non-space right after it, a closing ``$`` has a
-non-space right before it and no digit right after it, so "costs $5 and $10" stays prose.
+non-space right before it (and no digit right after it when the span starts with a digit),
+and a dollar that cannot close makes its opener prose, so "costs $5 and $10" stays prose.
 """
 
 from __future__ import annotations
@@ -33,26 +34,24 @@ def split_math(text: str) -> list[Segment]:
     ``\\$`` is an escaped dollar: it stays in the prose, as ``$``. An opener without a
     closer is prose too, so unbalanced dollars never swallow the rest of the text."""
     segments: list[Segment] = []
-    prose: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
+    prose_start = i = 0
+    while (candidate := _CANDIDATE.search(text, i)) is not None:
+        i = candidate.start()
         found = _math_at(text, i)
         if found is None:
-            if text.startswith("\\$", i):
-                prose.append("\\$")
-                i += 2
-            else:
-                prose.append(text[i])
-                i += 1
+            i += 2 if text.startswith("\\", i) else 1  # \$ or \\ never opens
             continue
+        if i > prose_start:
+            segments.append(_prose(text[prose_start:i]))
         segment, i = found
-        if prose:
-            segments.append(_prose("".join(prose)))
-            prose = []
+        prose_start = i
         segments.append(segment)
-    if prose:
-        segments.append(_prose("".join(prose)))
+    if prose_start < len(text):
+        segments.append(_prose(text[prose_start:]))
     return segments
+
+
+_CANDIDATE = re.compile(r"[$\\]")
 
 
 def _prose(source: str) -> Segment:
@@ -109,8 +108,10 @@ def _dollar_close(text: str, start: int) -> int | None:
             j += 2
             continue
         if ch == "$":
-            closes = not text[j - 1].isspace() and not (j + 1 < len(text)
-                                                        and text[j + 1].isdigit())
+            # "$5-$10" is money, but "$\ge$768" is math: a digit after the closer only
+            # disqualifies it when the span starts with one too.
+            digit_after = j + 1 < len(text) and text[j + 1].isdigit()
+            closes = not text[j - 1].isspace() and not (digit_after and text[start].isdigit())
             # A dollar that cannot close means the opener was a stray (currency): give up
             # on it, and let the scan try this dollar as an opener instead.
             return j if closes else None
