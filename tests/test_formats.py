@@ -15,7 +15,6 @@ import pytest
 import rispy
 
 from paperwire.formats.bibtex import escape_bibtex, to_bibtex
-from paperwire.formats.cite import ExportItem, base_key, cite_keys
 from paperwire.formats.citations import (
     find_arxiv_id,
     first_author_surname,
@@ -25,6 +24,7 @@ from paperwire.formats.citations import (
     parse_csl_json,
     parse_ris,
 )
+from paperwire.formats.cite import ExportItem, base_key, cite_keys
 from paperwire.formats.csl import to_csl, to_csl_json
 from paperwire.formats.ris import to_ris
 from paperwire.models import Paper
@@ -33,7 +33,8 @@ from tests.formats_data import sample_papers, snapshot_papers
 
 def paper(**changes: object) -> Paper:
     base = dict(arxiv_id="2599.00001", version=2, title="Deep Learning for $x^2$ & Friends",
-                abstract="We study $\\alpha$.", authors=("Jean-Pierre van der Berg", "Ada Lovelace"),
+                abstract="We study $\\alpha$.",
+                authors=("Jean-Pierre van der Berg", "Ada Lovelace"),
                 categories=("cs.LG",), primary_category="cs.LG",
                 published=datetime(2025, 3, 14, 12, 0))
     base.update(changes)
@@ -198,7 +199,7 @@ def test_bibtex_compiles_with_debian_bibtex(tmp_path: Path) -> None:
 # reads every field the export writes, so bibtex's parser checks the whole .bib, and defines
 # the month macros every standard style defines (the export writes month = mar).
 CHECK_BST = "\n".join(f'MACRO {{{m}}} {{"{m}"}}' for m in (
-    "jan feb mar apr may jun jul aug sep oct nov dec".split())) + """
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])) + """
 ENTRY { title author journal year month eprint archivePrefix primaryClass doi url abstract
         annote keywords } {} {}
 INTEGERS { i n }
