@@ -1,0 +1,1 @@
+"""Paper(s) -> text in citation and markup formats, with no web knowledge."""
