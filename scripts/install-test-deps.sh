@@ -10,6 +10,7 @@ set -euo pipefail
 packages=(
     postgresql  # fallback PostgreSQL server for tests/pg.py
     chromium    # the headless browser tests/test_browser.py drives through Playwright
+    texlive-binaries  # a real `bibtex` compiles exported .bib files (tests/test_formats.py)
 )
 
 missing=()
