@@ -17,13 +17,12 @@ from typing import Any
 from paperwire.accounts import may_mail
 from paperwire.errors import PaperwireError
 from paperwire.mail import compose
-from paperwire.models import Filters
+from paperwire.models import DIGEST_PERIODS, Filters, SearchSpec, Subscription
 from paperwire.search import MAX_QUERY_CHARS, QueryError, check_filters
 from paperwire.settings import Settings
 from paperwire.signing import Signer
 from paperwire.store import Store
 from paperwire.store.database import utcnow
-from paperwire.store.subscriptions import PERIODS, SearchSpec, Subscription
 
 CONFIRM_PURPOSE = "confirm-subscription"
 CONFIRM_MAX_AGE_S = 7 * 24 * 3600
@@ -94,7 +93,7 @@ def build(settings: Settings, email: str, *, period: str = "daily", trending: bo
           categories: tuple[str, ...] = (), searches: tuple[SearchSpec, ...] = ()
           ) -> Request:
     """A Request from raw input; SubscriptionError names the first field that is wrong."""
-    if period not in PERIODS:
+    if period not in DIGEST_PERIODS:
         raise SubscriptionError("period", f"expected daily or weekly, got {period!r}")
     checked = []
     for spec in searches:

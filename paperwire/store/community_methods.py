@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from paperwire.errors import NotFound
-from paperwire.models import ExternalVote, HarvestState, Paper, User, VoteState
+from paperwire.models import Candidate, ExternalVote, HarvestState, Paper, User, VoteState
 from paperwire.store import accounts as _accounts
 from paperwire.store import moderation as _moderation
 from paperwire.store import papers as _papers
@@ -76,7 +76,7 @@ class CommunityMethods:
             return _votes.votes_version(conn)
 
     def trending_candidates(self, since: date, until: date, as_of: datetime,
-                            categories: Sequence[str] = ()) -> list[_votes.Candidate]:
+                            categories: Sequence[str] = ()) -> list[Candidate]:
         """Unhidden papers whose day or featured day is in [since, until], with local votes
         cast before ``as_of`` and imported upvotes (what trending scores)."""
         with self.engine.connect() as conn:
