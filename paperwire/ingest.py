@@ -77,9 +77,10 @@ R = TypeVar("R", bound=IngestReport)
 def run_source(source: Readable[T], store: Store, report: R, item: type[T],
                write: Callable[[list[T], HarvestState | None], None], *, verb: str,
                unit: str, progress: bool = True,
-               on_rejection: Callable[[Rejection], None] | None = None) -> R:
+               on_rejection: Callable[[Rejection], None] | None = None,
+               max_pending: int = _MAX_PENDING) -> R:
     """Read ``source`` from its stored state into ``write``: items gathered between
-    checkpoints (at most _MAX_PENDING at once) go to ``write`` with the checkpoint's state,
+    checkpoints (at most ``max_pending`` at once) go to ``write`` with the checkpoint's state,
     in one transaction; rejections are counted and reported; ^C ends the run after the last
     whole batch. ``write`` adds what it wrote to ``report``."""
     resume = store.load_state(source.state_key)
@@ -94,7 +95,7 @@ def run_source(source: Readable[T], store: Store, report: R, item: type[T],
         for got in source.read(resume):
             if isinstance(got, item):
                 pending.append(got)
-                if len(pending) >= _MAX_PENDING:
+                if len(pending) >= max_pending:
                     write(pending, None)
                     pending = []
             elif isinstance(got, Rejection):
