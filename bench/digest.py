@@ -76,9 +76,9 @@ def prepare_home(target: Path) -> Path:
 def add_subscribers(home: Path, n: int, seed: int = 7) -> tuple[int, int]:
     """n daily subscribers: 50% trending only, 30% trending + 1–2 searches, 20% searches
     only; queries are 2–3 words from real titles. Returns (subscribers, saved searches)."""
+    from paperwire.models import SearchSpec
     from paperwire.settings import Settings
     from paperwire.store import Store
-    from paperwire.store.subscriptions import SearchSpec
 
     rng = random.Random(seed)
     settings = Settings(home=home, embedder="none", progress=False)

@@ -33,11 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.report import write_section  # noqa: E402
 from paperwire.ingest import ingest  # noqa: E402
+from paperwire.models import Candidate  # noqa: E402
 from paperwire.signals import import_hf_daily  # noqa: E402
 from paperwire.sources.files import JsonlSource  # noqa: E402
 from paperwire.sources.hf_daily import HfDailySource  # noqa: E402
 from paperwire.store import Store  # noqa: E402
-from paperwire.store.votes import Candidate  # noqa: E402
 from paperwire.trending import TrendingParams, born, rank, window, window_end  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

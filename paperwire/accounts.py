@@ -1,4 +1,4 @@
-"""Users, passwords, sessions, API tokens and sign-in throttling, over the Store.
+"""Users, passwords, sessions and API tokens over the Store, with their throttles applied.
 
 Passwords are hashed with argon2id (argon2-cffi) and rehashed on sign-in when the hasher's
 parameters change. Session and API tokens are random; only their SHA-256 is stored, so a
@@ -8,7 +8,6 @@ copy of the database cannot be replayed as a browser or a client.
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 import secrets
 import unicodedata
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from paperwire import throttle
 from paperwire.errors import PaperwireError
 from paperwire.models import User
 from paperwire.store.database import utcnow
@@ -45,12 +45,11 @@ class WrongCredentials(AccountError):
         super().__init__("wrong address or password")
 
 
-class Throttled(AccountError):
-    """Too many failed sign-ins lately; ``retry_after`` is in seconds."""
+class Throttled(throttle.Throttled, AccountError):
+    """Too many failed sign-ins (or sign-ups, resets) lately; ``retry_after`` is in seconds."""
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many failed sign-ins; try again in {retry_after} seconds")
-        self.retry_after = retry_after
+    def __init__(self, retry_after: int, what: str = "failed sign-ins") -> None:
+        super().__init__(retry_after, what)
 
 
 # --- input ----------------------------------------------------------------------------------
@@ -127,13 +126,25 @@ def new_api_token() -> str:
 
 
 # --- flows ----------------------------------------------------------------------------------
+def _reserve(store: Store, checks: list[throttle.Check], what: str) -> throttle.Reservation:
+    try:
+        return throttle.reserve(store, checks, what)
+    except throttle.Throttled as exc:
+        raise Throttled(exc.retry_after, what) from None
+
+
 def sign_up(store: Store, email: str, password: str, display_name: str,
-            ph: PasswordHasher | None = None) -> tuple[User, bool]:
+            ph: PasswordHasher | None = None, *, settings: Settings | None = None,
+            client_ip: str | None = None) -> tuple[User, bool]:
     """(the account, whether it was created now). A taken address returns the existing
-    account and False; callers must answer the same either way (no enumeration)."""
+    account and False; callers must answer the same either way (no enumeration). Given
+    ``settings`` and ``client_ip``, one client may sign up PAPERWIRE_SIGNUPS_PER_IP_PER_HOUR
+    times an hour (each costs a hash and a mail); Throttled past that."""
     email = normalize_email(email)
     check_password(password)
     name = clean_display_name(display_name)
+    if settings is not None and client_ip:
+        _reserve(store, [(throttle.client_limit(settings, "signup"), client_ip)], "sign-ups")
     existing = store.user_by_email(email)
     if existing is not None:
         return existing, False
@@ -145,32 +156,32 @@ def sign_up(store: Store, email: str, password: str, display_name: str,
     return created, True
 
 
-def throttle_keys(email: str, client_ip: str | None) -> list[tuple[str, int]]:
-    """Keys failures are counted under, each with its own multiplier of the limit: one
-    address, and one client address (shared by many people behind a NAT, hence looser)."""
-    keys = [(f"email:{email.strip().lower()[:320]}", 1)]
+def reserve_reset(store: Store, settings: Settings, client_ip: str | None) -> None:
+    """Count a password-reset request from ``client_ip``; Throttled past
+    PAPERWIRE_RESETS_PER_IP_PER_HOUR, whichever addresses the requests name."""
     if client_ip:
-        keys.append((f"ip:{client_ip}", 4))
-    return keys
+        _reserve(store, [(throttle.client_limit(settings, "reset"), client_ip)],
+                 "password-reset requests")
 
 
 def check_throttle(store: Store, settings: Settings, email: str, client_ip: str | None,
                    now: datetime | None = None) -> None:
     """Raise Throttled when the address or the client has failed too often lately."""
-    now = now or utcnow()
-    window = timedelta(minutes=settings.login_window_minutes)
-    for key, factor in throttle_keys(email, client_ip):
-        count, oldest = store.count_attempts(key, now - window)
-        if count >= settings.login_max_failures * factor and oldest is not None:
-            wait = (oldest + window - now).total_seconds()
-            raise Throttled(max(1, math.ceil(wait)))
+    try:
+        throttle.check(store, throttle.sign_in_checks(settings, email, client_ip), now=now)
+    except throttle.Throttled as exc:
+        raise Throttled(exc.retry_after) from None
 
 
 def authenticate(store: Store, settings: Settings, email: str, password: str,
                  client_ip: str | None, ph: PasswordHasher | None = None) -> User:
-    """The account for these credentials; WrongCredentials or Throttled otherwise."""
+    """The account for these credentials; WrongCredentials or Throttled otherwise.
+
+    The attempt is reserved (counted as a failure) before the password is checked, so
+    concurrent guesses cannot all slip under the limit; success takes it back."""
     ph = ph or hasher()
-    check_throttle(store, settings, email, client_ip)
+    checks = throttle.sign_in_checks(settings, email, client_ip)
+    reservation = _reserve(store, checks, "failed sign-ins")
     found = store.credentials(email.strip().lower()) if len(password) <= MAX_PASSWORD else None
     if found is None:
         ph_ok = False
@@ -182,10 +193,9 @@ def authenticate(store: Store, settings: Settings, email: str, password: str,
         if ph_ok and new_hash is not None:
             store.set_password(user.id, new_hash, end_sessions=False)
     if found is None or not ph_ok:
-        for key, _ in throttle_keys(email, client_ip):
-            store.record_attempt(key)
         raise WrongCredentials()
-    store.clear_attempts(throttle_keys(email, None)[0][0])
+    reservation.release()
+    throttle.clear(store, *checks[0])  # the address's earlier failures are forgiven
     return found[0]
 
 
@@ -219,9 +229,4 @@ def may_mail(store: Store, settings: Settings, kind: str, address: str) -> bool:
     """Whether a form may mail ``address`` a ``kind`` message now (and count it if so): at
     most PAPERWIRE_MAILS_PER_ADDRESS_PER_HOUR of a kind per address, so a form cannot be
     used to flood a stranger's inbox. Callers answer the same either way."""
-    key = f"mail-{kind}:{address.lower()}"
-    count, _ = store.count_attempts(key, utcnow() - timedelta(hours=1))
-    if count >= settings.mails_per_address_per_hour:
-        return False
-    store.record_attempt(key)
-    return True
+    return throttle.allow(store, throttle.mail_limit(settings, kind), address.lower())

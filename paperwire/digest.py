@@ -24,11 +24,18 @@ from html import escape
 
 from paperwire.errors import NotFound
 from paperwire.mail import Delivery, OutboxMailer, SMTPMailer, compose, mail_domain
-from paperwire.models import Filters, Paper, paper_day
+from paperwire.models import (
+    DIGEST_PERIODS,
+    Filters,
+    LedgerEntry,
+    Paper,
+    SavedSearch,
+    Subscription,
+    paper_day,
+)
 from paperwire.search import QueryError, Searcher, check_filters
 from paperwire.settings import Settings
 from paperwire.store import Store
-from paperwire.store.subscriptions import PERIODS, LedgerEntry, SavedSearch, Subscription
 
 TRENDING_WINDOW = {"daily": "day", "weekly": "week"}
 LOOKBACK_DAYS = 3  # Friday's list still counts as "today's" on Monday morning
@@ -36,7 +43,7 @@ CHUNK = 1_000  # subscribers composed, then sent, at a time: bounds memory on bi
 
 
 def period_key(period: str, as_of: date) -> str:
-    if period not in PERIODS:
+    if period not in DIGEST_PERIODS:
         raise ValueError(f"unknown period {period!r} (choose daily or weekly)")
     if period == "weekly":
         year, week, _ = as_of.isocalendar()

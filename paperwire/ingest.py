@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from tqdm import tqdm
@@ -23,6 +24,9 @@ from paperwire.store import Store, WriteResult
 # A source that forgets to checkpoint still gets its papers written in bounded batches.
 _MAX_PENDING = 20_000
 _KEPT_REJECTIONS = 1_000
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
 @dataclass
@@ -52,43 +56,61 @@ class IngestReport:
         return text
 
 
-def ingest(source: Source, store: Store, *, progress: bool = True,
-           on_rejection: Callable[[Rejection], None] | None = None) -> IngestReport:
-    """Run ``source`` into ``store``, resuming from the source's stored state."""
-    report = IngestReport(source=source.name)
+class Readable(Protocol[T_co]):
+    """What ``run_source`` reads: a Source, or another stream of items with checkpoints
+    (the HF daily-papers file yields papers with their votes)."""
+
+    name: str
+
+    @property
+    def state_key(self) -> str: ...
+
+    @property
+    def total(self) -> int | None: ...
+
+    def read(self, resume: HarvestState | None) -> Iterator[T_co | Rejection | Checkpoint]: ...
+
+
+R = TypeVar("R", bound=IngestReport)
+
+
+def run_source(source: Readable[T], store: Store, report: R, item: type[T],
+               write: Callable[[list[T], HarvestState | None], None], *, verb: str,
+               unit: str, progress: bool = True,
+               on_rejection: Callable[[Rejection], None] | None = None,
+               max_pending: int = _MAX_PENDING) -> R:
+    """Read ``source`` from its stored state into ``write``: items gathered between
+    checkpoints (at most ``max_pending`` at once) go to ``write`` with the checkpoint's state,
+    in one transaction; rejections are counted and reported; ^C ends the run after the last
+    whole batch. ``write`` adds what it wrote to ``report``."""
     resume = store.load_state(source.state_key)
     if resume and not resume.done:
         report.resumed_from = resume.position
     bar = tqdm(total=source.total, disable=not progress or not sys.stderr.isatty(),
-               unit="B" if source.name in {"jsonl", "snapshot"} else " rec",
-               unit_scale=True, desc=f"ingest {source.name}", file=sys.stderr)
-    pending: list[Paper] = []
+               unit=unit, unit_scale=True, desc=f"{verb} {source.name}", file=sys.stderr)
+    pending: list[T] = []
     shown = 0
     started = time.perf_counter()
     try:
-        for item in source.read(resume):
-            if isinstance(item, Paper):
-                pending.append(item)
-                if len(pending) >= _MAX_PENDING:
-                    report.written += _write(store, pending, None)
+        for got in source.read(resume):
+            if isinstance(got, item):
+                pending.append(got)
+                if len(pending) >= max_pending:
+                    write(pending, None)
                     pending = []
-            elif isinstance(item, Rejection):
-                report.rejected += 1
-                if len(report.rejections) < _KEPT_REJECTIONS:
-                    report.rejections.append(item)
-                if on_rejection:
-                    on_rejection(item)
-            elif isinstance(item, Checkpoint):
-                report.written += _write(store, pending, item.state)
-                report.state = item.state
+            elif isinstance(got, Rejection):
+                _reject(report, got, on_rejection)
+            elif isinstance(got, Checkpoint):
+                write(pending, got.state)
+                report.state = got.state
                 pending = []
-                if item.progress is not None:
-                    bar.update(item.progress - shown)
-                    shown = item.progress
+                if got.progress is not None:
+                    bar.update(got.progress - shown)
+                    shown = got.progress
                 bar.set_postfix(papers=report.written.total, rejected=report.rejected,
                                 refresh=False)
         if pending:
-            report.written += _write(store, pending, None)
+            write(pending, None)
     except KeyboardInterrupt:
         # Nothing of the batch in flight was committed; the stored state points past the
         # last whole batch, which is exactly where a rerun picks up.
@@ -97,6 +119,28 @@ def ingest(source: Source, store: Store, *, progress: bool = True,
         bar.close()
         report.seconds = time.perf_counter() - started
     return report
+
+
+def _reject(report: IngestReport, rejection: Rejection,
+            on_rejection: Callable[[Rejection], None] | None) -> None:
+    report.rejected += 1
+    if len(report.rejections) < _KEPT_REJECTIONS:
+        report.rejections.append(rejection)
+    if on_rejection:
+        on_rejection(rejection)
+
+
+def ingest(source: Source, store: Store, *, progress: bool = True,
+           on_rejection: Callable[[Rejection], None] | None = None) -> IngestReport:
+    """Run ``source`` into ``store``, resuming from the source's stored state."""
+    report = IngestReport(source=source.name)
+
+    def write(batch: list[Paper], state: HarvestState | None) -> None:
+        report.written += _write(store, batch, state)
+
+    return run_source(source, store, report, Paper, write, verb="ingest",
+                      unit="B" if source.name in {"jsonl", "snapshot"} else " rec",
+                      progress=progress, on_rejection=on_rejection)
 
 
 def _write(store: Store, batch: list[Paper], state: HarvestState | None) -> WriteResult:

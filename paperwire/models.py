@@ -1,4 +1,4 @@
-"""Plain value objects that flow between stages: papers, rejections, checkpoints, harvest state.
+"""Plain value objects that flow between stages: papers, checkpoints, users, subscriptions, votes.
 
 Sources produce these, the store persists them, search and the web read them. They carry no
 database or network handles, so every stage can be tested on its own.
@@ -267,3 +267,88 @@ class ChangedPaper:
     paper: Paper
     created_at: datetime
     modified_at: datetime
+
+
+# --- subscriptions, saved searches and the digest ledger -------------------------------
+DIGEST_PERIODS = ("daily", "weekly")
+SUBSCRIPTION_STATUSES = ("pending", "active", "unsubscribed", "bounced")
+
+
+@dataclass(frozen=True)
+class SavedSearch:
+    """A subscription's saved search, with the token of its feed."""
+
+    id: int
+    subscription_id: int
+    query: str
+    categories: tuple[str, ...]
+    author: str | None
+    token: str
+    created_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"query": self.query, "categories": list(self.categories),
+                "author": self.author, "token": self.token}
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """An address's digest preferences and state, with its saved searches."""
+
+    id: int
+    email: str
+    period: str
+    trending: bool
+    categories: tuple[str, ...]
+    status: str
+    token: str
+    user_id: int | None
+    created_at: datetime
+    confirmed_at: datetime | None
+    last_digest_on: date | None
+    bounce_reason: str | None = None
+    searches: tuple[SavedSearch, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"email": self.email, "period": self.period, "trending": self.trending,
+                "categories": list(self.categories), "status": self.status,
+                "created_at": self.created_at.isoformat(),
+                "confirmed_at": self.confirmed_at.isoformat() if self.confirmed_at else None,
+                "last_digest_on": (self.last_digest_on.isoformat()
+                                   if self.last_digest_on else None),
+                "bounce_reason": self.bounce_reason,
+                "searches": [s.to_dict() for s in self.searches]}
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    """A saved search to add: the query and the filters it keeps."""
+
+    query: str
+    categories: tuple[str, ...] = ()
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One digest as the send ledger records it: who, which period, which papers."""
+
+    subscription_id: int
+    period: str
+    period_key: str
+    message_id: str
+    papers: tuple[str, ...] = ()
+
+
+# --- trending -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Candidate:
+    """A paper that may rank in a trending window, with what the score is computed from."""
+
+    row_id: int
+    arxiv_id: str
+    listed_on: date | None
+    published: datetime | None
+    votes: int  # local votes cast before the window's end
+    external: int  # imported upvotes, summed over sources
+    featured_on: date | None  # earliest day another service featured it

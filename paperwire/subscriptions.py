@@ -10,20 +10,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
+from paperwire import throttle
 from paperwire.accounts import may_mail
 from paperwire.errors import PaperwireError
 from paperwire.mail import compose
-from paperwire.models import Filters
+from paperwire.models import DIGEST_PERIODS, Filters, SearchSpec, Subscription
 from paperwire.search import MAX_QUERY_CHARS, QueryError, check_filters
 from paperwire.settings import Settings
 from paperwire.signing import Signer
 from paperwire.store import Store
-from paperwire.store.database import utcnow
-from paperwire.store.subscriptions import PERIODS, SearchSpec, Subscription
 
 CONFIRM_PURPOSE = "confirm-subscription"
 CONFIRM_MAX_AGE_S = 7 * 24 * 3600
@@ -94,7 +92,7 @@ def build(settings: Settings, email: str, *, period: str = "daily", trending: bo
           categories: tuple[str, ...] = (), searches: tuple[SearchSpec, ...] = ()
           ) -> Request:
     """A Request from raw input; SubscriptionError names the first field that is wrong."""
-    if period not in PERIODS:
+    if period not in DIGEST_PERIODS:
         raise SubscriptionError("period", f"expected daily or weekly, got {period!r}")
     checked = []
     for spec in searches:
@@ -149,12 +147,9 @@ def may_send_confirmation(store: Store, settings: Settings, email: str,
     limit nothing is sent but the answer stays the same (it must not tell whether the
     address is known); over the client limit the client is told to wait (HTTP 429).
     """
-    now = utcnow()
-    since = now - timedelta(hours=1)
     if client_ip:
-        key = f"subscribe-ip:{client_ip}"
-        count, oldest = store.count_attempts(key, since)
-        if count >= settings.subscribe_per_ip_per_hour and oldest is not None:
-            return False, max(1, int((oldest + timedelta(hours=1) - now).total_seconds()))
-        store.record_attempt(key)
+        try:
+            throttle.reserve(store, [(throttle.client_limit(settings, "subscribe"), client_ip)])
+        except throttle.Throttled as exc:
+            return False, exc.retry_after
     return may_mail(store, settings, "confirm", email), 0

@@ -30,10 +30,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from paperwire.errors import ConfigError
-from paperwire.models import Paper
+from paperwire.models import Candidate, Paper
 from paperwire.settings import Settings
 from paperwire.store import Store
-from paperwire.store.votes import Candidate
 
 __all__ = ["PERIODS", "Scored", "TrendingPage", "TrendingParams", "rank", "score", "window"]
 

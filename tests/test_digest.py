@@ -29,10 +29,10 @@ from paperwire.errors import Busy
 from paperwire.index.indexer import IndexPaths, update_index
 from paperwire.ingest import ingest
 from paperwire.mail import OutboxMailer, SmtpConfig, SMTPMailer, compose
+from paperwire.models import LedgerEntry, SearchSpec
 from paperwire.settings import Settings
 from paperwire.sources.files import JsonlSource
 from paperwire.store import Store
-from paperwire.store.subscriptions import LedgerEntry, SearchSpec
 from paperwire.web import create_app
 from tests.shared_data import arxiv_lines
 from tests.smtp_server import SmtpServer, running_smtp_server

@@ -41,7 +41,7 @@ def subscriptions_add(ctx: Context, email: str, period: str, categories: tuple[s
     """Subscribe EMAIL (or update its preferences); without --confirmed it is pending and a
     confirmation link is mailed to it."""
     from paperwire.mail import mailer_for
-    from paperwire.store.subscriptions import SearchSpec
+    from paperwire.models import SearchSpec
     from paperwire.subscriptions import SubscriptionError, build, confirmation_message
 
     try:
@@ -64,7 +64,7 @@ _CSV_FIELDS = ("email", "period", "trending", "categories", "searches")
 
 
 def _csv_request(ctx: Context, row: dict[str, str | None]) -> Any:
-    from paperwire.store.subscriptions import SearchSpec
+    from paperwire.models import SearchSpec
     from paperwire.subscriptions import SubscriptionError, build
 
     trending_raw = (row.get("trending") or "yes").strip().lower()

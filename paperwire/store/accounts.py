@@ -1,15 +1,15 @@
-"""Accounts in the database: users, sessions, API tokens and failed sign-ins."""
+"""Accounts in the database: users, sessions and API tokens."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from paperwire.models import User
-from paperwire.store.schema import api_tokens, login_attempts, sessions, users
+from paperwire.store.schema import api_tokens, sessions, users
 
 # Sliding expiry writes at most this often per session, not on every request.
 _TOUCH_EVERY = timedelta(minutes=10)
@@ -149,24 +149,3 @@ def list_api_tokens(conn: Connection, user_id: int) -> list[dict[str, Any]]:
     return [{"id": r.id, "name": r.name, "created_at": r.created_at.isoformat(),
              "last_used_at": r.last_used_at.isoformat() if r.last_used_at else None}
             for r in rows]
-
-
-# --- failed sign-ins ------------------------------------------------------------------------
-def record_attempt(conn: Connection, key: str, now: datetime) -> None:
-    # Attempts older than a day are never counted again; sweep them as we go.
-    conn.execute(delete(login_attempts).where(login_attempts.c.attempted_at
-                                              < now - timedelta(days=1)))
-    conn.execute(login_attempts.insert().values(key=key[:400], attempted_at=now))
-
-
-def count_attempts(conn: Connection, key: str, since: datetime
-                         ) -> tuple[int, datetime | None]:
-    """How many attempts under ``key`` since then, and the oldest of them."""
-    row = conn.execute(select(func.count(), func.min(login_attempts.c.attempted_at))
-                       .where(login_attempts.c.key == key[:400],
-                              login_attempts.c.attempted_at >= since)).one()
-    return int(row[0]), row[1]
-
-
-def clear_attempts(conn: Connection, key: str) -> None:
-    conn.execute(delete(login_attempts).where(login_attempts.c.key == key[:400]))

@@ -1,5 +1,6 @@
 """Store methods of the community: votes and imported votes, accounts, sessions, API tokens,
-submissions and moderation (SQL in votes.py, accounts.py, submissions.py, moderation.py).
+throttle attempts, submissions and moderation (SQL in votes.py, accounts.py, throttle.py,
+submissions.py, moderation.py).
 
 Mixed into ``Store`` (import that, not this); kept apart so each area's door stays small.
 """
@@ -13,12 +14,13 @@ from typing import Any
 from sqlalchemy import Engine
 
 from paperwire.errors import NotFound
-from paperwire.models import ExternalVote, HarvestState, Paper, User, VoteState
+from paperwire.models import Candidate, ExternalVote, HarvestState, Paper, User, VoteState
 from paperwire.store import accounts as _accounts
 from paperwire.store import moderation as _moderation
 from paperwire.store import papers as _papers
 from paperwire.store import state as _state
 from paperwire.store import submissions as _submissions
+from paperwire.store import throttle as _throttle
 from paperwire.store import votes as _votes
 from paperwire.store.database import (
     next_stamp,
@@ -76,7 +78,7 @@ class CommunityMethods:
             return _votes.votes_version(conn)
 
     def trending_candidates(self, since: date, until: date, as_of: datetime,
-                            categories: Sequence[str] = ()) -> list[_votes.Candidate]:
+                            categories: Sequence[str] = ()) -> list[Candidate]:
         """Unhidden papers whose day or featured day is in [since, until], with local votes
         cast before ``as_of`` and imported upvotes (what trending scores)."""
         with self.engine.connect() as conn:
@@ -192,19 +194,31 @@ class CommunityMethods:
         with self.engine.connect() as conn:
             return _accounts.list_api_tokens(conn, user_id)
 
-    # Throttles (failed sign-ins, mails per address, subscribe requests per client) count
-    # attempts under a key in the login_attempts table; a day's worth is kept.
-    def record_attempt(self, key: str) -> None:
+    # --- throttle attempts (store/throttle.py; the policy is paperwire/throttle.py) -------
+    def reserve_attempt(self, key: str, since: datetime) -> tuple[int, int, datetime | None]:
+        """Add an attempt under ``key``, then count those since ``since`` including it:
+        (its id, the count, the oldest). The row is committed before counting, so of many
+        concurrent reservations the k-th to commit counts at least k: no more than a limit's
+        worth can all see themselves within it, on SQLite and on PostgreSQL alike."""
+        now = utcnow()
         with write_transaction(self.engine) as conn:
-            _accounts.record_attempt(conn, key, utcnow())
+            attempt = _throttle.record(conn, key, now)
+        with self.engine.connect() as conn:
+            counted, oldest = _throttle.count(conn, key, since)
+        return attempt, counted, oldest
 
     def count_attempts(self, key: str, since: datetime) -> tuple[int, datetime | None]:
         with self.engine.connect() as conn:
-            return _accounts.count_attempts(conn, key, since)
+            return _throttle.count(conn, key, since)
+
+    def release_attempts(self, ids: Iterable[int]) -> None:
+        """Take reserved attempts back (refused, or not to be counted after all)."""
+        with write_transaction(self.engine) as conn:
+            _throttle.release(conn, set(ids))
 
     def clear_attempts(self, key: str) -> None:
         with write_transaction(self.engine) as conn:
-            _accounts.clear_attempts(conn, key)
+            _throttle.clear(conn, key)
 
     def add_submission(self, arxiv_id: str, user_id: int, note: str | None
                        ) -> tuple[int, bool]:

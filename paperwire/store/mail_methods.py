@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from paperwire.models import LedgerEntry, SavedSearch, SearchSpec, Subscription
 from paperwire.store import outbox as _outbox
 from paperwire.store import subscriptions as _subs
 from paperwire.store.database import (
@@ -38,9 +39,9 @@ class MailMethods:
     # --- subscriptions, saved searches, digest sends, worker runs (store/subscriptions.py)
     def upsert_subscription(self, email: str, *, period: str = "daily", trending: bool = True,
                             categories: Sequence[str] = (),
-                            searches: Sequence[_subs.SearchSpec] = (),
+                            searches: Sequence[SearchSpec] = (),
                             status: str = "pending", user_id: int | None = None
-                            ) -> _subs.Subscription:
+                            ) -> Subscription:
         """Create or update the address's subscription (see subscriptions.upsert)."""
         with write_transaction(self.engine) as conn:
             sub_id = _subs.upsert(conn, email, period=period, trending=trending,
@@ -51,12 +52,12 @@ class MailMethods:
         return found
 
     def subscription(self, *, email: str | None = None, token: str | None = None,
-                     sub_id: int | None = None) -> _subs.Subscription | None:
+                     sub_id: int | None = None) -> Subscription | None:
         with self.engine.connect() as conn:
             return _subs.find(conn, email=email, token=token, sub_id=sub_id)
 
     def subscriptions(self, *, status: str | None = None, period: str | None = None,
-                      user_id: int | None = None) -> list[_subs.Subscription]:
+                      user_id: int | None = None) -> list[Subscription]:
         with self.engine.connect() as conn:
             return _subs.list_subscriptions(conn, status=status, period=period,
                                             user_id=user_id)
@@ -70,7 +71,7 @@ class MailMethods:
         with write_transaction(self.engine) as conn:
             return _subs.remove(conn, email)
 
-    def saved_search(self, token: str) -> tuple[_subs.SavedSearch, str] | None:
+    def saved_search(self, token: str) -> tuple[SavedSearch, str] | None:
         """A saved search by feed token, with its subscription's status."""
         with self.engine.connect() as conn:
             return _subs.saved_search(conn, token)
@@ -79,7 +80,7 @@ class MailMethods:
         with self.engine.connect() as conn:
             return _subs.ledger(conn, period_key)
 
-    def claim_digests(self, entries: Iterable[_subs.LedgerEntry], status: str = "sending"
+    def claim_digests(self, entries: Iterable[LedgerEntry], status: str = "sending"
                       ) -> None:
         """Record entries as about to be sent (or skipped), in one transaction."""
         with write_transaction(self.engine) as conn:

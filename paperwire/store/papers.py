@@ -239,10 +239,15 @@ def row_to_paper(row: Any) -> Paper:
 
 
 def get_papers(conn: Connection, arxiv_ids: Iterable[str]) -> dict[str, Paper]:
-    found: dict[str, Paper] = {}
-    for chunk in in_chunks(arxiv_ids):
-        rows = conn.execute(select(papers).where(papers.c.arxiv_id.in_(chunk)))
-        found.update({row.arxiv_id: row_to_paper(row) for row in rows})
+    return _papers_by(conn, papers.c.arxiv_id, arxiv_ids)
+
+
+def _papers_by(conn: Connection, column: Any, keys: Iterable[Any]) -> dict[Any, Paper]:
+    """The stored papers whose ``column`` is among ``keys``, by that key."""
+    found: dict[Any, Paper] = {}
+    for chunk in in_chunks(keys):
+        rows = conn.execute(select(papers).where(column.in_(chunk)))
+        found.update({row._mapping[column]: row_to_paper(row) for row in rows})
     return found
 
 
@@ -304,11 +309,7 @@ def changed_since(conn: Connection, since: datetime | None, after_id: int, limit
 
 
 def get_papers_by_row(conn: Connection, row_ids: Iterable[int]) -> dict[int, Paper]:
-    found: dict[int, Paper] = {}
-    for chunk in in_chunks(row_ids):
-        rows = conn.execute(select(papers).where(papers.c.id.in_(chunk)))
-        found.update({row.id: row_to_paper(row) for row in rows})
-    return found
+    return _papers_by(conn, papers.c.id, row_ids)
 
 
 def row_ids(conn: Connection, arxiv_ids: Iterable[str]) -> dict[str, int]:

@@ -172,16 +172,17 @@ class ApiTokenRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
-class LoginAttemptRow(Base):
-    """Failed sign-ins by key (an address or a client IP), for throttling across processes."""
+class ThrottleAttemptRow(Base):
+    """Attempts under a throttle key (failed sign-ins by address or client IP, mails per
+    address, sign-ups, resets and subscribes per client), counted across processes."""
 
-    __tablename__ = "login_attempts"
+    __tablename__ = "throttle_attempts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(400))
     attempted_at: Mapped[datetime] = mapped_column(DateTime)
 
-    __table_args__ = (Index("ix_login_attempts_key", "key", "attempted_at"),)
+    __table_args__ = (Index("ix_throttle_attempts_key", "key", "attempted_at"),)
 
 
 class VoteRow(Base):
@@ -274,7 +275,7 @@ class OutboxRow(Base):
 users = cast(Table, UserRow.__table__)
 sessions = cast(Table, SessionRow.__table__)
 api_tokens = cast(Table, ApiTokenRow.__table__)
-login_attempts = cast(Table, LoginAttemptRow.__table__)
+throttle_attempts = cast(Table, ThrottleAttemptRow.__table__)
 votes = cast(Table, VoteRow.__table__)
 external_votes = cast(Table, ExternalVoteRow.__table__)
 submissions = cast(Table, SubmissionRow.__table__)

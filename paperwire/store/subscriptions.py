@@ -4,67 +4,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Row, and_, delete, func, select, update
 
+from paperwire.models import LedgerEntry, SavedSearch, SearchSpec, Subscription
 from paperwire.store.schema import digest_sends, saved_searches, subscriptions, worker_runs
-
-PERIODS = ("daily", "weekly")
-STATUSES = ("pending", "active", "unsubscribed", "bounced")
-
-
-@dataclass(frozen=True)
-class SavedSearch:
-    id: int
-    subscription_id: int
-    query: str
-    categories: tuple[str, ...]
-    author: str | None
-    token: str
-    created_at: datetime
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"query": self.query, "categories": list(self.categories),
-                "author": self.author, "token": self.token}
-
-
-@dataclass(frozen=True)
-class Subscription:
-    id: int
-    email: str
-    period: str
-    trending: bool
-    categories: tuple[str, ...]
-    status: str
-    token: str
-    user_id: int | None
-    created_at: datetime
-    confirmed_at: datetime | None
-    last_digest_on: date | None
-    bounce_reason: str | None = None
-    searches: tuple[SavedSearch, ...] = field(default=())
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"email": self.email, "period": self.period, "trending": self.trending,
-                "categories": list(self.categories), "status": self.status,
-                "created_at": self.created_at.isoformat(),
-                "confirmed_at": self.confirmed_at.isoformat() if self.confirmed_at else None,
-                "last_digest_on": (self.last_digest_on.isoformat()
-                                   if self.last_digest_on else None),
-                "bounce_reason": self.bounce_reason,
-                "searches": [s.to_dict() for s in self.searches]}
-
-
-@dataclass(frozen=True)
-class SearchSpec:
-    """A saved search to add: the query and the filters it keeps."""
-
-    query: str
-    categories: tuple[str, ...] = ()
-    author: str | None = None
 
 
 def _search(row: Row[Any]) -> SavedSearch:
@@ -192,15 +138,6 @@ def saved_search(conn: Connection, token: str) -> tuple[SavedSearch, str] | None
 
 
 # --- the digest send ledger -------------------------------------------------------------------
-@dataclass(frozen=True)
-class LedgerEntry:
-    subscription_id: int
-    period: str
-    period_key: str
-    message_id: str
-    papers: tuple[str, ...] = ()
-
-
 def ledger(conn: Connection, period_key: str) -> dict[int, dict[str, Any]]:
     """The ledger rows of one period key, by subscription id."""
     rows = conn.execute(select(digest_sends).where(digest_sends.c.period_key == period_key))

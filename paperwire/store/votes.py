@@ -15,24 +15,11 @@ from sqlalchemy import Connection, and_, delete, func, insert, literal, or_, sel
 from sqlalchemy.dialects import postgresql, sqlite
 
 from paperwire.errors import NotFound
-from paperwire.models import ExternalVote, VoteState
+from paperwire.models import Candidate, ExternalVote, VoteState
 from paperwire.store.counters import bump, counter
 from paperwire.store.listings import _in_category, _in_days
 from paperwire.store.papers import in_chunks, row_ids
 from paperwire.store.schema import external_votes, hidden_papers, papers, votes
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """A paper that may rank in a trending window, with what the score is computed from."""
-
-    row_id: int
-    arxiv_id: str
-    listed_on: date | None
-    published: datetime | None
-    votes: int  # local votes cast before the window's end
-    external: int  # imported upvotes, summed over sources
-    featured_on: date | None  # earliest day another service featured it
 
 
 @dataclass

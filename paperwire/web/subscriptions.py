@@ -21,10 +21,9 @@ from starlette.responses import Response
 
 from paperwire import subscriptions as subs
 from paperwire.mail import MailError
-from paperwire.models import Filters
+from paperwire.models import Filters, SearchSpec, Subscription
 from paperwire.search import QueryError
 from paperwire.signing import InvalidToken
-from paperwire.store.subscriptions import SearchSpec, Subscription
 from paperwire.web.accounts import read_form, site_of
 from paperwire.web.app import render
 from paperwire.web.security import client_ip, user_of
