@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from email.message import EmailMessage
 from typing import Annotated, Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Request
 from starlette.concurrency import run_in_threadpool
@@ -25,15 +24,16 @@ from paperwire.accounts import AccountError, Throttled, WrongCredentials
 from paperwire.mail import MailError, compose
 from paperwire.models import User
 from paperwire.signing import InvalidToken, Signer
-from paperwire.web.app import Site, render
+from paperwire.web.params import read_form, safe_next
+from paperwire.web.renderers import Page, page_route, render
 from paperwire.web.security import (
-    MAX_FORM_BYTES,
     SESSION_COOKIE,
     clear_session_cookie,
     client_ip,
     set_session_cookie,
     user_of,
 )
+from paperwire.web.site import Site, notice, site_of
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -44,39 +44,7 @@ SENT_RESET = ("If that address has an account, we've sent a link to reset its pa
               "The link works for {hours} hours.")
 
 
-# --- helpers shared with community pages -----------------------------------------------------
-def site_of(request: Request) -> Site:
-    site: Site = request.app.state.site
-    return site
-
-
-async def read_form(request: Request) -> dict[str, str]:
-    """An urlencoded form body as {name: first value}; 400 when it is not one."""
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype != "application/x-www-form-urlencoded":
-        raise HTTPException(400, "expected a form (application/x-www-form-urlencoded)")
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        raise HTTPException(400, "the form is too large")
-    try:
-        parsed = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=200)
-    except (UnicodeDecodeError, ValueError):
-        raise HTTPException(400, "the form could not be read") from None
-    return {k: v[0] for k, v in parsed.items()}
-
-
-# A path on this site: one leading slash, then no slash or backslash, and nothing a browser
-# strips or bends (whitespace, controls), so "//evil.example" and "/\t/evil" never pass.
-_LOCAL_PATH = re.compile(r"/(?:[^/\\\s\x00-\x1f\x7f][^\\\s\x00-\x1f\x7f]*)?")
-
-
-def safe_next(target: str | None) -> str:
-    """Where to go after signing in: a path on this site only (never //host or a URL)."""
-    if not target or len(target) > 2000 or not _LOCAL_PATH.fullmatch(target):
-        return "/"
-    return target
-
-
+# --- helpers -------------------------------------------------------------------------------
 def signin_url(request: Request) -> str:
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return "/signin?" + urlencode({"next": here})
@@ -93,15 +61,13 @@ def link(site: Site, path: str, **query: str) -> str:
     return site.settings.base_url.rstrip("/") + path + "?" + urlencode(query)
 
 
-def notice(request: Request, title: str, message: str, status: int = 200,
-           **extra: Any) -> Response:
-    return render(request, "notice.html", {"title": title, "message": message, **extra},
-                  status)
+def _form(template: str, status: int = 200, **data: Any) -> Page:
+    base: dict[str, Any] = {"error": None, "email": "", "display_name": "", "next": "/"}
+    return Page(template, {**base, **data}, status)
 
 
 def _form_page(request: Request, template: str, status: int = 200, **data: Any) -> Response:
-    base: dict[str, Any] = {"error": None, "email": "", "display_name": "", "next": "/"}
-    return render(request, template, {**base, **data}, status)
+    return render(request, _form(template, status, **data))
 
 
 # --- mail -----------------------------------------------------------------------------------
@@ -158,10 +124,9 @@ def _send_reset(site: Site, email: str) -> None:
 
 
 # --- sign up, verify ------------------------------------------------------------------------
-@router.get("/signup")
-@router.get("/signup.json")
-def signup_page(request: Request) -> Response:
-    return _form_page(request, "signup.html")
+@page_route(router, "/signup")
+def signup_page(request: Request) -> Page:
+    return _form("signup.html")
 
 
 def _signup(request: Request, form: dict[str, str]) -> Response:
@@ -189,7 +154,7 @@ async def signup(request: Request) -> Response:
     return await run_in_threadpool(_signup, request, await read_form(request))
 
 
-@router.get("/verify")
+@page_route(router, "/verify")
 def verify(request: Request, token: str = "") -> Response:
     site = site_of(request)
     try:
@@ -208,10 +173,9 @@ def verify(request: Request, token: str = "") -> Response:
 
 
 # --- sign in, sign out ----------------------------------------------------------------------
-@router.get("/signin")
-@router.get("/signin.json")
-def signin_page(request: Request, next: str = "/") -> Response:
-    return _form_page(request, "signin.html", next=safe_next(next))
+@page_route(router, "/signin")
+def signin_page(request: Request, next: str = "/") -> Page:
+    return _form("signin.html", next=safe_next(next))
 
 
 def _signin(request: Request, form: dict[str, str]) -> Response:
@@ -259,9 +223,9 @@ async def signout(request: Request) -> Response:
 
 
 # --- password reset -------------------------------------------------------------------------
-@router.get("/password/forgot")
-def forgot_page(request: Request) -> Response:
-    return _form_page(request, "password_forgot.html")
+@page_route(router, "/password/forgot")
+def forgot_page(request: Request) -> Page:
+    return _form("password_forgot.html")
 
 
 def _forgot(request: Request, form: dict[str, str]) -> Response:
@@ -294,7 +258,7 @@ def _reset_user(site: Site, token: str) -> User:
     return found[0]
 
 
-@router.get("/password/reset")
+@page_route(router, "/password/reset")
 def reset_page(request: Request, token: str = "") -> Response:
     try:
         _reset_user(site_of(request), token)
@@ -347,13 +311,12 @@ def _subscriptions_of(site: Site, user: User) -> list[dict[str, Any]]:
             for s in found.values()]
 
 
-@router.get("/account")
-@router.get("/account.json")
-def account_page(request: Request) -> Response:
+@page_route(router, "/account")
+def account_page(request: Request) -> Page | Response:
     user = user_of(request)
     if user is None:
         return RedirectResponse(signin_url(request), status_code=303)
-    return render(request, "account.html", account_data(site_of(request), user))
+    return Page("account.html", account_data(site_of(request), user))
 
 
 def _account_post(request: Request, form: dict[str, str], action: str) -> Response:
@@ -373,13 +336,13 @@ def _account_post(request: Request, form: dict[str, str], action: str) -> Respon
             send_verification(site, user)
     except AccountError as exc:
         data = account_data(site, user)
-        return render(request, "account.html", {**data, "error": str(exc)}, 400)
+        return render(request, Page("account.html", {**data, "error": str(exc)}, 400))
     if new_token is None:
         return RedirectResponse("/account", status_code=303)
     # Shown once, in this response only: the database keeps just its hash.
     fresh = site.store.user_by_id(user.id) or user
-    return render(request, "account.html", account_data(site, fresh, new_token),
-                  headers={"Cache-Control": "no-store"})
+    return render(request, Page("account.html", account_data(site, fresh, new_token),
+                                headers={"Cache-Control": "no-store"}))
 
 
 @router.post("/account")

@@ -16,7 +16,6 @@ import hmac
 import secrets
 from contextvars import ContextVar
 from http.cookies import SimpleCookie
-from typing import Any
 from urllib.parse import parse_qs
 
 import anyio.to_thread
@@ -30,13 +29,14 @@ from paperwire import accounts
 from paperwire.models import User
 from paperwire.settings import Settings
 from paperwire.signing import secret_key
+from paperwire.web.params import MAX_FORM_BYTES
+from paperwire.web.site import Site, error_response
 
 SESSION_COOKIE = "pw_session"
 CSRF_COOKIE = "pw_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-MAX_FORM_BYTES = 256 * 1024  # our forms are a few fields; a bigger body is not one of ours
 
 _csrf: ContextVar[str] = ContextVar("paperwire_csrf", default="")
 _user: ContextVar[User | None] = ContextVar("paperwire_user", default=None)
@@ -150,7 +150,7 @@ class AccountsMiddleware:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        site = request.app.state.site
+        site: Site = request.app.state.site
         settings: Settings = site.settings
         state = scope.setdefault("state", {})
         auth = request.headers.get("authorization", "")
@@ -210,8 +210,6 @@ class AccountsMiddleware:
 
     @staticmethod
     async def _refuse(request: Request, scope: Scope, receive: Receive, send: Send) -> None:
-        from paperwire.web.app import error_response
-
         response = await anyio.to_thread.run_sync(
             error_response, request, 403,
             "this form has expired or did not come from this site (CSRF check failed); "
@@ -235,7 +233,7 @@ class AccountsMiddleware:
         return sending
 
 
-def install(app: FastAPI, site: Any) -> None:
+def install(app: FastAPI, site: Site) -> None:
     """Register the middleware, the Jinja globals and the (initially empty) exempt paths."""
     if not hasattr(app.state, "csrf_exempt"):
         app.state.csrf_exempt = set()
