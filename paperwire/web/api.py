@@ -14,8 +14,14 @@ from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, Response
 
 from paperwire.search import Mode, QueryError, Sort
-from paperwire.web import pages
 from paperwire.web.deps import SiteDep, Viewer
+from paperwire.web.pages import (
+    SEARCH_PER_PAGE,
+    about_data,
+    paper_data,
+    search_data,
+    trending_data,
+)
 from paperwire.web.site import site_of
 
 router = APIRouter(prefix="/api", tags=["api"])
@@ -32,7 +38,7 @@ def trending(site: SiteDep,
              category: Annotated[str | None, Query(
                  description="an arXiv category (cs.CL) or archive (cs)")] = None,
              ) -> dict[str, Any]:
-    return pages.trending_data(site, date, period, page, category)
+    return trending_data(site, date, period, page, category)
 
 
 @router.get("/search", summary="Search papers by keyword and meaning")
@@ -43,10 +49,10 @@ def search(site: SiteDep, viewer: Viewer,
            since: dt.date | None = None, until: dt.date | None = None,
            author: str | None = None, sort: Sort = "relevance", mode: Mode | None = None,
            page: Page = 1,
-           per_page: Annotated[int, Query(ge=1, le=100)] = pages.SEARCH_PER_PAGE,
+           per_page: Annotated[int, Query(ge=1, le=100)] = SEARCH_PER_PAGE,
            ) -> dict[str, Any]:
     try:
-        return pages.search_data(site, q, categories=tuple(category or ()), since=since,
+        return search_data(site, q, categories=tuple(category or ()), since=since,
                                  until=until, author=author, sort=sort, mode=mode,
                                  page=page, per_page=per_page, viewer=viewer)
     except QueryError as exc:
@@ -55,12 +61,12 @@ def search(site: SiteDep, viewer: Viewer,
 
 @router.get("/papers/{arxiv_id:path}", summary="One paper, with papers similar to it")
 def paper(site: SiteDep, viewer: Viewer, arxiv_id: str) -> dict[str, Any]:
-    return pages.paper_data(site, arxiv_id, viewer=viewer)
+    return paper_data(site, arxiv_id, viewer=viewer)
 
 
 @router.get("/stats", summary="How many papers this instance holds, by day and category")
 def stats(site: SiteDep) -> dict[str, Any]:
-    return pages.about_data(site)
+    return about_data(site)
 
 
 @router.get("/docs", include_in_schema=False)

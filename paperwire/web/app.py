@@ -16,18 +16,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperwire.settings import Settings
 from paperwire.store import Store
-from paperwire.web import (
-    accounts,
-    admin,
-    api,
-    community,
-    feeds,
-    pages,
-    security,
-    subscriptions,
-)
+from paperwire.web.accounts import router as accounts_router
+from paperwire.web.admin import pages_router as admin_forms
+from paperwire.web.admin import router as admin_api
+from paperwire.web.api import router as api_router
+from paperwire.web.community import pages_router as community_forms
+from paperwire.web.community import router as community_api
+from paperwire.web.feeds import router as feeds_router
+from paperwire.web.pages import router as pages_router
 from paperwire.web.renderers import SuffixFormats
+from paperwire.web.security import install as install_accounts
 from paperwire.web.site import STATIC, Site, error_response
+from paperwire.web.subscriptions import install as install_subscriptions
 
 # Content Security Policy: nothing but this origin, so a paper title that slipped past
 # escaping still could not run a script or pull in a third-party resource.
@@ -114,7 +114,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                   description="Search and browse arXiv papers held by this instance.")
     app.state.site = site
     # Inside SecurityHeaders (added after it), so its 403s get those headers too.
-    security.install(app, site)
+    install_accounts(app, site)
     app.add_middleware(SecurityHeaders)
     # Outermost: the rest see the path without its format suffix.
     app.add_middleware(SuffixFormats, formats=site.formats)
@@ -124,15 +124,15 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.mount("/static", CachedStatic(directory=STATIC), name="static")
     # Routes are matched in order: the pages people open most come first. /papers/{id:path}
     # takes only GET, so the POST forms under /papers/{id}/… still reach their routers.
-    app.include_router(pages.router)
-    app.include_router(community.router)  # before api's /api/papers/{id:path}
-    app.include_router(admin.router)
-    app.include_router(api.router)
-    app.include_router(feeds.router)
-    app.include_router(accounts.router)
-    subscriptions.install(app)  # also exempts its one-click unsubscribe from CSRF
-    app.include_router(community.pages_router)
-    app.include_router(admin.pages_router)
+    app.include_router(pages_router)
+    app.include_router(community_api)  # before api's /api/papers/{id:path}
+    app.include_router(admin_api)
+    app.include_router(api_router)
+    app.include_router(feeds_router)
+    app.include_router(accounts_router)
+    install_subscriptions(app)  # also exempts its one-click unsubscribe from CSRF
+    app.include_router(community_forms)
+    app.include_router(admin_forms)
     return app
 
 

@@ -12,8 +12,8 @@ from starlette.exceptions import HTTPException
 from paperwire.formats.atom import FEED_SIZE
 from paperwire.models import Filters
 from paperwire.search import QueryError, check_filters
-from paperwire.web import pages
 from paperwire.web.cards import card
+from paperwire.web.pages import search_page, trending_page
 from paperwire.web.renderers import Feed, Page, page_route
 from paperwire.web.site import site_of
 
@@ -23,13 +23,13 @@ router = APIRouter(prefix="/feeds", include_in_schema=False)
 @page_route(router, "/trending")
 def trending_feed(request: Request) -> Page:
     """?period=day|week|month&date=YYYY-MM-DD, as on /trending."""
-    return replace(pages.trending_page(request), template=None)
+    return replace(trending_page(request), template=None)
 
 
 @page_route(router, "/search")
 def search_feed(request: Request) -> Page:
     """?q=…, as on /search; the first FEED_SIZE hits."""
-    return replace(pages.search_page(request), template=None)
+    return replace(search_page(request), template=None)
 
 
 @page_route(router, "/category/{code}")
