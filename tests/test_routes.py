@@ -98,7 +98,7 @@ def _suffixed(url: str, suffix: str) -> str:
     return path + suffix + (f"?{query}" if query else "")
 
 
-def _json(response: Response | Any) -> Any:
+def _json(response: Any) -> Any:
     assert response.headers["content-type"].startswith("application/json"), response.text[:200]
     assert "Accept" in response.headers.get("vary", "")
     data = response.json()

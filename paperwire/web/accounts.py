@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from email.message import EmailMessage
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -71,11 +70,12 @@ def _form_page(request: Request, template: str, status: int = 200, **data: Any) 
 
 
 # --- mail -----------------------------------------------------------------------------------
-def _deliver(site: Site, message: EmailMessage, kind: str) -> None:
+def _deliver(site: Site, to: str, subject: str, text: str, kind: str) -> None:
     """Send, but never fail the request over it: the answer must not differ by whether mail
     went out (that would tell which addresses have accounts), and the message stays in the
     outbox unsent for an admin to see (`paperwire outbox`). A few of a kind per address per
     hour at most (accounts.may_mail); past that, nothing is sent and the answer is the same."""
+    message = compose(site.settings, to, subject, text)
     if not accounts.may_mail(site.store, site.settings, kind, str(message["To"])):
         log.info("not sending more %s mail to %s this hour", kind, message["To"])
         return
@@ -92,16 +92,14 @@ def send_verification(site: Site, user: User) -> None:
     text = (f"Hello {user.display_name},\n\nplease confirm this address for your paperwire "
             f"account by opening this link (it works for {hours} hours):\n\n{url}\n\n"
             "If you did not sign up, ignore this message.\n")
-    _deliver(site, compose(site.settings, user.email, "Confirm your paperwire address", text),
-             "verify")
+    _deliver(site, user.email, "Confirm your paperwire address", text, "verify")
 
 
 def _send_taken_notice(site: Site, email: str) -> None:
     text = ("Someone (perhaps you) tried to sign up for paperwire with this address, which "
             "already has an account. Nothing was changed.\n\nForgot your password? Reset it "
             f"here: {site.settings.base_url.rstrip('/')}/password/forgot\n")
-    _deliver(site, compose(site.settings, email, "Sign-up attempt on paperwire", text),
-             "signup-taken")
+    _deliver(site, email, "Sign-up attempt on paperwire", text, "signup-taken")
 
 
 def _password_mark(password_hash: str) -> str:
@@ -119,8 +117,7 @@ def _send_reset(site: Site, email: str) -> None:
     text = (f"Hello {user.display_name},\n\nto choose a new paperwire password, open this link "
             f"(it works for {hours} hours, once):\n\n{link(site, '/password/reset', token=token)}"
             "\n\nIf you did not ask for this, ignore this message; your password is unchanged.\n")
-    _deliver(site, compose(site.settings, user.email, "Reset your paperwire password", text),
-             "reset")
+    _deliver(site, user.email, "Reset your paperwire password", text, "reset")
 
 
 # --- sign up, verify ------------------------------------------------------------------------

@@ -1,5 +1,8 @@
-"""Moderators' and admins' views: hiding papers and submissions (JSON API and forms), and
-the digest preview. Moderation needs the moderator or admin role (403 otherwise)."""
+"""Moderators' and admins' views: hiding papers and submissions, and the digest preview.
+
+Hiding answers as JSON API and as forms; it needs the moderator or admin role (403
+otherwise). The digest preview is for admins.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
-"""The one JSON shape of a paper on pages, API and feeds (a card); a search hit is a card
-with its score and snippet, a trending item a card with its score and explanation."""
+"""The one JSON shape of a paper on pages, API and feeds: the card.
+
+A search hit is a card with its score and snippet, a trending item a card with its score and
+explanation; ``with_votes`` and ``with_submitters`` add the community's part.
+"""
 
 from __future__ import annotations
 

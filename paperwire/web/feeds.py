@@ -1,6 +1,8 @@
-"""The Atom feed addresses: /feeds/trending and /feeds/search are the list pages' own views
-(so a feed and its page cannot disagree), and /feeds/category/{code} the newest papers of a
-category. Each answers as Atom (``.atom``) or JSON, never as an HTML page."""
+"""The feed addresses under /feeds: Atom (``.atom``) or JSON, never an HTML page.
+
+/feeds/trending and /feeds/search are the list pages' own views (so a feed and its page
+cannot disagree); /feeds/category/{code} is the newest papers of a category.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""The pages (home/trending, day, search, paper, about): each view builds data and returns a
-Page, which the format registry renders as HTML, JSON or (list pages) Atom.
+"""The pages: home/trending, day, search, paper and about.
+
+Each view builds data and returns a Page, which the format registry renders as HTML, JSON
+or (list pages) Atom.
 
 Every ``*_data`` function returns plain JSON-able data; the API in api.py calls the same
 functions, so a page and its API answer cannot drift apart.

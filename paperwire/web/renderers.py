@@ -1,5 +1,6 @@
-"""The format registry: a view returns a Page, and the registry renders it as HTML, JSON or
-Atom, chosen by URL suffix (``/search.json``) or by the Accept header.
+"""The format registry: a view returns a Page; the registry renders it in the asked format.
+
+The format is chosen by URL suffix (``/search.json``) or by the Accept header.
 
 A view offers a format by what its Page carries: HTML when it names a template, JSON always,
 Atom when it carries a Feed (the Paper objects behind a list page). Adding a format is one
@@ -24,6 +25,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from paperwire.formats import atom
 from paperwire.models import Paper
+from paperwire.web.asgi import HTTPMiddleware
 
 
 @dataclass(frozen=True)
@@ -174,18 +176,18 @@ def default_formats() -> Registry:
     return Registry([HTML, JSON, ATOM])
 
 
-class SuffixFormats:
+class SuffixFormats(HTTPMiddleware):
     """Strips a registered suffix from the path of a GET or HEAD request before routing and
     records the format, so one route serves every format of a page (``/index.json`` is the
     home page's). /api and /static keep their paths."""
 
     def __init__(self, app: ASGIApp, formats: Registry) -> None:
-        self.app = app
+        super().__init__(app)
         self.formats = formats
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
-        if (scope["type"] == "http" and scope["method"] in ("GET", "HEAD")
+        if (scope["method"] in ("GET", "HEAD")
                 and not path.startswith(("/api/", "/static/"))):
             fmt = self.formats.by_suffix(path)
             if fmt is not None:

@@ -23,12 +23,13 @@ from fastapi import FastAPI, Request
 from markupsafe import Markup, escape
 from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from paperwire import accounts
 from paperwire.models import User
 from paperwire.settings import Settings
 from paperwire.signing import secret_key
+from paperwire.web.asgi import HTTPMiddleware, editing_headers
 from paperwire.web.params import MAX_FORM_BYTES
 from paperwire.web.site import Site, error_response
 
@@ -139,16 +140,10 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replayed
 
 
-class AccountsMiddleware:
+class AccountsMiddleware(HTTPMiddleware):
     """Resolves the user, checks CSRF on unsafe methods, and hands out the CSRF cookie."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope)
         site: Site = request.app.state.site
         settings: Settings = site.settings
@@ -218,19 +213,16 @@ class AccountsMiddleware:
 
     @staticmethod
     def _sending(send: Send, cookies: list[str]) -> Send:
-        async def sending(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for cookie in cookies:
-                    headers.append("set-cookie", cookie)
-                # Pages carry this browser's CSRF token (and its user's name): never for a
-                # shared cache.
-                if (headers.get("content-type", "").startswith("text/html")
-                        and "cache-control" not in headers):
-                    headers["cache-control"] = "private"
-            await send(message)
+        def edit(headers: MutableHeaders) -> None:
+            for cookie in cookies:
+                headers.append("set-cookie", cookie)
+            # Pages carry this browser's CSRF token (and its user's name): never for a
+            # shared cache.
+            if (headers.get("content-type", "").startswith("text/html")
+                    and "cache-control" not in headers):
+                headers["cache-control"] = "private"
 
-        return sending
+        return editing_headers(send, edit)
 
 
 def install(app: FastAPI, site: Site) -> None:

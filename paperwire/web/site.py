@@ -1,5 +1,4 @@
-"""What every view shares: the Site (settings, store, templates, searcher, formats, cache),
-and the error and notice pages."""
+"""What every view shares: the Site, its view cache, and the error and notice pages."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Subscription pages: subscribe (double opt-in), confirm, unsubscribe (RFC 8058 one-click),
-and each saved search as an Atom feed.
+"""Subscription pages: subscribe, confirm, unsubscribe, and saved searches' feeds.
+
+Subscribing is double opt-in, unsubscribing RFC 8058 one-click.
 
 The subscribe form answers the same whatever the address ("check your inbox"): the request
 lives only in the signed confirmation link until that link is followed, so an address is
