@@ -6,7 +6,6 @@ explanation; ``with_votes`` and ``with_submitters`` add the community's part.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -89,7 +88,3 @@ def with_my_votes(store: Store, cards: list[dict[str, Any]], viewer: User | None
     mine = store.vote_states([*also, *(c["arxiv_id"] for c in cards)], viewer.id)
     voted = {i for i, state in mine.items() if state.voted}
     return [{**c, "voted": c["arxiv_id"] in voted} for c in cards], voted
-
-
-def ids(cards: Iterable[dict[str, Any]]) -> list[str]:
-    return [c["arxiv_id"] for c in cards]

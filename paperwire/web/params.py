@@ -11,7 +11,7 @@ from fastapi import Request
 from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 
-from paperwire.search import MODES, SORTS
+from paperwire.search import MAX_QUERY_CHARS, MODES, SORTS
 
 MAX_PAGE = 10_000
 FIRST_DAY = date(1990, 1, 1)  # before arXiv; a day outside these is a typo, not a query
@@ -19,6 +19,8 @@ LAST_DAY = date(2100, 12, 31)
 MAX_FORM_BYTES = 256 * 1024  # our forms are a few fields; a bigger body is not one of ours
 MAX_FORM_FIELDS = 200
 MAX_NEXT = 2000
+MAX_AUTHOR = 300
+MAX_CATEGORIES = 50
 
 
 def bad_request(message: str) -> HTTPException:
@@ -66,12 +68,20 @@ def search_args(q: QueryParams) -> dict[str, Any]:
     categories: list[str] = []
     for value in q.getlist("category"):
         categories += split_words(value)
+    if len(categories) > MAX_CATEGORIES:
+        raise bad_request(f"give at most {MAX_CATEGORIES} categories (got {len(categories)})")
+    text, author = q.get("q", ""), q.get("author") or None
+    if len(text) > MAX_QUERY_CHARS:
+        raise bad_request(f"q may be {MAX_QUERY_CHARS:,} characters long at most "
+                          f"(got {len(text):,})")
+    if author and len(author) > MAX_AUTHOR:
+        raise bad_request(f"author may be {MAX_AUTHOR} characters long at most")
     since = parse_day(q["since"], "since") if q.get("since") else None
     until = parse_day(q["until"], "until") if q.get("until") else None
     sort = check_choice(q.get("sort") or "relevance", "sort", SORTS)
     mode = check_choice(q["mode"], "mode", MODES) if q.get("mode") else None
-    return {"q": q.get("q", ""), "categories": tuple(dict.fromkeys(categories)),
-            "since": since, "until": until, "author": q.get("author") or None,
+    return {"q": text, "categories": tuple(dict.fromkeys(categories)),
+            "since": since, "until": until, "author": author,
             "sort": sort, "mode": mode, "page": parse_page(q.get("page"))}
 
 
