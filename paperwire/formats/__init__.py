@@ -1,1 +1,1 @@
-"""Paper(s) -> text in citation and markup formats, with no web knowledge."""
+"""Papers as text for other programs (Atom, BibTeX, RIS, CSL-JSON, MathML); no web knowledge."""

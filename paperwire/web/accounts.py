@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
-from email.message import EmailMessage
 from typing import Annotated, Any
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Request
 from starlette.concurrency import run_in_threadpool
@@ -25,15 +23,16 @@ from paperwire.accounts import AccountError, Throttled, WrongCredentials
 from paperwire.mail import MailError, compose
 from paperwire.models import User
 from paperwire.signing import InvalidToken, Signer
-from paperwire.web.app import Site, render
+from paperwire.web.params import read_form, safe_next
+from paperwire.web.renderers import Page, page_route, render
 from paperwire.web.security import (
-    MAX_FORM_BYTES,
     SESSION_COOKIE,
     clear_session_cookie,
     client_ip,
     set_session_cookie,
     user_of,
 )
+from paperwire.web.site import Site, notice, site_of
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -44,39 +43,7 @@ SENT_RESET = ("If that address has an account, we've sent a link to reset its pa
               "The link works for {hours} hours.")
 
 
-# --- helpers shared with community pages -----------------------------------------------------
-def site_of(request: Request) -> Site:
-    site: Site = request.app.state.site
-    return site
-
-
-async def read_form(request: Request) -> dict[str, str]:
-    """An urlencoded form body as {name: first value}; 400 when it is not one."""
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype != "application/x-www-form-urlencoded":
-        raise HTTPException(400, "expected a form (application/x-www-form-urlencoded)")
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        raise HTTPException(400, "the form is too large")
-    try:
-        parsed = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=200)
-    except (UnicodeDecodeError, ValueError):
-        raise HTTPException(400, "the form could not be read") from None
-    return {k: v[0] for k, v in parsed.items()}
-
-
-# A path on this site: one leading slash, then no slash or backslash, and nothing a browser
-# strips or bends (whitespace, controls), so "//evil.example" and "/\t/evil" never pass.
-_LOCAL_PATH = re.compile(r"/(?:[^/\\\s\x00-\x1f\x7f][^\\\s\x00-\x1f\x7f]*)?")
-
-
-def safe_next(target: str | None) -> str:
-    """Where to go after signing in: a path on this site only (never //host or a URL)."""
-    if not target or len(target) > 2000 or not _LOCAL_PATH.fullmatch(target):
-        return "/"
-    return target
-
-
+# --- helpers -------------------------------------------------------------------------------
 def signin_url(request: Request) -> str:
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return "/signin?" + urlencode({"next": here})
@@ -93,23 +60,22 @@ def link(site: Site, path: str, **query: str) -> str:
     return site.settings.base_url.rstrip("/") + path + "?" + urlencode(query)
 
 
-def notice(request: Request, title: str, message: str, status: int = 200,
-           **extra: Any) -> Response:
-    return render(request, "notice.html", {"title": title, "message": message, **extra},
-                  status)
+def _form(template: str, status: int = 200, **data: Any) -> Page:
+    base: dict[str, Any] = {"error": None, "email": "", "display_name": "", "next": "/"}
+    return Page(template, {**base, **data}, status)
 
 
 def _form_page(request: Request, template: str, status: int = 200, **data: Any) -> Response:
-    base: dict[str, Any] = {"error": None, "email": "", "display_name": "", "next": "/"}
-    return render(request, template, {**base, **data}, status)
+    return render(request, _form(template, status, **data))
 
 
 # --- mail -----------------------------------------------------------------------------------
-def _deliver(site: Site, message: EmailMessage, kind: str) -> None:
+def _deliver(site: Site, to: str, subject: str, text: str, kind: str) -> None:
     """Send, but never fail the request over it: the answer must not differ by whether mail
     went out (that would tell which addresses have accounts), and the message stays in the
     outbox unsent for an admin to see (`paperwire outbox`). A few of a kind per address per
     hour at most (accounts.may_mail); past that, nothing is sent and the answer is the same."""
+    message = compose(site.settings, to, subject, text)
     if not accounts.may_mail(site.store, site.settings, kind, str(message["To"])):
         log.info("not sending more %s mail to %s this hour", kind, message["To"])
         return
@@ -126,16 +92,14 @@ def send_verification(site: Site, user: User) -> None:
     text = (f"Hello {user.display_name},\n\nplease confirm this address for your paperwire "
             f"account by opening this link (it works for {hours} hours):\n\n{url}\n\n"
             "If you did not sign up, ignore this message.\n")
-    _deliver(site, compose(site.settings, user.email, "Confirm your paperwire address", text),
-             "verify")
+    _deliver(site, user.email, "Confirm your paperwire address", text, "verify")
 
 
 def _send_taken_notice(site: Site, email: str) -> None:
     text = ("Someone (perhaps you) tried to sign up for paperwire with this address, which "
             "already has an account. Nothing was changed.\n\nForgot your password? Reset it "
             f"here: {site.settings.base_url.rstrip('/')}/password/forgot\n")
-    _deliver(site, compose(site.settings, email, "Sign-up attempt on paperwire", text),
-             "signup-taken")
+    _deliver(site, email, "Sign-up attempt on paperwire", text, "signup-taken")
 
 
 def _password_mark(password_hash: str) -> str:
@@ -153,15 +117,20 @@ def _send_reset(site: Site, email: str) -> None:
     text = (f"Hello {user.display_name},\n\nto choose a new paperwire password, open this link "
             f"(it works for {hours} hours, once):\n\n{link(site, '/password/reset', token=token)}"
             "\n\nIf you did not ask for this, ignore this message; your password is unchanged.\n")
-    _deliver(site, compose(site.settings, user.email, "Reset your paperwire password", text),
-             "reset")
+    _deliver(site, user.email, "Reset your paperwire password", text, "reset")
 
 
 # --- sign up, verify ------------------------------------------------------------------------
-@router.get("/signup")
-@router.get("/signup.json")
-def signup_page(request: Request) -> Response:
-    return _form_page(request, "signup.html")
+@page_route(router, "/signup")
+def signup_page(request: Request) -> Page:
+    return _form("signup.html")
+
+
+def _throttled(request: Request, template: str, exc: Throttled, **data: Any) -> Response:
+    """The form again with a 429 saying when to try again (and Retry-After saying it too)."""
+    refused = _form_page(request, template, 429, error=str(exc), **data)
+    refused.headers["Retry-After"] = str(exc.retry_after)
+    return refused
 
 
 def _signup(request: Request, form: dict[str, str]) -> Response:
@@ -169,7 +138,10 @@ def _signup(request: Request, form: dict[str, str]) -> Response:
     email, name = form.get("email", ""), form.get("display_name", "")
     try:
         user, created = accounts.sign_up(site.store, email, form.get("password", ""),
-                                         name or email.split("@")[0])
+                                         name or email.split("@")[0], settings=site.settings,
+                                         client_ip=client_ip(request))
+    except Throttled as exc:
+        return _throttled(request, "signup.html", exc, email=email, display_name=name)
     except AccountError as exc:
         return _form_page(request, "signup.html", 400, error=str(exc), email=email,
                           display_name=name)
@@ -189,7 +161,7 @@ async def signup(request: Request) -> Response:
     return await run_in_threadpool(_signup, request, await read_form(request))
 
 
-@router.get("/verify")
+@page_route(router, "/verify")
 def verify(request: Request, token: str = "") -> Response:
     site = site_of(request)
     try:
@@ -208,10 +180,9 @@ def verify(request: Request, token: str = "") -> Response:
 
 
 # --- sign in, sign out ----------------------------------------------------------------------
-@router.get("/signin")
-@router.get("/signin.json")
-def signin_page(request: Request, next: str = "/") -> Response:
-    return _form_page(request, "signin.html", next=safe_next(next))
+@page_route(router, "/signin")
+def signin_page(request: Request, next: str = "/") -> Page:
+    return _form("signin.html", next=safe_next(next))
 
 
 def _signin(request: Request, form: dict[str, str]) -> Response:
@@ -221,10 +192,7 @@ def _signin(request: Request, form: dict[str, str]) -> Response:
         user = accounts.authenticate(site.store, site.settings, email,
                                      form.get("password", ""), client_ip(request))
     except Throttled as exc:
-        refused = _form_page(request, "signin.html", 429, error=str(exc), email=email,
-                             next=target)
-        refused.headers["Retry-After"] = str(exc.retry_after)
-        return refused
+        return _throttled(request, "signin.html", exc, email=email, next=target)
     except WrongCredentials as exc:
         return _form_page(request, "signin.html", 401, error=str(exc), email=email,
                           next=target)
@@ -259,15 +227,18 @@ async def signout(request: Request) -> Response:
 
 
 # --- password reset -------------------------------------------------------------------------
-@router.get("/password/forgot")
-def forgot_page(request: Request) -> Response:
-    return _form_page(request, "password_forgot.html")
+@page_route(router, "/password/forgot")
+def forgot_page(request: Request) -> Page:
+    return _form("password_forgot.html")
 
 
 def _forgot(request: Request, form: dict[str, str]) -> Response:
     site = site_of(request)
     try:
         email = accounts.normalize_email(form.get("email", ""))
+        accounts.reserve_reset(site.store, site.settings, client_ip(request))
+    except Throttled as exc:
+        return _throttled(request, "password_forgot.html", exc)
     except AccountError as exc:
         return _form_page(request, "password_forgot.html", 400, error=str(exc))
     _send_reset(site, email)
@@ -294,7 +265,7 @@ def _reset_user(site: Site, token: str) -> User:
     return found[0]
 
 
-@router.get("/password/reset")
+@page_route(router, "/password/reset")
 def reset_page(request: Request, token: str = "") -> Response:
     try:
         _reset_user(site_of(request), token)
@@ -347,13 +318,12 @@ def _subscriptions_of(site: Site, user: User) -> list[dict[str, Any]]:
             for s in found.values()]
 
 
-@router.get("/account")
-@router.get("/account.json")
-def account_page(request: Request) -> Response:
+@page_route(router, "/account")
+def account_page(request: Request) -> Page | Response:
     user = user_of(request)
     if user is None:
         return RedirectResponse(signin_url(request), status_code=303)
-    return render(request, "account.html", account_data(site_of(request), user))
+    return Page("account.html", account_data(site_of(request), user))
 
 
 def _account_post(request: Request, form: dict[str, str], action: str) -> Response:
@@ -373,13 +343,13 @@ def _account_post(request: Request, form: dict[str, str], action: str) -> Respon
             send_verification(site, user)
     except AccountError as exc:
         data = account_data(site, user)
-        return render(request, "account.html", {**data, "error": str(exc)}, 400)
+        return render(request, Page("account.html", {**data, "error": str(exc)}, 400))
     if new_token is None:
         return RedirectResponse("/account", status_code=303)
     # Shown once, in this response only: the database keeps just its hash.
     fresh = site.store.user_by_id(user.id) or user
-    return render(request, "account.html", account_data(site, fresh, new_token),
-                  headers={"Cache-Control": "no-store"})
+    return render(request, Page("account.html", account_data(site, fresh, new_token),
+                                headers={"Cache-Control": "no-store"}))
 
 
 @router.post("/account")

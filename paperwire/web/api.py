@@ -14,8 +14,15 @@ from starlette.exceptions import HTTPException
 from starlette.responses import HTMLResponse, Response
 
 from paperwire.search import Mode, QueryError, Sort
-from paperwire.web import pages
-from paperwire.web.security import user_of
+from paperwire.web.deps import SiteDep, Viewer
+from paperwire.web.pages import (
+    SEARCH_PER_PAGE,
+    about_data,
+    paper_data,
+    search_data,
+    trending_data,
+)
+from paperwire.web.site import site_of
 
 router = APIRouter(prefix="/api", tags=["api"])
 
@@ -24,44 +31,42 @@ Page = Annotated[int, Query(ge=1, le=1000, description="1-based page number")]
 
 
 @router.get("/trending", summary="Papers of a day, week or month by trending score")
-def trending(request: Request,
+def trending(site: SiteDep,
              date: Annotated[dt.date | None, Query(
                  description="a day (YYYY-MM-DD); default: the latest day with papers")] = None,
              period: Period = "day", page: Page = 1,
              category: Annotated[str | None, Query(
                  description="an arXiv category (cs.CL) or archive (cs)")] = None,
              ) -> dict[str, Any]:
-    return pages.trending_data(pages.site_of(request), date, period, page, category)
+    return trending_data(site, date, period, page, category)
 
 
 @router.get("/search", summary="Search papers by keyword and meaning")
-def search(request: Request,
+def search(site: SiteDep, viewer: Viewer,
            q: Annotated[str, Query(min_length=1, max_length=1000, description="the query")],
            category: Annotated[list[str] | None, Query(
                description="arXiv category or archive; repeat for several")] = None,
            since: dt.date | None = None, until: dt.date | None = None,
            author: str | None = None, sort: Sort = "relevance", mode: Mode | None = None,
            page: Page = 1,
-           per_page: Annotated[int, Query(ge=1, le=100)] = pages.SEARCH_PER_PAGE,
+           per_page: Annotated[int, Query(ge=1, le=100)] = SEARCH_PER_PAGE,
            ) -> dict[str, Any]:
     try:
-        return pages.search_data(pages.site_of(request), q, categories=tuple(category or ()),
-                                 since=since, until=until, author=author, sort=sort,
-                                 mode=mode, page=page, per_page=per_page,
-                                 viewer=user_of(request))
+        return search_data(site, q, categories=tuple(category or ()), since=since,
+                                 until=until, author=author, sort=sort, mode=mode,
+                                 page=page, per_page=per_page, viewer=viewer)
     except QueryError as exc:
         raise HTTPException(400, str(exc)) from None
 
 
 @router.get("/papers/{arxiv_id:path}", summary="One paper, with papers similar to it")
-def paper(request: Request, arxiv_id: str) -> dict[str, Any]:
-    return pages.paper_data(pages.site_of(request), arxiv_id,
-                            viewer=getattr(request.state, "user", None))
+def paper(site: SiteDep, viewer: Viewer, arxiv_id: str) -> dict[str, Any]:
+    return paper_data(site, arxiv_id, viewer=viewer)
 
 
 @router.get("/stats", summary="How many papers this instance holds, by day and category")
-def stats(request: Request) -> dict[str, Any]:
-    return pages.about_data(pages.site_of(request))
+def stats(site: SiteDep) -> dict[str, Any]:
+    return about_data(site)
 
 
 @router.get("/docs", include_in_schema=False)
@@ -77,7 +82,7 @@ def docs(request: Request) -> Response:
                       for p in op.get("parameters", [])]
             endpoints.append({"method": method.upper(), "path": path,
                               "summary": op.get("summary", ""), "params": params})
-    site = pages.site_of(request)
+    site = site_of(request)
     html = site.templates.get_template("api_docs.html").render(
         endpoints=endpoints, info=schema.get("info", {}), request_path=request.url.path)
     return HTMLResponse(html)

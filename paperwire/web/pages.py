@@ -1,22 +1,24 @@
-"""The pages (home/trending, day, search, paper, about): each view builds data, then renders it.
+"""The pages: home/trending, day, search, paper and about.
 
-Every ``*_data`` function returns plain JSON-able data; the page views render it as HTML or,
-for the JSON twin (``.json`` suffix or ``Accept: application/json``), as JSON. The API in
-api.py calls the same functions, so a page and its API answer cannot drift apart.
+Each view builds data and returns a Page, which the format registry renders as HTML, JSON
+or (list pages) Atom.
+
+Every ``*_data`` function returns plain JSON-able data; the API in api.py calls the same
+functions, so a page and its API answer cannot drift apart.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException
-from starlette.responses import Response
 
 from paperwire.errors import InvalidRecord
+from paperwire.formats.atom import FEED_SIZE
 from paperwire.models import Filters, Paper, User, paper_day, parse_arxiv_id
 from paperwire.search import (
     MAX_LIKE_TEXT_CHARS,
@@ -27,10 +29,20 @@ from paperwire.search import (
     check_filters,
 )
 from paperwire.settings import Settings
-from paperwire.trending import Scored, TrendingParams, rank, window  # noqa: F401 (re-export)
-from paperwire.web.app import Site, render
-from paperwire.web.community_api import community_data, with_submitters, with_votes
+from paperwire.trending import TrendingParams, rank
+from paperwire.web.cards import (
+    card,
+    community_data,
+    hit_card,
+    scored_card,
+    with_my_votes,
+    with_submitters,
+    with_votes,
+)
+from paperwire.web.params import bad_request, check_choice, parse_day, parse_page, search_args
+from paperwire.web.renderers import Feed, Page, format_of, page_route
 from paperwire.web.security import user_of
+from paperwire.web.site import Site, site_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -39,70 +51,17 @@ PER_PAGE = 30
 SEARCH_PER_PAGE = 20
 
 
-# --- small helpers shared by pages, API and feeds -------------------------------------------
-def site_of(request: Request) -> Site:
-    site: Site = request.app.state.site
-    return site
+@dataclass(frozen=True)
+class Listing:
+    """A list page's data and the papers behind it, in order (for its feed)."""
 
-
-def bad_request(message: str) -> HTTPException:
-    return HTTPException(400, message)
-
-
-def parse_day(text: str, name: str = "date") -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise bad_request(f"{name} must be a day written YYYY-MM-DD (got {text!r})") from None
-
-
-def parse_page(text: str | None) -> int:
-    if not text:
-        return 1
-    if not text.isdigit() or int(text) < 1:
-        raise bad_request(f"page must be a whole number from 1 (got {text!r})")
-    return int(text)
-
-
-def check_choice(value: str, name: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise bad_request(f"unknown {name} {value!r} (choose {', '.join(choices)})")
-    return value
+    data: dict[str, Any]
+    papers: list[Paper]
 
 
 def short_day(day: date | None) -> str:
     """"Mar 14", the way listings show a day."""
     return f"{day:%b} {day.day}" if day else ""
-
-
-def paper_dict(paper: Paper) -> dict[str, Any]:
-    day = paper_day(paper)
-    return {
-        "arxiv_id": paper.arxiv_id, "version": paper.version, "title": paper.title,
-        "authors": list(paper.authors), "abstract": paper.abstract,
-        "categories": list(paper.categories), "primary_category": paper.primary_category,
-        "date": day.isoformat() if day else None,
-        "published": paper.published.isoformat() if paper.published else None,
-        "updated": paper.updated.isoformat() if paper.updated else None,
-        "listed_on": paper.listed_on.isoformat() if paper.listed_on else None,
-        "comments": paper.comments, "journal_ref": paper.journal_ref, "doi": paper.doi,
-        "license": paper.license, "abs_url": paper.abs_url, "pdf_url": paper.pdf_url,
-        "url": f"/papers/{paper.arxiv_id}",
-    }
-
-
-def highlight(text: str, spans: list[list[int]] | None) -> Markup:
-    """Escape the snippet, then wrap the matched spans in <mark> (never the other way round)."""
-    out: list[str] = []
-    last = 0
-    for start, end in spans or []:
-        if start < last or end > len(text):
-            continue
-        out += [str(escape(text[last:start])), "<mark>", str(escape(text[start:end])),
-                "</mark>"]
-        last = end
-    out.append(str(escape(text[last:])))
-    return Markup("".join(out))
 
 
 # --- trending -----------------------------------------------------------------------------
@@ -123,43 +82,48 @@ def _page_url(day: date, period: str, page: int) -> str:
     return f"/date/{day.isoformat()}?{urlencode({'period': period, 'page': page})}"
 
 
-def trending_data(site: Site, day: date | None, period: str = "day", page: int = 1,
-                  category: str | None = None) -> dict[str, Any]:
+def trending_listing(site: Site, day: date | None, period: str = "day", page: int = 1,
+                     category: str | None = None) -> Listing:
     """Papers of a day (week, month) by trending score (paperwire.trending); the latest day
     with papers by default. Each paper carries its score and how it came about."""
     check_choice(period, "period", PERIODS)
     # Listings change only when papers, votes or moderation do; caching them by one
     # statement reading those versions keeps a served list to a single SQL statement.
     key = ("trending", day, period, page, category, site.store.view_version())
-    cached: dict[str, Any] | None = site.cache.get(key)
+    cached: Listing | None = site.cache.get(key)
     if cached is not None:
         return cached
-    data = _trending_data(site, day, period, page, category)
-    site.cache.put(key, data)
-    return data
+    listing = _trending_listing(site, day, period, page, category)
+    site.cache.put(key, listing)
+    return listing
 
 
-def _trending_data(site: Site, day: date | None, period: str, page: int,
-                   category: str | None) -> dict[str, Any]:
+def trending_data(site: Site, day: date | None, period: str = "day", page: int = 1,
+                  category: str | None = None) -> dict[str, Any]:
+    return trending_listing(site, day, period, page, category).data
+
+
+def _trending_listing(site: Site, day: date | None, period: str, page: int,
+                      category: str | None) -> Listing:
     if category:
         try:
             check_filters(Filters(categories=(category,)), site.settings.extra_categories)
         except QueryError as exc:
             raise bad_request(str(exc)) from None
-    if day is None:
-        day = site.latest_day() or date.today()
-    ranked = rank(site.store, TrendingParams.from_settings(site.settings), period, day,
+    store = site.store
+    day = day or store.latest_day() or date.today()
+    ranked = rank(store, TrendingParams.from_settings(site.settings), period, day,
                   categories=(category,) if category else (), limit=PER_PAGE,
                   offset=(page - 1) * PER_PAGE)
     since, until, total = ranked.since, ranked.until, ranked.total
-    before, after = site.day_before(since), site.day_after(until)
+    before, after = store.day_before(since), store.day_after(until)
     pages = max(1, -(-total // PER_PAGE))
-    return {
+    data = {
         "period": period, "date": day.isoformat(), "since": since.isoformat(),
         "until": until.isoformat(), "label": period_label(since, period),
         "short_label": short_day(day), "category": category, "ranking": "trending",
         "total": total, "page": page, "pages": pages, "per_page": PER_PAGE,
-        "papers": with_submitters(site, [scored_dict(s) for s in ranked.items]),
+        "papers": with_submitters(store, [scored_card(s) for s in ranked.items]),
         "prev": {"date": before.isoformat(), "url": day_url(before, period)} if before else None,
         "next": {"date": after.isoformat(), "url": day_url(after, period)} if after else None,
         "tabs": {p: day_url(day, p) for p in PERIODS},
@@ -167,63 +131,41 @@ def _trending_data(site: Site, day: date | None, period: str, page: int,
         "older_url": _page_url(day, period, page + 1) if page < pages else None,
         "feed": f"/feeds/trending.atom?{urlencode({'period': period, 'date': day.isoformat()})}",
     }
+    return Listing(data, [s.paper for s in ranked.items])
 
 
-def scored_dict(item: Scored) -> dict[str, Any]:
-    return {**paper_dict(item.paper), "score": round(item.score, 6), "votes": item.votes,
-            "external": item.external, "age_hours": item.age_hours,
-            "explanation": item.explanation}
-
-
-def _trending_page(request: Request, day: date | None) -> Response:
+@page_route(router, "/", "/trending", "/date/{day}")
+def trending_page(request: Request) -> Page:
+    """The latest day that has papers, or /date/YYYY-MM-DD or ?date=YYYY-MM-DD;
+    ?period=day|week|month, ?page=N."""
     q = request.query_params
     period = check_choice(q.get("period", "day"), "period", PERIODS)
+    raw = request.path_params.get("day") or q.get("date")
     site = site_of(request)
-    data = trending_data(site, day, period, parse_page(q.get("page")))
-    user = getattr(request.state, "user", None)
-    if user is not None and data["papers"]:
+    listing = trending_listing(site, parse_day(raw) if raw else None, period,
+                               parse_page(q.get("page")))
+    data = listing.data
+    if data["papers"]:
         # The cached page is everyone's; whether this reader voted is added per request.
-        mine = site.store.vote_states([p["arxiv_id"] for p in data["papers"]], user.id)
-        data = {**data, "papers": [{**p, "voted": mine[p["arxiv_id"]].voted}
-                                   if p["arxiv_id"] in mine else p for p in data["papers"]]}
-    return render(request, "trending.html", data)
-
-
-@router.get("/")
-@router.get("/index.json")
-def home(request: Request) -> Response:
-    """The latest day that has papers (or ?date=YYYY-MM-DD)."""
-    raw = request.query_params.get("date")
-    return _trending_page(request, parse_day(raw) if raw else None)
-
-
-@router.get("/date/{day}")
-def day_page(request: Request, day: str) -> Response:
-    return _trending_page(request, parse_day(day.removesuffix(".json")))
-
-
-@router.get("/trending")
-@router.get("/trending.json")
-def trending_page(request: Request) -> Response:
-    """?period=day|week|month&date=YYYY-MM-DD (default: the latest day with papers)."""
-    raw = request.query_params.get("date")
-    return _trending_page(request, parse_day(raw) if raw else None)
+        papers, _ = with_my_votes(site.store, data["papers"], user_of(request))
+        data = {**data, "papers": papers}
+    feed = Feed(f"paperwire: papers of {data['label']}",
+                day_url(date.fromisoformat(data["date"]), period), listing.papers)
+    return Page("trending.html", data, feed=feed)
 
 
 # --- search -------------------------------------------------------------------------------
-def search_data(site: Site, q: str, *, categories: tuple[str, ...] = (),
-                since: date | None = None, until: date | None = None,
-                author: str | None = None, sort: str = "relevance", mode: str | None = None,
-                page: int = 1, per_page: int = SEARCH_PER_PAGE, viewer: User | None = None
-                ) -> dict[str, Any]:
+def search_listing(site: Site, q: str, *, categories: tuple[str, ...] = (),
+                   since: date | None = None, until: date | None = None,
+                   author: str | None = None, sort: str = "relevance",
+                   mode: str | None = None, page: int = 1, per_page: int = SEARCH_PER_PAGE,
+                   viewer: User | None = None) -> Listing:
     """One page of search results, each with its votes; QueryError (a 400) says what to
     change."""
-    default_mode = "lexical" if site.settings.embedder == "none" else "hybrid"
-    mode = mode or default_mode
+    mode = mode or ("lexical" if site.settings.embedder == "none" else "hybrid")
     if mode == "semantic" and site.settings.embedder == "none":
         raise QueryError("search by meaning is switched off on this instance "
                          "(PAPERWIRE_EMBEDDER=none); use mode=lexical")
-    filters = Filters(categories=categories, since=since, until=until, author=author or None)
     data: dict[str, Any] = {
         "query": q, "categories": list(categories),
         "since": since.isoformat() if since else None,
@@ -233,18 +175,17 @@ def search_data(site: Site, q: str, *, categories: tuple[str, ...] = (),
         "prev_url": None, "next_url": None,
     }
     if not q.strip():
-        return data
+        return Listing(data, [])
     offset = (page - 1) * per_page
     if offset + per_page > MAX_RESULTS:
         raise QueryError(f"results go {MAX_RESULTS:,} deep; page {page} is too far")
     # One extra hit tells whether a next page exists without counting every match.
-    wanted = min(per_page + 1, MAX_RESULTS - offset)
-    results = site.searcher.search(q, limit=wanted, offset=offset, filters=filters,
-                                   mode=mode, sort=sort)
+    results = site.searcher.search(
+        q, limit=min(per_page + 1, MAX_RESULTS - offset), offset=offset, mode=mode, sort=sort,
+        filters=Filters(categories=categories, since=since, until=until, author=author or None))
     hits = results.hits[:per_page]
     data.update(notes=results.notes, took_ms=round(results.took_ms, 2),
-                hits=with_votes(site, [{**h.to_dict(), "url": f"/papers/{h.paper.arxiv_id}"}
-                                       for h in hits], viewer))
+                hits=with_votes(site.store, [hit_card(h) for h in hits], viewer))
     params: dict[str, Any] = {"q": q, "category": list(categories), "since": data["since"],
                               "until": data["until"], "author": author, "sort": sort,
                               "mode": mode}
@@ -254,33 +195,31 @@ def search_data(site: Site, q: str, *, categories: tuple[str, ...] = (),
     if len(results.hits) > per_page:
         data["next_url"] = "/search?" + urlencode({**params, "page": page + 1}, doseq=True)
     data["feed"] = "/feeds/search.atom?" + urlencode(params, doseq=True)
-    return data
+    return Listing(data, [h.paper for h in hits])
 
 
-def search_args(request: Request) -> dict[str, Any]:
-    """Search parameters from a query string, checked, with a helpful 400 when not."""
-    q = request.query_params
-    categories: list[str] = []
-    for value in q.getlist("category"):
-        categories += [c for c in value.replace(",", " ").split() if c]
-    since = parse_day(q["since"], "since") if q.get("since") else None
-    until = parse_day(q["until"], "until") if q.get("until") else None
-    sort = check_choice(q.get("sort") or "relevance", "sort", SORTS)
-    mode = check_choice(q["mode"], "mode", MODES) if q.get("mode") else None
-    return {"q": q.get("q", ""), "categories": tuple(dict.fromkeys(categories)),
-            "since": since, "until": until, "author": q.get("author") or None,
-            "sort": sort, "mode": mode, "page": parse_page(q.get("page"))}
+def search_data(site: Site, q: str, **options: Any) -> dict[str, Any]:
+    return search_listing(site, q, **options).data
 
 
-@router.get("/search")
-@router.get("/search.json")
-def search_page(request: Request) -> Response:
-    args = search_args(request)
+@page_route(router, "/search")
+def search_page(request: Request) -> Page:
+    """?q=words&category=cs.CL&since=&until=&author=&sort=&mode=&page=; as a feed, the
+    first FEED_SIZE hits."""
+    args = search_args(request.query_params)
+    as_feed = format_of(request) == "atom"
+    if as_feed:
+        if not args["q"].strip():
+            raise bad_request("q is required: /feeds/search.atom?q=your+words")
+        args["page"] = 1
     try:
-        data = search_data(site_of(request), **args, viewer=user_of(request))
+        found = search_listing(site_of(request), **args, viewer=user_of(request),
+                               per_page=FEED_SIZE if as_feed else SEARCH_PER_PAGE)
     except QueryError as exc:
         raise bad_request(str(exc)) from None
-    return render(request, "search.html", data)
+    feed = Feed(f"paperwire: search for {args['q']}",
+                "/search?" + urlencode({"q": args["q"]}), found.papers)
+    return Page("search.html", found.data, feed=feed)
 
 
 # --- paper --------------------------------------------------------------------------------
@@ -305,11 +244,9 @@ def paper_data(site: Site, raw_id: str, similar: int = 6, viewer: User | None = 
     if viewer is None:
         return shared
     # The reader's own votes, on the paper and its neighbours, in one read.
-    mine = site.store.vote_states([arxiv_id, *(c["arxiv_id"] for c in shared["similar"])],
-                                  viewer.id)
-    voted = {i for i, state in mine.items() if state.voted}
+    nearest, voted = with_my_votes(site.store, shared["similar"], viewer, arxiv_id)
     return {**shared, "community": {**shared["community"], "voted": arxiv_id in voted},
-            "similar": [{**c, "voted": c["arxiv_id"] in voted} for c in shared["similar"]]}
+            "similar": nearest}
 
 
 def _paper_shared(site: Site, arxiv_id: str, similar: int) -> dict[str, Any]:
@@ -326,8 +263,8 @@ def _paper_shared(site: Site, arxiv_id: str, similar: int) -> dict[str, Any]:
         nearest = similar_to(site, view.paper, similar)
         site.cache.put(key, nearest)
     # Votes change more often than neighbours: added to a copy, under this entry's key.
-    nearest = with_votes(site, [dict(c) for c in nearest])
-    return {"paper": paper_dict(view.paper), "similar": nearest,
+    nearest = with_votes(site.store, [dict(c) for c in nearest])
+    return {"paper": card(view.paper), "similar": nearest,
             "short_date": short_day(paper_day(view.paper)), "hidden": view.hidden,
             "community": community_data(view)}
 
@@ -345,15 +282,13 @@ def similar_to(site: Site, paper: Paper, limit: int) -> list[dict[str, Any]]:
             results = searcher.like_text(text, limit=limit + 1, mode="lexical")
         except QueryError:  # e.g. nothing searchable in it: no similar papers, not an error
             return []
-    return [{**h.to_dict(), "url": f"/papers/{h.paper.arxiv_id}"} for h in results.hits
-            if h.paper.arxiv_id != paper.arxiv_id][:limit]
+    return [hit_card(h) for h in results.hits if h.paper.arxiv_id != paper.arxiv_id][:limit]
 
 
-@router.get("/papers/{arxiv_id:path}")
-def paper_page(request: Request, arxiv_id: str) -> Response:
-    data = paper_data(site_of(request), arxiv_id.removesuffix(".json"),
-                      viewer=user_of(request))
-    return render(request, "paper.html", data)
+@page_route(router, "/papers/{arxiv_id:path}")
+def paper_page(request: Request, arxiv_id: str) -> Page:
+    data = paper_data(site_of(request), arxiv_id, viewer=user_of(request))
+    return Page("paper.html", data)
 
 
 # --- about --------------------------------------------------------------------------------
@@ -386,7 +321,6 @@ def trending_about(settings: Settings) -> dict[str, Any]:
             "settings": {k: "PAPERWIRE_" + v.upper() for k, v in names.items()}}
 
 
-@router.get("/about")
-@router.get("/about.json")
-def about_page(request: Request) -> Response:
-    return render(request, "about.html", about_data(site_of(request)))
+@page_route(router, "/about")
+def about_page(request: Request) -> Page:
+    return Page("about.html", about_data(site_of(request)))

@@ -16,7 +16,6 @@ import hmac
 import secrets
 from contextvars import ContextVar
 from http.cookies import SimpleCookie
-from typing import Any
 from urllib.parse import parse_qs
 
 import anyio.to_thread
@@ -24,19 +23,21 @@ from fastapi import FastAPI, Request
 from markupsafe import Markup, escape
 from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from paperwire import accounts
 from paperwire.models import User
 from paperwire.settings import Settings
 from paperwire.signing import secret_key
+from paperwire.web.asgi import HTTPMiddleware, editing_headers
+from paperwire.web.params import MAX_FORM_BYTES
+from paperwire.web.site import Site, error_response
 
 SESSION_COOKIE = "pw_session"
 CSRF_COOKIE = "pw_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-MAX_FORM_BYTES = 256 * 1024  # our forms are a few fields; a bigger body is not one of ours
 
 _csrf: ContextVar[str] = ContextVar("paperwire_csrf", default="")
 _user: ContextVar[User | None] = ContextVar("paperwire_user", default=None)
@@ -139,18 +140,12 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replayed
 
 
-class AccountsMiddleware:
+class AccountsMiddleware(HTTPMiddleware):
     """Resolves the user, checks CSRF on unsafe methods, and hands out the CSRF cookie."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope)
-        site = request.app.state.site
+        site: Site = request.app.state.site
         settings: Settings = site.settings
         state = scope.setdefault("state", {})
         auth = request.headers.get("authorization", "")
@@ -210,8 +205,6 @@ class AccountsMiddleware:
 
     @staticmethod
     async def _refuse(request: Request, scope: Scope, receive: Receive, send: Send) -> None:
-        from paperwire.web.app import error_response
-
         response = await anyio.to_thread.run_sync(
             error_response, request, 403,
             "this form has expired or did not come from this site (CSRF check failed); "
@@ -220,22 +213,19 @@ class AccountsMiddleware:
 
     @staticmethod
     def _sending(send: Send, cookies: list[str]) -> Send:
-        async def sending(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for cookie in cookies:
-                    headers.append("set-cookie", cookie)
-                # Pages carry this browser's CSRF token (and its user's name): never for a
-                # shared cache.
-                if (headers.get("content-type", "").startswith("text/html")
-                        and "cache-control" not in headers):
-                    headers["cache-control"] = "private"
-            await send(message)
+        def edit(headers: MutableHeaders) -> None:
+            for cookie in cookies:
+                headers.append("set-cookie", cookie)
+            # Pages carry this browser's CSRF token (and its user's name): never for a
+            # shared cache.
+            if (headers.get("content-type", "").startswith("text/html")
+                    and "cache-control" not in headers):
+                headers["cache-control"] = "private"
 
-        return sending
+        return editing_headers(send, edit)
 
 
-def install(app: FastAPI, site: Any) -> None:
+def install(app: FastAPI, site: Site) -> None:
     """Register the middleware, the Jinja globals and the (initially empty) exempt paths."""
     if not hasattr(app.state, "csrf_exempt"):
         app.state.csrf_exempt = set()

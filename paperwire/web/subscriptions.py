@@ -1,5 +1,6 @@
-"""Subscription pages: subscribe (double opt-in), confirm, unsubscribe (RFC 8058 one-click),
-each saved search as an Atom feed, and the admins' digest preview.
+"""Subscription pages: subscribe, confirm, unsubscribe, and saved searches' feeds.
+
+Subscribing is double opt-in, unsubscribing RFC 8058 one-click.
 
 The subscribe form answers the same whatever the address ("check your inbox"): the request
 lives only in the signed confirmation link until that link is followed, so an address is
@@ -11,8 +12,8 @@ unguessable per-subscription token in the URL is the authority.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Request
 from starlette.concurrency import run_in_threadpool
@@ -20,13 +21,16 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from paperwire import subscriptions as subs
+from paperwire.formats.atom import FEED_SIZE
 from paperwire.mail import MailError
 from paperwire.models import Filters, SearchSpec, Subscription
 from paperwire.search import QueryError
 from paperwire.signing import InvalidToken
-from paperwire.web.accounts import read_form, site_of
-from paperwire.web.app import render
+from paperwire.web.cards import hit_card
+from paperwire.web.params import read_form, split_words
+from paperwire.web.renderers import Feed, Page, page_route, render
 from paperwire.web.security import client_ip, user_of
+from paperwire.web.site import notice, site_of
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -41,12 +45,6 @@ def install(app: FastAPI) -> None:
     exempt.add(UNSUBSCRIBE_PREFIX)
     app.state.csrf_exempt = exempt
     app.include_router(router)
-
-
-def _notice(request: Request, title: str, message: str, status: int = 200,
-            **extra: Any) -> Response:
-    return render(request, "notice.html", {"title": title, "message": message, **extra},
-                  status)
 
 
 def _form_data(request: Request, values: dict[str, str], error: str | None = None
@@ -65,13 +63,9 @@ def _form_data(request: Request, values: dict[str, str], error: str | None = Non
             "manage_url": f"{UNSUBSCRIBE_PREFIX}{mine.token}" if mine else None}
 
 
-@router.get("/subscribe")
-def subscribe_page(request: Request) -> Response:
-    return render(request, "subscribe.html", _form_data(request, dict(request.query_params)))
-
-
-def _split(text: str) -> tuple[str, ...]:
-    return tuple(text.replace(",", " ").split())
+@page_route(router, "/subscribe")
+def subscribe_page(request: Request) -> Page:
+    return Page("subscribe.html", _form_data(request, dict(request.query_params)))
 
 
 @router.post("/subscribe")
@@ -79,27 +73,27 @@ async def subscribe(request: Request) -> Response:
     form = await read_form(request)
     site = site_of(request)
     query = form.get("query", "").strip()
-    searches = (SearchSpec(query, _split(form.get("query_categories", ""))),) if query else ()
+    searches = (SearchSpec(query, split_words(form.get("query_categories", ""))),) if query else ()
     try:
         wanted = subs.build(site.settings, form.get("email", ""),
                             period=form.get("period", "daily"),
                             trending=form.get("trending", "") == "yes",
-                            categories=_split(form.get("categories", "")), searches=searches)
+                            categories=split_words(form.get("categories", "")), searches=searches)
     except subs.SubscriptionError as exc:
         data = _form_data(request, {**form, "trending": form.get("trending", "no")}, str(exc))
-        return render(request, "subscribe.html", data, 400)
+        return render(request, Page("subscribe.html", data, 400))
     user = user_of(request)
     if user is not None and user.verified and user.email == wanted.email:
         # The account's address is confirmed already: a second round trip proves nothing.
         sub = await run_in_threadpool(wanted.save, site.store, status="active",
                                       user_id=user.id)
-        return _notice(request, "You are subscribed",
+        return notice(request, "You are subscribed",
                        f"{sub.email} will get the {sub.period} paperwire digest.",
                        manage_url=f"{UNSUBSCRIBE_PREFIX}{sub.token}")
     send, wait = await run_in_threadpool(subs.may_send_confirmation, site.store,
                                          site.settings, wanted.email, client_ip(request))
     if wait:
-        refused = _notice(request, "Too many requests",
+        refused = notice(request, "Too many requests",
                           f"Too many subscription requests from here; try again in {wait} "
                           "seconds.", 429)
         refused.headers["Retry-After"] = str(wait)
@@ -112,21 +106,21 @@ async def subscribe(request: Request) -> Response:
         except MailError as exc:  # logged; the message waits in the outbox
             log.warning("could not send a subscription confirmation to %s: %s",
                         message["To"], exc)
-    return _notice(request, "Check your inbox", CHECK_INBOX)
+    return notice(request, "Check your inbox", CHECK_INBOX)
 
 
-@router.get("/subscribe/confirm")
+@page_route(router, "/subscribe/confirm")
 def confirm(request: Request, token: str = "") -> Response:
     site = site_of(request)
     try:
         wanted = subs.read_confirm_token(site.settings, token)
     except InvalidToken as exc:
-        return _notice(request, "This link does not work",
+        return notice(request, "This link does not work",
                        f"{exc}: subscribe again to get a new one.", 400)
     user = user_of(request)
     sub = wanted.save(site.store, status="active",
                       user_id=user.id if user and user.email == wanted.email else None)
-    return _notice(request, "You are subscribed",
+    return notice(request, "You are subscribed",
                    f"{sub.email} will get the {sub.period} paperwire digest. Every digest "
                    "has a link to unsubscribe.", manage_url=f"{UNSUBSCRIBE_PREFIX}{sub.token}")
 
@@ -138,12 +132,11 @@ def _by_token(request: Request, token: str) -> Subscription:
     return sub
 
 
-@router.get(UNSUBSCRIBE_PREFIX + "{token}")
-def unsubscribe_page(request: Request, token: str) -> Response:
+@page_route(router, UNSUBSCRIBE_PREFIX + "{token}")
+def unsubscribe_page(request: Request, token: str) -> Page:
     sub = _by_token(request, token)
-    return render(request, "unsubscribe.html", {"email": sub.email, "status": sub.status,
-                                                "action": f"{UNSUBSCRIBE_PREFIX}{token}",
-                                                "done": False})
+    return Page("unsubscribe.html", {"email": sub.email, "status": sub.status,
+                                     "action": f"{UNSUBSCRIBE_PREFIX}{token}", "done": False})
 
 
 @router.post(UNSUBSCRIBE_PREFIX + "{token}")
@@ -153,14 +146,13 @@ def unsubscribe(request: Request, token: str) -> Response:
     store = site_of(request).store
     if sub.status != "unsubscribed":
         store.set_subscription_status(sub.id, "unsubscribed")
-    return render(request, "unsubscribe.html", {"email": sub.email, "status": "unsubscribed",
-                                                "action": None, "done": True})
+    return render(request, Page("unsubscribe.html", {
+        "email": sub.email, "status": "unsubscribed", "action": None, "done": True}))
 
 
-@router.get("/feeds/alerts/{token}.atom")
-def alert_feed(request: Request, token: str) -> Response:
-    from paperwire.web.feeds import FEED_SIZE, atom
-
+@page_route(router, "/feeds/alerts/{token}")
+def alert_feed(request: Request, token: str) -> Page:
+    """A saved search's newest matches, as Atom (``.atom``) or JSON."""
     site = site_of(request)
     found = site.store.saved_search(token)
     if found is None:
@@ -172,41 +164,8 @@ def alert_feed(request: Request, token: str) -> Response:
                                     mode="lexical", sort="date").hits
     except QueryError:
         hits = []
-    return atom(request, f"paperwire alert: {search.query}",
-                "/search?" + _query_string(search.query), [h.paper for h in hits])
-
-
-def _query_string(query: str) -> str:
-    from urllib.parse import urlencode
-
-    return urlencode({"q": query})
-
-
-@router.get("/admin/digest/preview")
-def digest_preview(request: Request, email: str = "", period: str = "", as_of: str = ""
-                   ) -> Response:
-    from paperwire.digest import preview
-    from paperwire.errors import NotFound
-    from paperwire.web.pages import check_choice, parse_day
-
-    user = user_of(request)
-    if user is None or user.role != "admin":
-        raise HTTPException(403, "only admins may preview digests")
-    day = parse_day(as_of, "as_of") if as_of else datetime.now(UTC).date()
-    chosen = check_choice(period, "period", ("daily", "weekly")) if period else None
-    data: dict[str, Any] = {"email": email, "headers": [], "text": "", "html": "",
-                            "empty": True, "error": None}
-    if email:
-        try:
-            digest, message = preview(site_of(request).settings, site_of(request).store,
-                                      email, chosen, day)
-        except NotFound as exc:
-            data["error"] = str(exc)
-        else:
-            text = message.get_body(("plain",))
-            html = message.get_body(("html",))
-            data.update(headers=[[k, str(v)] for k, v in message.items()],
-                        text=text.get_content() if text else "",  # type: ignore[attr-defined]
-                        html=html.get_content() if html else "",  # type: ignore[attr-defined]
-                        empty=digest.empty)
-    return render(request, "digest_preview.html", data)
+    title = f"paperwire alert: {search.query}"
+    return Page(None, {"title": title, "query": search.query,
+                       "hits": [hit_card(h) for h in hits]},
+                feed=Feed(title, "/search?" + urlencode({"q": search.query}),
+                          [h.paper for h in hits]))

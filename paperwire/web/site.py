@@ -1,0 +1,146 @@
+"""What every view shares: the Site, its view cache, and the error and notice pages."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from paperwire.errors import InvalidRecord
+from paperwire.mail import Mailer, mailer_for
+from paperwire.models import User, parse_arxiv_id
+from paperwire.search import Searcher
+from paperwire.settings import Settings
+from paperwire.store import Store
+from paperwire.web.renderers import Page, Registry, default_formats, format_of, render
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+TITLES = {400: "Bad request", 401: "Sign in first", 403: "Not allowed", 404: "Not found",
+          405: "Method not allowed", 429: "Too many tries", 500: "Something went wrong"}
+
+
+class Site:
+    """What every view needs: settings, the store, templates, formats and the (lazy)
+    searcher."""
+
+    def __init__(self, settings: Settings, store: Store,
+                 formats: Registry | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.formats = formats if formats is not None else default_formats()
+        self.templates = Environment(
+            loader=FileSystemLoader(HERE / "templates"),
+            autoescape=select_autoescape(["html", "xml"], default=True),
+            trim_blocks=True, lstrip_blocks=True)
+        self.templates.globals["static"] = self.static_url
+        self.templates.filters["highlight"] = highlight
+        self._searcher: Searcher | None = None
+        self._lock = threading.Lock()
+        self._asset_versions: dict[str, str] = {}
+        self.cache = ViewCache()
+        self.mailer: Mailer = mailer_for(settings, store)
+
+    @property
+    def searcher(self) -> Searcher:
+        # Built on first use and kept: the embedder inside loads once per app, not per request.
+        if self._searcher is None:
+            with self._lock:
+                if self._searcher is None:
+                    self._searcher = Searcher.from_settings(self.settings, self.store)
+        self._searcher.refresh()
+        return self._searcher
+
+    def index_version(self) -> Hashable:
+        """The versions of the keyword and vector indexes a view may read (a cache key part);
+        a couple of file stats, and never loads the model."""
+        return self.searcher.index_version()
+
+    def static_url(self, name: str) -> str:
+        # A content hash in the URL lets browsers cache the file for long and still see edits.
+        version = self._asset_versions.get(name)
+        if version is None:
+            version = hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:12]
+            self._asset_versions[name] = version
+        return f"/static/{name}?v={version}"
+
+    def visible_id(self, raw_id: str, viewer: User | None) -> str:
+        """The canonical id of a stored paper this viewer may see; 404 otherwise."""
+        try:
+            arxiv_id, _ = parse_arxiv_id(raw_id)
+        except InvalidRecord as exc:
+            raise HTTPException(404, str(exc)) from None
+        missing = self.store.get_paper(arxiv_id) is None
+        if missing or (self.store.hidden_paper(arxiv_id) is not None
+                       and not (viewer and viewer.is_moderator)):
+            raise HTTPException(404, f"no paper {arxiv_id} on this instance")
+        return arxiv_id
+
+
+class ViewCache:
+    """A small, thread-safe LRU of computed view data; callers put the data version in the key,
+    so entries for old data just age out. A paper's page takes two entries of a few KB each;
+    2,048 entries keep ~1,000 pages (~20 MB), and a busy site cycling through more than the
+    cache holds would miss on every view (LRU), so the size errs on the large side."""
+
+    def __init__(self, size: int = 2048) -> None:
+        self._data: OrderedDict[Any, Any] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self._size:
+                self._data.popitem(last=False)
+
+
+def site_of(request: Request) -> Site:
+    site: Site = request.app.state.site
+    return site
+
+
+def highlight(text: str, spans: list[list[int]] | None) -> Markup:
+    """Escape the snippet, then wrap the matched spans in <mark> (never the other way round)."""
+    out: list[str] = []
+    last = 0
+    for start, end in spans or []:
+        if start < last or end > len(text):
+            continue
+        out += [str(escape(text[last:start])), "<mark>", str(escape(text[start:end])),
+                "</mark>"]
+        last = end
+    out.append(str(escape(text[last:])))
+    return Markup("".join(out))
+
+
+def error_response(request: Request, status: int, message: str) -> Response:
+    """The error page, as JSON when JSON was asked for and as HTML otherwise (a feed's error
+    too: there is no Atom form of an error)."""
+    data = {"error": message, "status": status, "title": TITLES.get(status, "Error")}
+    fmt = "json" if format_of(request) == "json" else "html"
+    return render(request, Page("error.html", data, status), fmt)
+
+
+def notice(request: Request, title: str, message: str, status: int = 200,
+           **extra: Any) -> Response:
+    """A page saying what just happened (check your inbox, link not valid, …)."""
+    return render(request, Page("notice.html", {"title": title, "message": message, **extra},
+                                status))
