@@ -80,15 +80,16 @@ class WebApp:
 @contextmanager
 def make_app(home: Path, database_url: str = "", *, papers: Iterable[Paper] = (),
              lines: Sequence[str] = (), index: bool = False,
-             users: Iterable[tuple[str, str]] = (), **settings: Any) -> Iterator[WebApp]:
+             users: Iterable[tuple[str, str, str]] = (), **settings: Any) -> Iterator[WebApp]:
     """Build the app on ``database_url`` (empty: SQLite inside ``home``) with a corpus (see
-    load_corpus) and ``users`` as (address, role) pairs, verified, password PASSWORD;
+    load_corpus) and ``users`` as (address, role, display name), verified, with the
+    password PASSWORD;
     ``settings`` override make_settings' defaults. The store closes on leaving."""
     configured = make_settings(home, database_url, **settings)
     with Store.open(configured) as store:
         load_corpus(store, home, papers=papers, lines=lines, index=index)
-        for address, role in users:
-            make_user(store, address, role=role, name=address.split("@")[0])
+        for address, role, name in users:
+            make_user(store, address, role=role, name=name)
         built = WebApp(create_app(configured, store), store, configured)
         try:
             yield built
