@@ -130,8 +130,19 @@ def test_bad_filters_are_refused_clearly(searcher: Searcher) -> None:
 
 
 def test_operators_and_quotes_are_just_text(searcher: Searcher) -> None:
-    for query in ['"unbalanced', "AND OR NOT (", "title:foo -bar +baz*", "the of and"]:
-        searcher.search(query, mode="lexical")  # no exception, whatever it finds
+    def found(query: str) -> list[str]:
+        return [h.paper.arxiv_id for h in searcher.search(query, mode="lexical").hits]
+
+    plain = found("gaussian splatting")
+    assert plain
+    # Quotes, boolean words, brackets, field names, +/- and wildcards are no query syntax:
+    # they neither fail nor change what the words find ("-splatting" excludes nothing).
+    for query in ['"gaussian splatting', "gaussian AND splatting (",
+                  "title:gaussian -splatting +baz*"]:
+        assert found(query) == plain, query
+    assert found('"unbalanced') == found("unbalanced")
+    # Nothing but operators and common words: no error, and nothing to find.
+    assert found("AND OR NOT (") == found("the of and") == []
 
 
 def test_adding_papers_indexes_only_those(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
