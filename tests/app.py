@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from starlette.testclient import TestClient
@@ -30,6 +30,9 @@ from paperwire.store import Store
 from paperwire.web import create_app
 from tests.helpers import BASE, make_user, sign_in
 
+if TYPE_CHECKING:
+    from paperwire.index.embedder import Embedder
+
 
 def make_settings(home: Path, database_url: str = "", **changes: Any) -> Settings:
     """Settings for a test site: a temporary home, no embedder (keyword search only, no model
@@ -40,10 +43,11 @@ def make_settings(home: Path, database_url: str = "", **changes: Any) -> Setting
 
 
 def load_corpus(store: Store, home: Path, *, papers: Iterable[Paper] = (),
-                lines: Sequence[str] = (), index: bool = False) -> None:
+                lines: Sequence[str] = (), index: bool = False,
+                embedder: Embedder | None = None) -> None:
     """Put a corpus in ``store``: ``papers`` written as they are, ``lines`` (JSONL records as
     in the shared sample) ingested through the file source, every one accepted; ``index``
-    builds the keyword index under ``home``."""
+    builds the keyword index under ``home``, and the vectors too given an ``embedder``."""
     written = list(papers)
     if written:
         store.write_batch(written)
@@ -53,7 +57,7 @@ def load_corpus(store: Store, home: Path, *, papers: Iterable[Paper] = (),
         report = ingest(JsonlSource(source), store, progress=False)
         assert report.rejected == 0, report
     if index:
-        update_index(store, IndexPaths.for_home(home), None, progress=False)
+        update_index(store, IndexPaths.for_home(home), embedder, progress=False)
 
 
 @dataclass

@@ -26,14 +26,12 @@ from paperwire import accounts
 from paperwire.cli import cli
 from paperwire.digest import Composer, message_id, period_key, send_digests
 from paperwire.errors import Busy
-from paperwire.index.indexer import IndexPaths, update_index
-from paperwire.ingest import ingest
 from paperwire.mail import OutboxMailer, SmtpConfig, SMTPMailer, compose
 from paperwire.settings import Settings
-from paperwire.sources.files import JsonlSource
 from paperwire.store import Store
 from paperwire.store.subscriptions import LedgerEntry, SearchSpec
 from paperwire.web import create_app
+from tests.app import load_corpus
 from tests.helpers import csrf
 from tests.shared_data import arxiv_lines
 from tests.smtp_server import SmtpServer, running_smtp_server
@@ -46,12 +44,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A home with the sample's first 2,000 papers (2025-03-18 … 28), keyword-indexed."""
     home = tmp_path_factory.mktemp("digest-corpus")
-    source = home / "papers.jsonl"
-    source.write_text("".join(arxiv_lines(2000)), encoding="utf-8")
-    settings = Settings(home=home, embedder="none", progress=False)
-    with Store.open(settings) as store:
-        assert ingest(JsonlSource(source), store, progress=False).rejected == 0
-        update_index(store, IndexPaths.for_home(home), None, progress=False)
+    with Store.open(Settings(home=home)) as store:
+        load_corpus(store, home, lines=arxiv_lines(2000), index=True)
     return home
 
 

@@ -20,6 +20,7 @@ from paperwire.models import Filters, name_tokens
 from paperwire.search import QueryError, Searcher
 from paperwire.sources.files import JsonlSource
 from paperwire.store import Store
+from tests.app import load_corpus
 from tests.shared_data import arxiv_lines, arxiv_records
 
 N = 600
@@ -35,11 +36,8 @@ def embedder():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[Path]:  # type: ignore[no-untyped-def]
     home = tmp_path_factory.mktemp("search")
-    (home / "papers.jsonl").write_text("".join(arxiv_lines(N)))
-    store = Store.from_url(f"sqlite:///{home / 'paperwire.db'}")
-    ingest(JsonlSource(home / "papers.jsonl"), store, progress=False)
-    update_index(store, IndexPaths.for_home(home), embedder, progress=False)
-    store.close()
+    with Store.from_url(f"sqlite:///{home / 'paperwire.db'}") as store:
+        load_corpus(store, home, lines=arxiv_lines(N), index=True, embedder=embedder)
     yield home
 
 
