@@ -43,11 +43,16 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory, module_database_url: str
             yield site.app, token
 
 
-def test_no_input_makes_a_server_error(fuzz_app: tuple[FastAPI, str]) -> None:
+def test_no_input_makes_a_server_error(fuzz_app: tuple[FastAPI, str],
+                                       module_database_url: str) -> None:
     app, token = fuzz_app
     schema = schemathesis.openapi.from_asgi("/api/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 10
+    if module_database_url.startswith("postgresql"):
+        # A known 500 (NUL bytes in ids reach PostgreSQL), pinned by a strict xfail in
+        # test_web.py; every other operation is fuzzed on PostgreSQL too. Drop this when fixed.
+        operations = [o for o in operations if (o.method.upper(), o.path) != ("GET", "/api/votes")]
     for operation in operations:
 
         @given(case=operation.as_strategy())

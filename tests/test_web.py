@@ -313,6 +313,27 @@ def test_api_bad_parameters(client: TestClient, url: str) -> None:
     assert response.json()["error"] and "Traceback" not in response.text
 
 
+# Found by the API fuzz on PostgreSQL, which refuses NUL in text (SQLite stores it): the ids
+# reach the database unchecked. To be fixed in the web parameters; strict, so the fix shows.
+NUL_IN_VOTE_IDS = "/api/votes?ids=%00"
+
+
+@pytest.mark.parametrize("url", [
+    NUL_IN_VOTE_IDS, "/api/papers/%00", "/api/papers/2512.0%001", "/api/search?q=%00",
+    "/api/search?q=a&category=%00", "/api/search?q=a&author=%00", "/search?q=%00",
+    "/papers/%00", "/papers/%00.json", "/date/%00", "/api/trending?date=%00",
+    "/api/trending?category=%00", "/signin?next=%00"])
+def test_a_nul_byte_in_a_parameter_is_no_server_error(
+        client: TestClient, module_database_url: str, url: str,
+        request: pytest.FixtureRequest) -> None:
+    if url == NUL_IN_VOTE_IDS and module_database_url.startswith("postgresql"):
+        request.applymarker(pytest.mark.xfail(
+            strict=True, reason="known: /api/votes passes NUL bytes to PostgreSQL (500)"))
+    with TestClient(client.app, raise_server_exceptions=False) as quiet:
+        answer = quiet.get(url)
+    assert answer.status_code < 500, (url, answer.status_code, answer.text[:200])
+
+
 def test_api_unknown_paper(client: TestClient) -> None:
     response = client.get("/api/papers/2501.00000")
     assert response.status_code == 404 and "2501.00000" in response.json()["error"]
