@@ -2,9 +2,9 @@
 temporary home, a Store on the database a test names (SQLite or PostgreSQL), an optional small
 corpus loaded the one shared way, and clients that talk to the app in-process.
 
-    with make_app(tmp_path, database_url, papers=[paper("2501.00001")]) as site, \\
-            site.client() as client:
-        client.get("/index.json")
+    def test_home(tmp_path: Path, database_url: str) -> None:  # database_url: conftest's
+        with make_app(tmp_path, database_url, papers=[paper("2501.00001")]) as site:
+            assert site.client().get("/index.json").json()["total"] == 1
 
 Only ``paperwire.web.create_app`` is used of the web package, so the tests keep working while
 its inside is rearranged.
@@ -100,10 +100,3 @@ def make_app(home: Path, database_url: str = "", *, papers: Iterable[Paper] = ()
         finally:
             for client in built.clients:
                 client.close()
-
-
-@contextmanager
-def make_app_client(home: Path, database_url: str = "", **options: Any) -> Iterator[TestClient]:
-    """make_app, and one client on it with the app's lifespan running (the common case)."""
-    with make_app(home, database_url, **options) as built, built.client() as client:
-        yield client

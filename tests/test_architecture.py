@@ -74,6 +74,15 @@ def test_no_module_over_500_lines() -> None:
     assert not found, f"modules over {MAX_LINES} lines: {found}"
 
 
+def test_test_modules_do_not_import_each_other() -> None:
+    # Shared helpers live in tests/helpers.py, tests/app.py and the like, not in test modules.
+    graph = import_graph(PACKAGE.parent / "tests")
+    found = sorted(f"{importer} imports {imported}" for importer, imports in graph.items()
+                   for imported in imports
+                   if importer.startswith("tests.test_") and imported.startswith("tests.test_"))
+    assert not found, found
+
+
 # --- the checker, on a planted package ------------------------------------------------------
 def plant(root: Path, files: dict[str, str]) -> Path:
     for name, text in files.items():

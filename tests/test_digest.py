@@ -32,6 +32,7 @@ from paperwire.store import Store
 from paperwire.store.subscriptions import LedgerEntry, SearchSpec
 from paperwire.web import create_app
 from tests.app import load_corpus
+from tests.app import make_settings as site_settings
 from tests.helpers import csrf
 from tests.shared_data import arxiv_lines
 from tests.smtp_server import SmtpServer, running_smtp_server
@@ -63,10 +64,9 @@ def home(corpus: Path, tmp_path: Path) -> Path:
 
 
 def make_settings(home: Path, smtp: SmtpServer | None = None, **extra: object) -> Settings:
-    values: dict[str, object] = {"smtp_url": smtp.url if smtp else "", **extra}
-    return Settings(home=home, embedder="none", progress=False,
-                    base_url="https://papers.example.org", secret_key="k" * 40,
-                    smtp_concurrency=2, **values)  # type: ignore[arg-type]
+    return site_settings(home, smtp_url=smtp.url if smtp else "",
+                         base_url="https://papers.example.org", secret_key="k" * 40,
+                         smtp_concurrency=2, **extra)
 
 
 def web(settings: Settings, store: Store) -> TestClient:
