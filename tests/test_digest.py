@@ -64,9 +64,9 @@ def home(corpus: Path, tmp_path: Path) -> Path:
 
 
 def make_settings(home: Path, smtp: SmtpServer | None = None, **extra: object) -> Settings:
-    return site_settings(home, smtp_url=smtp.url if smtp else "",
-                         base_url="https://papers.example.org", secret_key="k" * 40,
-                         smtp_concurrency=2, **extra)
+    values: dict[str, object] = {"smtp_url": smtp.url if smtp else "", **extra}
+    return site_settings(home, base_url="https://papers.example.org", secret_key="k" * 40,
+                         smtp_concurrency=2, **values)
 
 
 def web(settings: Settings, store: Store) -> TestClient:
