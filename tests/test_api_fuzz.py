@@ -13,10 +13,11 @@ from collections.abc import Iterator
 import pytest
 import schemathesis
 from fastapi import FastAPI
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, assume, given
 from hypothesis import settings as hypothesis_settings
 
 from paperwire import accounts
+from paperwire.models import name_tokens
 from tests.app import make_app
 from tests.replay_server import ReplayServer, Reply
 from tests.shared_data import SHARED_DATA, arxiv_lines, require
@@ -43,6 +44,13 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory, module_database_url: str
             yield site.app, token
 
 
+def nameless_author(case: schemathesis.Case) -> bool:
+    """Known: an author filter with no name in it (``author=:``) is a 500 from the keyword
+    index; pinned by a strict xfail in test_web.py. Drop this filter when it is fixed."""
+    author = (case.query or {}).get("author")
+    return isinstance(author, str) and author.strip() != "" and not name_tokens(author)
+
+
 def test_no_input_makes_a_server_error(fuzz_app: tuple[FastAPI, str],
                                        module_database_url: str) -> None:
     app, token = fuzz_app
@@ -50,15 +58,17 @@ def test_no_input_makes_a_server_error(fuzz_app: tuple[FastAPI, str],
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 10
     if module_database_url.startswith("postgresql"):
-        # A known 500 (NUL bytes in ids reach PostgreSQL), pinned by a strict xfail in
-        # test_web.py; every other operation is fuzzed on PostgreSQL too. Drop this when fixed.
-        operations = [o for o in operations if (o.method.upper(), o.path) != ("GET", "/api/votes")]
+        # Known: a NUL byte in stored or looked-up text (ids, a hide reason) reaches
+        # PostgreSQL, which refuses it with a 500; SQLite keeps it. test_web.py pins the case
+        # with a strict xfail. Until it is fixed, the PostgreSQL run sends no NUL bytes.
+        schema.config.generation.update(allow_x00=False)
     for operation in operations:
 
         @given(case=operation.as_strategy())
         @hypothesis_settings(max_examples=40, deadline=None, database=None,
                              suppress_health_check=list(HealthCheck))
         def never_5xx(case: schemathesis.Case) -> None:
+            assume(not nameless_author(case))
             for headers in ({}, {"Authorization": f"Bearer {token}"}):
                 response = case.call(headers=headers)
                 assert response.status_code < 500, (case.method, case.formatted_path,
