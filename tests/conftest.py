@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -50,11 +51,15 @@ def postgres_admin_url(request: pytest.FixtureRequest) -> Iterator[str]:
         server.stop()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A URL to a new, empty database: a SQLite file, or a database on the session's server."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'paperwire.db'}"
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@contextmanager
+def _fresh_database(request: pytest.FixtureRequest, backend: str, folder: Path) -> Iterator[str]:
+    """A URL to a new, empty database, dropped afterwards: a SQLite file in ``folder``, or a
+    database of its own on the session's PostgreSQL server."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'paperwire.db'}"
         return
     import psycopg
     from psycopg import sql
@@ -71,6 +76,21 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         with psycopg.connect(conninfo, autocommit=True) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
                          .format(sql.Identifier(name)))
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A URL to a new, empty database: a SQLite file, or a database on the session's server."""
+    with _fresh_database(request, request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_database_url(request: pytest.FixtureRequest,
+                        tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """As ``database_url``, shared by a module's tests: for a corpus too slow to load per test."""
+    with _fresh_database(request, request.param, tmp_path_factory.mktemp("db")) as url:
+        yield url
 
 
 @pytest.fixture

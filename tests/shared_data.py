@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# ../shared/data next to the project root; PAPERWIRE_TEST_SHARED_DATA names another place (a
+# git worktree of the project sits elsewhere than the main checkout).
+SHARED_DATA = Path(os.environ.get("PAPERWIRE_TEST_SHARED_DATA")
+                   or Path(__file__).resolve().parents[2] / "shared" / "data")
 ARXIV_75K = SHARED_DATA / "arxiv" / "arxiv-daily-75k.jsonl.gz"
 SNAPSHOT_200 = SHARED_DATA / "arxiv" / "fixtures" / "kaggle-snapshot" / \
     "arxiv-metadata-oai-snapshot.json"

@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
-import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -18,37 +15,13 @@ from starlette.testclient import TestClient
 
 from paperwire import accounts
 from paperwire.accounts import Throttled, WrongCredentials
-from paperwire.models import Paper, User
+from paperwire.models import User
 from paperwire.settings import Settings
 from paperwire.signing import secret_key
 from paperwire.store import Store
-from paperwire.web import create_app
+from tests.app import make_app
+from tests.helpers import PASSWORD, mailed_link, make_user, paper, post_form
 from tests.smtp_server import running_smtp_server
-
-PASSWORD = "correct horse battery"
-BASE = "http://127.0.0.1:8000"
-
-
-def make_user(store: Store, address: str = "ann@example.org", *, role: str = "user",
-              verified: bool = True, name: str = "Ann") -> User:
-    user, created = accounts.sign_up(store, address, PASSWORD, name)
-    assert created
-    if verified:
-        store.mark_verified(user.id)
-    if role != "user":
-        store.set_role(user.email, role)
-    found = store.user_by_id(user.id)
-    assert found is not None
-    return found
-
-
-def paper(arxiv_id: str = "2501.00001", **changes: Any) -> Paper:
-    fields: dict[str, Any] = {
-        "arxiv_id": arxiv_id, "title": f"Paper {arxiv_id}", "abstract": "An abstract.",
-        "authors": ("A. Author",), "categories": ("cs.CL",), "primary_category": "cs.CL",
-        "version": 1, "published": datetime(2025, 1, 2, 3, 4, 5), "source": "test"}
-    fields.update(changes)
-    return Paper(**fields)
 
 
 # --- the store, on SQLite and PostgreSQL ------------------------------------------------------
@@ -184,40 +157,17 @@ def test_display_names_lose_control_characters() -> None:
         accounts.clean_display_name("x" * 101)
 
 
-# --- the web flows --------------------------------------------------------------------------
+# --- the web flows, on SQLite and PostgreSQL --------------------------------------------------
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[tuple[TestClient, Store, Settings]]:
-    settings = Settings(home=tmp_path, embedder="none", progress=False, base_url=BASE,
-                        login_max_failures=5)
-    store = Store.open(settings)
-    with TestClient(create_app(settings, store), base_url=BASE) as client:
-        yield client, store, settings
-    store.close()
-
-
-def csrf(client: TestClient, path: str = "/signin") -> str:
-    match = re.search(r'name="csrf-token" content="([0-9a-f]+)"', client.get(path).text)
-    assert match, "every page carries the CSRF token"
-    return match.group(1)
-
-
-def post(client: TestClient, path: str, data: dict[str, str], **kwargs: Any) -> Any:
-    return client.post(path, data={**data, "csrf_token": csrf(client)}, **kwargs)
-
-
-def mailed_link(store: Store, to: str, kind: str, path: str) -> str:
-    [message] = store.outbox(to=to, kind=kind)[:1]
-    parsed = email.message_from_string(message["message"], policy=email.policy.default)
-    body = parsed.get_body(("plain",))
-    assert body is not None
-    match = re.search(re.escape(BASE + path) + r"\?token=\S+", body.get_content())
-    assert match, f"no {path} link in the {kind} mail"
-    return match.group(0).removeprefix(BASE)
+def site(tmp_path: Path, database_url: str) -> Iterator[tuple[TestClient, Store, Settings]]:
+    with make_app(tmp_path, database_url, login_max_failures=5) as built, \
+            built.client() as client:
+        yield client, built.store, built.settings
 
 
 def test_sign_up_verify_sign_in_sign_out(site: tuple[TestClient, Store, Settings]) -> None:
     client, store, _ = site
-    answer = post(client, "/signup", {"email": "Ann@Example.org", "password": PASSWORD,
+    answer = post_form(client, "/signup", {"email": "Ann@Example.org", "password": PASSWORD,
                                       "display_name": "Ann"})
     assert answer.status_code == 200 and "sent a message to ann@example.org" in answer.text
     user = store.user_by_email("ann@example.org")
@@ -226,14 +176,14 @@ def test_sign_up_verify_sign_in_sign_out(site: tuple[TestClient, Store, Settings
     assert "Address confirmed" in client.get(link).text
     assert store.user_by_email("ann@example.org") == User(user.id, user.email, "Ann", "user",
                                                           True)
-    signed_in = post(client, "/signin", {"email": "ann@example.org", "password": PASSWORD,
+    signed_in = post_form(client, "/signin", {"email": "ann@example.org", "password": PASSWORD,
                                          "next": "/account"}, follow_redirects=False)
     assert signed_in.status_code == 303 and signed_in.headers["location"] == "/account"
     cookie = signed_in.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
     assert client.get("/account.json").json()["user"]["email"] == "ann@example.org"
     token = client.cookies["pw_session"]
-    out = post(client, "/signout", {}, follow_redirects=False)
+    out = post_form(client, "/signout", {}, follow_redirects=False)
     assert out.status_code == 303
     # The server forgot the session: replaying the old cookie signs nobody in.
     assert store.session_user(accounts.token_hash(token), timedelta(days=1)) is None
@@ -245,8 +195,8 @@ def test_sign_up_with_a_taken_address_answers_the_same(
         site: tuple[TestClient, Store, Settings]) -> None:
     client, store, _ = site
     make_user(store)
-    fresh = post(client, "/signup", {"email": "new@example.org", "password": PASSWORD})
-    taken = post(client, "/signup", {"email": "ann@example.org", "password": PASSWORD})
+    fresh = post_form(client, "/signup", {"email": "new@example.org", "password": PASSWORD})
+    taken = post_form(client, "/signup", {"email": "ann@example.org", "password": PASSWORD})
     assert fresh.status_code == taken.status_code == 200
     assert fresh.text.replace("new@", "X@") == taken.text.replace("ann@", "X@")
     assert store.outbox(to="ann@example.org", kind="signup-taken")
@@ -257,8 +207,8 @@ def test_sign_in_messages_do_not_tell_which_part_was_wrong(
         site: tuple[TestClient, Store, Settings]) -> None:
     client, store, _ = site
     make_user(store)
-    wrong_pw = post(client, "/signin", {"email": "ann@example.org", "password": "nope nope"})
-    no_user = post(client, "/signin", {"email": "zed@example.org", "password": "nope nope"})
+    wrong_pw = post_form(client, "/signin", {"email": "ann@example.org", "password": "nope nope"})
+    no_user = post_form(client, "/signin", {"email": "zed@example.org", "password": "nope nope"})
     assert wrong_pw.status_code == no_user.status_code == 401
     for answer in (wrong_pw, no_user):
         assert "wrong address or password" in answer.text
@@ -282,7 +232,7 @@ def test_expired_and_forged_verify_links_are_refused(
                          datetime.now().timestamp() - 49 * 3600)
     expired = client.get(f"/verify?token={old}")
     assert expired.status_code == 400 and "expired" in expired.text
-    post(client, "/signup", {"email": "zed@example.org", "password": PASSWORD})
+    post_form(client, "/signup", {"email": "zed@example.org", "password": PASSWORD})
     good = mailed_link(store, "zed@example.org", "verify", "/verify")
     forged = good[:-3] + ("AAA" if not good.endswith("AAA") else "BBB")
     assert client.get(forged).status_code == 400
@@ -296,35 +246,34 @@ def test_expired_and_forged_verify_links_are_refused(
 def test_password_reset(site: tuple[TestClient, Store, Settings]) -> None:
     client, store, settings = site
     user = make_user(store)
-    known = post(client, "/password/forgot", {"email": "ann@example.org"})
-    unknown = post(client, "/password/forgot", {"email": "zed@example.org"})
+    known = post_form(client, "/password/forgot", {"email": "ann@example.org"})
+    unknown = post_form(client, "/password/forgot", {"email": "zed@example.org"})
     assert known.text.replace("ann@", "") == unknown.text.replace("zed@", "")
     assert not store.outbox(to="zed@example.org")
     session = accounts.start_session(store, settings, user)
     link = mailed_link(store, "ann@example.org", "reset", "/password/reset")
     assert client.get(link).status_code == 200
     token = link.split("token=")[1]
-    done = post(client, "/password/reset", {"token": token, "password": "a new password"})
+    done = post_form(client, "/password/reset", {"token": token, "password": "a new password"})
     assert done.status_code == 200 and "Password changed" in done.text
     assert accounts.session_user(store, settings, session) is None  # signed out everywhere
     with pytest.raises(WrongCredentials):
         accounts.authenticate(store, settings, "ann@example.org", PASSWORD, None)
     assert accounts.authenticate(store, settings, "ann@example.org", "a new password", None)
-    again = post(client, "/password/reset", {"token": token, "password": "third password"})
+    again = post_form(client, "/password/reset", {"token": token, "password": "third password"})
     assert again.status_code == 400 and "used already" in again.text  # one use only
 
 
-def test_a_refused_mail_changes_nothing_in_the_answer(tmp_path: Path) -> None:
+def test_a_refused_mail_changes_nothing_in_the_answer(tmp_path: Path, database_url: str
+                                                      ) -> None:
     # With real SMTP, a recipient the server refuses must not turn sign-up or reset into an
     # error page: the answer would then differ between addresses.
     with running_smtp_server() as smtp:
         smtp.sink.refuse.add("bounce@example.org")
-        settings = Settings(home=tmp_path, embedder="none", progress=False, base_url=BASE,
-                            smtp_url=smtp.url)
-        with Store.open(settings) as store, \
-                TestClient(create_app(settings, store), base_url=BASE) as client:
-            ok = post(client, "/signup", {"email": "fine@example.org", "password": PASSWORD})
-            refused = post(client, "/signup", {"email": "bounce@example.org",
+        with make_app(tmp_path, database_url, smtp_url=smtp.url) as built, built.client() as client:
+            store = built.store
+            ok = post_form(client, "/signup", {"email": "fine@example.org", "password": PASSWORD})
+            refused = post_form(client, "/signup", {"email": "bounce@example.org",
                                                "password": PASSWORD})
             assert ok.status_code == refused.status_code == 200
             assert ok.text.replace("fine@", "X@") == refused.text.replace("bounce@", "X@")
@@ -332,15 +281,16 @@ def test_a_refused_mail_changes_nothing_in_the_answer(tmp_path: Path) -> None:
             # The refused message waits in the outbox, unsent, for an admin to see.
             [kept] = store.outbox(to="bounce@example.org", kind="verify")
             assert kept["sent_at"] is None
-            reset = post(client, "/password/forgot", {"email": "bounce@example.org"})
+            reset = post_form(client, "/password/forgot", {"email": "bounce@example.org"})
             assert reset.status_code == 200
 
 
 def test_reset_requests_cannot_flood_an_inbox(site: tuple[TestClient, Store, Settings]) -> None:
     client, store, settings = site
     make_user(store)
-    answers = [post(client, "/password/forgot", {"email": "ann@example.org"}) for _ in range(5)]
-    unknown = post(client, "/password/forgot", {"email": "zed@example.org"})
+    answers = [post_form(client, "/password/forgot", {"email": "ann@example.org"})
+               for _ in range(5)]
+    unknown = post_form(client, "/password/forgot", {"email": "zed@example.org"})
     # The same answer every time (and for an unknown address), but only a few mails.
     assert {a.status_code for a in answers} == {unknown.status_code} == {200}
     assert len({a.text.replace("ann@", "X@") for a in answers}) == 1

@@ -15,12 +15,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from paperwire.index.indexer import IndexPaths, update_index
-from paperwire.ingest import ingest
-from paperwire.settings import Settings
-from paperwire.sources.files import JsonlSource
-from paperwire.store import Store
-from paperwire.web import create_app
+from tests.app import make_app
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from tests.live_server import serve
 from tests.shared_data import arxiv_lines
@@ -45,19 +40,10 @@ QUERY = "language models"
 @pytest.fixture(scope="module")
 def origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A server over 350 papers: 50 listed on 2025-03-18, 300 on days of December 2025."""
-    home = tmp_path_factory.mktemp("browser")
-    source_file = home / "papers.jsonl"
-    source_file.write_text("".join(arxiv_lines(50) + arxiv_lines(300, start=40_000)),
-                           encoding="utf-8")
-    settings = Settings(home=home, embedder="none", progress=False)
-    store = Store.open(settings)
-    try:
-        assert ingest(JsonlSource(source_file), store, progress=False).rejected == 0
-        update_index(store, IndexPaths.for_home(home), None, progress=False)
-        with serve(create_app(settings, store)) as url:
-            yield url
-    finally:
-        store.close()
+    with make_app(tmp_path_factory.mktemp("browser"),
+                  lines=arxiv_lines(50) + arxiv_lines(300, start=40_000), index=True,
+                  base_url="") as site, serve(site.app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

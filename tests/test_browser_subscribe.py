@@ -11,11 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from paperwire.ingest import ingest
-from paperwire.settings import Settings
-from paperwire.sources.files import JsonlSource
 from paperwire.store import Store
-from paperwire.web import create_app
+from tests.app import make_app
 from tests.browser import open_page, require_chromium
 from tests.live_server import serve
 from tests.shared_data import arxiv_lines
@@ -26,18 +23,11 @@ from playwright.sync_api import Page, expect  # noqa: E402
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Store]]:
-    home = tmp_path_factory.mktemp("browser-subscribe")
-    source = home / "papers.jsonl"
-    source.write_text("".join(arxiv_lines(5, start=41_000)), encoding="utf-8")
     # No SMTP: mail goes to the outbox, where the test reads the link a person would click.
-    settings = Settings(home=home, embedder="none", progress=False)
-    store = Store.open(settings)
-    try:
-        ingest(JsonlSource(source), store, progress=False)
-        with serve(create_app(settings.replace(base_url="http://placeholder"), store)) as url:
-            yield url, store
-    finally:
-        store.close()
+    with make_app(tmp_path_factory.mktemp("browser-subscribe"),
+                  lines=arxiv_lines(5, start=41_000), base_url="http://placeholder") as built, \
+            serve(built.app) as url:
+        yield url, built.store
 
 
 @pytest.fixture

@@ -9,16 +9,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from paperwire.index.indexer import IndexPaths, update_index
-from paperwire.ingest import ingest
-from paperwire.settings import Settings
-from paperwire.sources.files import JsonlSource
-from paperwire.store import Store
-from paperwire.web import create_app
+from tests.app import make_app
 from tests.browser import open_page, require_chromium
+from tests.helpers import PASSWORD
 from tests.live_server import serve
 from tests.shared_data import arxiv_lines
-from tests.test_accounts import PASSWORD, make_user
 
 require_chromium()
 from playwright.sync_api import Page, expect  # noqa: E402
@@ -26,20 +21,11 @@ from playwright.sync_api import Page, expect  # noqa: E402
 
 @pytest.fixture(scope="module")
 def origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    home = tmp_path_factory.mktemp("browser-votes")
     lines = arxiv_lines(10, start=40_000)
-    source = home / "papers.jsonl"
-    source.write_text("".join(lines), encoding="utf-8")
-    settings = Settings(home=home, embedder="none", progress=False)
-    store = Store.open(settings)
-    try:
-        ingest(JsonlSource(source), store, progress=False)
-        update_index(store, IndexPaths.for_home(home), None, progress=False)
-        make_user(store, "ann@example.org", name="Ann")
-        with serve(create_app(settings, store)) as url:
-            yield url, json.loads(lines[0])["id"]
-    finally:
-        store.close()
+    with make_app(tmp_path_factory.mktemp("browser-votes"), lines=lines, index=True,
+                  base_url="", users=[("ann@example.org", "user", "Ann")]) as site, \
+            serve(site.app) as url:
+        yield url, json.loads(lines[0])["id"]
 
 
 @pytest.fixture

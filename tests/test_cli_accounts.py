@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from paperwire.cli import cli
 from paperwire.settings import Settings
 from paperwire.store import Store
-from tests.test_accounts import make_user, paper
+from tests.helpers import make_user, paper
 
 
 def run(home: Path, *args: str, stdin: str | None = None) -> tuple[int, str]:

@@ -4,37 +4,30 @@ verification, a vote seen by the other process at once, trending, and moderation
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from starlette.testclient import TestClient
-
 from paperwire.models import Paper
-from paperwire.settings import Settings
-from paperwire.store import Store
-from paperwire.web import create_app
-from tests.test_accounts import BASE, PASSWORD, mailed_link, post
+from tests.app import make_app
+from tests.helpers import PASSWORD, csrf_in, mailed_link, paper
+from tests.helpers import post_form as post
 
 TODAY = datetime.now(UTC).date()
 
 
-def paper(arxiv_id: str) -> Paper:
-    return Paper(arxiv_id=arxiv_id, title=f"Paper {arxiv_id} on graph learning",
-                 abstract="We study graph learning.", authors=("A. Author",),
-                 categories=("cs.LG",), primary_category="cs.LG", listed_on=TODAY,
-                 source="test")
+def topical(arxiv_id: str) -> Paper:
+    return paper(arxiv_id, title=f"Paper {arxiv_id} on graph learning",
+                 abstract="We study graph learning.", categories=("cs.LG",), listed_on=TODAY)
 
 
 def test_two_web_processes_share_votes_trending_and_moderation(database_url: str,
                                                                tmp_path: Path) -> None:
     # Both "processes" sign with one configured key, as a multi-machine site must.
-    settings = Settings(home=tmp_path, database_url=database_url, embedder="none",
-                        progress=False, base_url=BASE, secret_key="s" * 40)
-    with Store.open(settings) as one, Store.open(settings) as two:
-        one.write_batch([paper("2511.00001"), paper("2511.00002")])
-        with TestClient(create_app(settings, one), base_url=BASE) as a, \
-                TestClient(create_app(settings, two), base_url=BASE) as b:
+    papers = [topical("2511.00001"), topical("2511.00002")]
+    with make_app(tmp_path, database_url, papers=papers, secret_key="s" * 40) as first, \
+            make_app(tmp_path, database_url, secret_key="s" * 40) as second:
+        one, two = first.store, second.store
+        with first.client() as a, second.client() as b:
             # Sign up on one process, follow the mailed link on the other.
             answer = post(a, "/signup", {"email": "ann@example.org", "password": PASSWORD,
                                          "display_name": "Ann"})
@@ -50,7 +43,7 @@ def test_two_web_processes_share_votes_trending_and_moderation(database_url: str
             page = b.get("/papers/2511.00001")
             assert page.status_code == 200
             voted = b.put("/api/papers/2511.00001/vote",
-                          headers={"X-CSRF-Token": _meta_csrf(page.text)})
+                          headers={"X-CSRF-Token": csrf_in(page.text)})
             assert voted.status_code == 200 and voted.json()["votes"] == 1
             top = a.get("/trending.json").json()["papers"][0]
             assert (top["arxiv_id"], top["votes"]) == ("2511.00001", 1)
@@ -65,9 +58,3 @@ def test_two_web_processes_share_votes_trending_and_moderation(database_url: str
                 "2511.00002"]
             one.unhide_paper("2511.00001", None, "cli")
             assert b.get("/papers/2511.00001").status_code == 200
-
-
-def _meta_csrf(html: str) -> str:
-    found = re.search(r'name="csrf-token" content="([0-9a-f]+)"', html)
-    assert found, "every page carries its CSRF token"
-    return found.group(1)

@@ -26,14 +26,14 @@ from paperwire import accounts
 from paperwire.cli import cli
 from paperwire.digest import Composer, message_id, period_key, send_digests
 from paperwire.errors import Busy
-from paperwire.index.indexer import IndexPaths, update_index
-from paperwire.ingest import ingest
 from paperwire.mail import OutboxMailer, SmtpConfig, SMTPMailer, compose
 from paperwire.models import LedgerEntry, SearchSpec
 from paperwire.settings import Settings
-from paperwire.sources.files import JsonlSource
 from paperwire.store import Store
 from paperwire.web import create_app
+from tests.app import load_corpus
+from tests.app import make_settings as site_settings
+from tests.helpers import csrf
 from tests.shared_data import arxiv_lines
 from tests.smtp_server import SmtpServer, running_smtp_server
 
@@ -45,12 +45,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A home with the sample's first 2,000 papers (2025-03-18 … 28), keyword-indexed."""
     home = tmp_path_factory.mktemp("digest-corpus")
-    source = home / "papers.jsonl"
-    source.write_text("".join(arxiv_lines(2000)), encoding="utf-8")
-    settings = Settings(home=home, embedder="none", progress=False)
-    with Store.open(settings) as store:
-        assert ingest(JsonlSource(source), store, progress=False).rejected == 0
-        update_index(store, IndexPaths.for_home(home), None, progress=False)
+    with Store.open(Settings(home=home)) as store:
+        load_corpus(store, home, lines=arxiv_lines(2000), index=True)
     return home
 
 
@@ -69,14 +65,17 @@ def home(corpus: Path, tmp_path: Path) -> Path:
 
 def make_settings(home: Path, smtp: SmtpServer | None = None, **extra: object) -> Settings:
     values: dict[str, object] = {"smtp_url": smtp.url if smtp else "", **extra}
-    return Settings(home=home, embedder="none", progress=False,
-                    base_url="https://papers.example.org", secret_key="k" * 40,
-                    smtp_concurrency=2, **values)  # type: ignore[arg-type]
+    return site_settings(home, base_url="https://papers.example.org", secret_key="k" * 40,
+                         smtp_concurrency=2, **values)
 
 
 def web(settings: Settings, store: Store) -> TestClient:
     # https: the site's base URL is https, so its cookies are Secure.
     return TestClient(create_app(settings, store), base_url="https://testserver")
+
+
+def form_token(client: TestClient) -> str:
+    return csrf(client, "/subscribe")
 
 
 def fast_mailer(settings: Settings) -> SMTPMailer:
@@ -221,16 +220,10 @@ def test_html_part_escapes_titles(home: Path) -> None:
 
 
 # --- opt-in and unsubscribe on the web ------------------------------------------------------
-def csrf(client: TestClient) -> str:
-    found = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/subscribe").text)
-    assert found
-    return found.group(1)
-
-
 def test_opt_in_end_to_end(home: Path, smtp: SmtpServer) -> None:
     settings = make_settings(home, smtp)
     with Store.open(settings) as store, web(settings, store) as client:
-        form = {"csrf_token": csrf(client), "email": "Fay@Example.org", "period": "daily",
+        form = {"csrf_token": form_token(client), "email": "Fay@Example.org", "period": "daily",
                 "trending": "yes", "categories": "cs.CV", "query": "gaussian splatting"}
         answer = client.post("/subscribe", data=form)
         assert answer.status_code == 200 and "Check your inbox" in answer.text
@@ -262,7 +255,7 @@ def test_opt_in_end_to_end(home: Path, smtp: SmtpServer) -> None:
 def test_the_form_cannot_flood_an_inbox(home: Path, smtp: SmtpServer) -> None:
     settings = make_settings(home, smtp, mails_per_address_per_hour=2, subscribe_per_ip_per_hour=4)
     with Store.open(settings) as store, web(settings, store) as client:
-        form = {"csrf_token": csrf(client), "email": "victim@example.org", "period": "daily",
+        form = {"csrf_token": form_token(client), "email": "victim@example.org", "period": "daily",
                 "trending": "yes"}
         answers = [client.post("/subscribe", data=form) for _ in range(4)]
         # The same answer every time, but only two mails reach the address.
@@ -321,7 +314,7 @@ def test_verified_account_subscribes_without_a_round_trip(home: Path, smtp: Smtp
         user = store.create_user("lee@example.org", "x", "Lee")
         assert user is not None
         client.cookies.set("pw_session", accounts.start_session(store, settings, user))
-        form = {"csrf_token": csrf(client), "email": "lee@example.org", "period": "weekly",
+        form = {"csrf_token": form_token(client), "email": "lee@example.org", "period": "weekly",
                 "query": "robot grasping"}
         client.post("/subscribe", data=form)  # not verified yet: a confirmation mail
         assert store.subscription(email="lee@example.org") is None

@@ -16,6 +16,7 @@ from paperwire.models import Checkpoint, Paper
 from paperwire.signals import import_hf_daily
 from paperwire.sources.hf_daily import HfDailySource
 from paperwire.store import Store
+from tests.helpers import paper
 from tests.shared_data import ARXIV_75K, SHARED_DATA, require
 
 HF_DAILY = SHARED_DATA / "hf-daily-papers" / "daily-papers-2024-2026.jsonl.gz"
@@ -30,9 +31,8 @@ def hf_line(arxiv_id: str, day: str = "2025-03-14", upvotes: int = 7, **paper: A
 
 
 def arxiv_paper(arxiv_id: str) -> Paper:
-    return Paper(arxiv_id=arxiv_id, title="The arXiv title", abstract="The arXiv abstract.",
-                 authors=("A. Author",), categories=("cs.CL", "cs.LG"),
-                 primary_category="cs.CL", version=1, listed_on=date(2025, 3, 13),
+    return paper(arxiv_id, title="The arXiv title", abstract="The arXiv abstract.",
+                 categories=("cs.CL", "cs.LG"), published=None, listed_on=date(2025, 3, 13),
                  source="jsonl")
 
 

@@ -20,6 +20,7 @@ from paperwire.models import Filters, name_tokens
 from paperwire.search import QueryError, Searcher
 from paperwire.sources.files import JsonlSource
 from paperwire.store import Store
+from tests.app import load_corpus
 from tests.shared_data import arxiv_lines, arxiv_records
 
 N = 600
@@ -35,11 +36,8 @@ def embedder():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def home(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[Path]:  # type: ignore[no-untyped-def]
     home = tmp_path_factory.mktemp("search")
-    (home / "papers.jsonl").write_text("".join(arxiv_lines(N)))
-    store = Store.from_url(f"sqlite:///{home / 'paperwire.db'}")
-    ingest(JsonlSource(home / "papers.jsonl"), store, progress=False)
-    update_index(store, IndexPaths.for_home(home), embedder, progress=False)
-    store.close()
+    with Store.from_url(f"sqlite:///{home / 'paperwire.db'}") as store:
+        load_corpus(store, home, lines=arxiv_lines(N), index=True, embedder=embedder)
     yield home
 
 
@@ -130,8 +128,19 @@ def test_bad_filters_are_refused_clearly(searcher: Searcher) -> None:
 
 
 def test_operators_and_quotes_are_just_text(searcher: Searcher) -> None:
-    for query in ['"unbalanced', "AND OR NOT (", "title:foo -bar +baz*", "the of and"]:
-        searcher.search(query, mode="lexical")  # no exception, whatever it finds
+    def found(query: str) -> list[str]:
+        return [h.paper.arxiv_id for h in searcher.search(query, mode="lexical").hits]
+
+    plain = found("gaussian splatting")
+    assert plain
+    # Quotes, boolean words, brackets, field names, +/- and wildcards are no query syntax:
+    # they neither fail nor change what the words find ("-splatting" excludes nothing).
+    for query in ['"gaussian splatting', "gaussian AND splatting (",
+                  "title:gaussian -splatting +baz*"]:
+        assert found(query) == plain, query
+    assert found('"unbalanced') == found("unbalanced")
+    # Nothing but operators and common words: no error, and nothing to find.
+    assert found("AND OR NOT (") == found("the of and") == []
 
 
 def test_adding_papers_indexes_only_those(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]

@@ -7,27 +7,23 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from paperwire import accounts
-from paperwire.index.indexer import IndexPaths, update_index
-from paperwire.ingest import ingest
 from paperwire.settings import Settings
-from paperwire.sources.files import JsonlSource
-from paperwire.store import Store, utcnow
-from paperwire.web import create_app
+from paperwire.store import utcnow
+from tests.app import WebApp, make_app
+from tests.helpers import BASE, PASSWORD, call_api, csrf, make_user, post_form
 from tests.replay_server import ReplayServer, replay_fixture  # noqa: F401  (the fixture)
 from tests.shared_data import SHARED_DATA, arxiv_lines, require
-from tests.test_accounts import PASSWORD, make_user
 
-BASE = "http://127.0.0.1:8000"
 DAY = "2025-12-24"
 SECRET = "2512.00001"  # the paper moderators hide
 TWIN = "2512.00002"  # its near-duplicate, whose similar papers would include it
@@ -35,8 +31,7 @@ XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
-    home = tmp_path_factory.mktemp("security")
+def app(tmp_path_factory: pytest.TempPathFactory, module_database_url: str) -> Iterator[WebApp]:
     lines = arxiv_lines(30, start=40_000)
     for arxiv_id, extra in ((SECRET, ""), (TWIN, " revisited")):
         lines.append(json.dumps({
@@ -44,49 +39,22 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
             "summary": "Zebrafish quasar alignment under heavy zebrafish quasar noise.",
             "authors": ["Zed Quasar"], "categories": ["astro-ph.GA"],
             "first_seen": DAY}) + "\n")
-    source = home / "papers.jsonl"
-    source.write_text("".join(lines), encoding="utf-8")
-    settings = Settings(home=home, embedder="none", progress=False, base_url=BASE,
-                        login_max_failures=5)
-    store = Store.open(settings)
-    assert ingest(JsonlSource(source), store, progress=False).rejected == 0
-    update_index(store, IndexPaths.for_home(home), None, progress=False)
-    for address, role, verified in (("mod@example.org", "moderator", True),
-                                    ("user@example.org", "user", True),
-                                    ("new@example.org", "user", False)):
-        make_user(store, address, role=role, verified=verified, name=address.split("@")[0])
-    yield create_app(settings, store)
-    store.close()
+    with make_app(tmp_path_factory.mktemp("security"), module_database_url, lines=lines,
+                  index=True, login_max_failures=5) as site:
+        for address, role, verified in (("mod@example.org", "moderator", True),
+                                        ("user@example.org", "user", True),
+                                        ("new@example.org", "user", False)):
+            make_user(site.store, address, role=role, verified=verified,
+                      name=address.split("@")[0])
+        yield site
 
 
-def store_of(app: FastAPI) -> Store:
-    store: Store = app.state.site.store
-    return store
-
-
-def client_for(app: FastAPI, address: str | None = None) -> TestClient:
+def client_for(app: WebApp, address: str | None = None) -> TestClient:
     """A browser: signed in as ``address`` (through the sign-in form), or anonymous."""
-    client = TestClient(app, base_url=BASE)
-    if address is not None:
-        answer = form(client, "/signin", {"email": address, "password": PASSWORD},
-                      follow_redirects=False)
-        assert answer.status_code == 303, answer.text
-    return client
+    return app.client(signed_in=address)
 
 
-def csrf(client: TestClient) -> str:
-    match = re.search(r'name="csrf-token" content="([0-9a-f]+)"', client.get("/about").text)
-    assert match
-    return match.group(1)
-
-
-def form(client: TestClient, path: str, data: dict[str, str], **kwargs: Any) -> Any:
-    return client.post(path, data={**data, "csrf_token": csrf(client)}, **kwargs)
-
-
-def api(client: TestClient, method: str, path: str, **kwargs: Any) -> Any:
-    headers = {"X-CSRF-Token": csrf(client), **kwargs.pop("headers", {})}
-    return client.request(method, path, headers=headers, **kwargs)
+form, api = post_form, call_api
 
 
 # --- CSRF -----------------------------------------------------------------------------------
@@ -99,18 +67,18 @@ def all_routes(routes: list[Any], prefix: str = "") -> Iterator[tuple[str, Route
                                   prefix + route.include_context.prefix)
 
 
-def unsafe_routes(app: FastAPI) -> list[tuple[str, str]]:
+def unsafe_routes(app: WebApp) -> list[tuple[str, str]]:
     """(method, concrete path) of every state-changing route, parameters filled in."""
     found = []
-    for prefix, route in all_routes(app.routes):
+    for prefix, route in all_routes(app.app.routes):
         for method in sorted((route.methods or set()) & {"POST", "PUT", "PATCH", "DELETE"}):
             found.append((method, re.sub(r"\{[^}]+\}", "1", prefix + route.path)))
     return sorted(set(found))
 
 
 def test_every_state_changing_endpoint_refuses_a_request_without_the_csrf_token(
-        app: FastAPI) -> None:
-    exempt: set[str] = app.state.csrf_exempt
+        app: WebApp) -> None:
+    exempt: set[str] = app.app.state.csrf_exempt
     routes = [(m, p) for m, p in unsafe_routes(app) if not any(p.startswith(e) for e in exempt)]
     assert ("POST", "/signin") in routes and ("PUT", "/api/papers/1/vote") in routes
     assert len(routes) >= 20
@@ -126,10 +94,10 @@ def test_every_state_changing_endpoint_refuses_a_request_without_the_csrf_token(
         assert header.status_code == 403, (method, path)
     # Nothing happened: still signed in, nothing hidden.
     assert moderator.get("/api/me").json()["email"] == "mod@example.org"
-    assert store_of(app).hidden_row_ids() == frozenset()
+    assert app.store.hidden_row_ids() == frozenset()
 
 
-def test_csrf_refusal_is_explained_and_a_token_lets_the_form_through(app: FastAPI) -> None:
+def test_csrf_refusal_is_explained_and_a_token_lets_the_form_through(app: WebApp) -> None:
     client = client_for(app, "user@example.org")
     refused = client.post("/signout", headers={"Accept": "application/json"})
     assert refused.status_code == 403 and "CSRF" in refused.json()["error"]
@@ -138,9 +106,9 @@ def test_csrf_refusal_is_explained_and_a_token_lets_the_form_through(app: FastAP
 
 
 # --- sessions and sign-in -------------------------------------------------------------------
-def test_session_fixation_a_cookie_set_before_sign_in_is_not_the_one_after(app: FastAPI
+def test_session_fixation_a_cookie_set_before_sign_in_is_not_the_one_after(app: WebApp
                                                                           ) -> None:
-    client = TestClient(app, base_url=BASE)
+    client = app.client()
     client.cookies.set("pw_session", "attacker-chosen-session-id-000000000",
                        domain="127.0.0.1")
     answer = form(client, "/signin", {"email": "user@example.org", "password": PASSWORD},
@@ -150,16 +118,16 @@ def test_session_fixation_a_cookie_set_before_sign_in_is_not_the_one_after(app: 
     assert after != "attacker-chosen-session-id-000000000"
     # A real session planted beforehand (the attacker's own) is ended at sign-in, too.
     planted = client_for(app, "mod@example.org").cookies["pw_session"]
-    victim = TestClient(app, base_url=BASE)
+    victim = app.client()
     victim.cookies.set("pw_session", planted, domain="127.0.0.1")
     form(victim, "/signin", {"email": "user@example.org", "password": PASSWORD},
          follow_redirects=False)
     assert victim.cookies["pw_session"] not in (planted, after)
     assert victim.get("/api/me").json()["email"] == "user@example.org"
-    assert accounts.session_user(store_of(app), Settings(), planted) is None
+    assert accounts.session_user(app.store, Settings(), planted) is None
 
 
-def test_an_active_session_slides_and_so_does_its_cookie(app: FastAPI) -> None:
+def test_an_active_session_slides_and_so_does_its_cookie(app: WebApp) -> None:
     from sqlalchemy import select, update
 
     from paperwire.store.schema import sessions
@@ -171,33 +139,30 @@ def test_an_active_session_slides_and_so_does_its_cookie(app: FastAPI) -> None:
     assert quiet.headers["cache-control"] == "private"  # carries this browser's CSRF token
     hashed = accounts.token_hash(token)
     then = utcnow() - timedelta(days=20)
-    with store_of(app).engine.begin() as conn:  # as if last seen 20 days ago
+    with app.store.engine.begin() as conn:  # as if last seen 20 days ago
         conn.execute(update(sessions).where(sessions.c.token_hash == hashed)
                      .values(last_seen_at=then, expires_at=then + timedelta(days=30)))
     seen = client.get("/about")
     [renewed] = [c for c in seen.headers.get_list("set-cookie") if c.startswith("pw_session=")]
     assert renewed.startswith(f"pw_session={token};") and "Max-Age=2592000" in renewed
-    with store_of(app).engine.connect() as conn:
+    with app.store.engine.connect() as conn:
         expires = conn.execute(select(sessions.c.expires_at)
                                .where(sessions.c.token_hash == hashed)).scalar_one()
     assert expires > utcnow() + timedelta(days=29)
 
 
-def test_secure_cookies_when_served_over_https(tmp_path: Path) -> None:
-    settings = Settings(home=tmp_path, embedder="none", base_url="https://papers.example.org")
-    store = Store.open(settings)
-    make_user(store)
-    client = TestClient(create_app(settings, store), base_url="https://papers.example.org")
-    answer = form(client, "/signin", {"email": "ann@example.org", "password": PASSWORD},
-                  follow_redirects=False)
+def test_secure_cookies_when_served_over_https(tmp_path: Path, database_url: str) -> None:
+    with make_app(tmp_path, database_url, base_url="https://papers.example.org",
+                  users=[("ann@example.org", "user", "Ann")]) as site:
+        answer = form(site.client(), "/signin", {"email": "ann@example.org",
+                                                 "password": PASSWORD}, follow_redirects=False)
     cookies = answer.headers.get_list("set-cookie")
     assert any(c.startswith("pw_session=") and "Secure" in c and "HttpOnly" in c
                for c in cookies)
-    store.close()
 
 
-def test_brute_force_sign_in_is_throttled(app: FastAPI) -> None:
-    make_user(store_of(app), "target@example.org")
+def test_brute_force_sign_in_is_throttled(app: WebApp) -> None:
+    make_user(app.store, "target@example.org")
     client = client_for(app)
     for _ in range(5):
         wrong = form(client, "/signin", {"email": "target@example.org", "password": "guess!!!"})
@@ -210,8 +175,8 @@ def test_brute_force_sign_in_is_throttled(app: FastAPI) -> None:
 
 
 # --- escaping -------------------------------------------------------------------------------
-def test_user_supplied_text_comes_back_escaped(app: FastAPI) -> None:
-    store = store_of(app)
+def test_user_supplied_text_comes_back_escaped(app: WebApp) -> None:
+    store = app.store
     evil = make_user(store, "evil@example.org", name=XSS)
     submission, _ = store.add_submission(TWIN, evil.id, f"note {XSS}")
     moderator = client_for(app, "mod@example.org")
@@ -265,7 +230,7 @@ def visible_everywhere(client: TestClient) -> dict[str, bool]:
     }
 
 
-def test_a_hidden_paper_is_unreachable_until_unhidden(app: FastAPI) -> None:
+def test_a_hidden_paper_is_unreachable_until_unhidden(app: WebApp) -> None:
     anonymous, user = client_for(app), client_for(app, "user@example.org")
     moderator = client_for(app, "mod@example.org")
     everywhere = visible_everywhere(anonymous)
@@ -288,7 +253,7 @@ def test_a_hidden_paper_is_unreachable_until_unhidden(app: FastAPI) -> None:
     assert all(back.values()), back
 
 
-def test_an_ordinary_user_cannot_moderate(app: FastAPI) -> None:
+def test_an_ordinary_user_cannot_moderate(app: WebApp) -> None:
     user, anonymous = client_for(app, "user@example.org"), client_for(app)
     calls = [("POST", f"/api/papers/{SECRET}/hide", {"json": {"reason": "x"}}),
              ("POST", f"/api/papers/{SECRET}/unhide", {}),
@@ -300,11 +265,11 @@ def test_an_ordinary_user_cannot_moderate(app: FastAPI) -> None:
     for path in (f"/papers/{SECRET}/hide", f"/papers/{SECRET}/unhide", "/submissions/1/hide",
                  "/submissions/1/unhide"):
         assert form(user, path, {"reason": "x"}).status_code == 403, path
-    assert store_of(app).hidden_row_ids() == frozenset()
+    assert app.store.hidden_row_ids() == frozenset()
 
 
 # --- votes and API tokens -------------------------------------------------------------------
-def test_votes_need_a_confirmed_account_and_toggle(app: FastAPI) -> None:
+def test_votes_need_a_confirmed_account_and_toggle(app: WebApp) -> None:
     anonymous = client_for(app)
     refused = api(anonymous, "PUT", f"/api/papers/{TWIN}/vote")
     assert refused.status_code == 401 and "sign in" in refused.json()["error"]
@@ -334,14 +299,14 @@ def test_votes_need_a_confirmed_account_and_toggle(app: FastAPI) -> None:
     form(user, f"/papers/{TWIN}/vote", {})  # back as it was
 
 
-def test_an_api_token_works_until_revoked(app: FastAPI) -> None:
+def test_an_api_token_works_until_revoked(app: WebApp) -> None:
     browser = client_for(app, "user@example.org")
     created = form(browser, "/account/tokens", {"name": "my script"})
     token = re.search(r'<code class="token">(pw_[^<]+)</code>', created.text)
     assert created.status_code == 200 and token
     secret = token.group(1)
     assert secret not in browser.get("/account").text  # shown once only
-    script = TestClient(app, base_url=BASE)  # no cookies, no CSRF token: the Bearer suffices
+    script = app.client()  # no cookies, no CSRF token: the Bearer suffices
     bearer = {"Authorization": f"Bearer {secret}"}
     voted = script.put(f"/api/papers/{TWIN}/vote", headers=bearer)
     assert voted.status_code == 200 and voted.json()["voted"]
@@ -378,18 +343,23 @@ def _reply(recorded: dict[str, Any]) -> Any:
                  [("Content-Type", "application/atom+xml; charset=UTF-8")])
 
 
-def submission_app(tmp_path: Path, replay: ReplayServer, window_days: int) -> FastAPI:
-    settings = Settings(home=tmp_path, embedder="none", progress=False, base_url=BASE,
-                        arxiv_api_url=replay.url + "/api/query", request_delay=0.0,
-                        max_retries=0, submission_window_days=window_days)
-    store = Store.open(settings)
-    make_user(store, "ann@example.org", name="Ann")
-    make_user(store, "bob@example.org", name="Bob")
-    return create_app(settings, store)
+@contextmanager
+def submission_app(tmp_path: Path, database_url: str, replay: ReplayServer,
+                   window_days: int) -> Iterator[WebApp]:
+    with make_app(tmp_path, database_url, arxiv_api_url=replay.url + "/api/query",
+                  request_delay=0.0, max_retries=0, submission_window_days=window_days,
+                  users=[("ann@example.org", "user", "Ann"),
+                         ("bob@example.org", "user", "Bob")]) as site:
+        yield site
 
 
-def test_an_old_paper_is_refused_with_the_reason(tmp_path: Path, arxiv: ReplayServer) -> None:
-    app = submission_app(tmp_path, arxiv, 14)
+def test_an_old_paper_is_refused_with_the_reason(tmp_path: Path, database_url: str,
+                                                 arxiv: ReplayServer) -> None:
+    with submission_app(tmp_path, database_url, arxiv, 14) as app:
+        refused_an_old_paper(app, arxiv)
+
+
+def refused_an_old_paper(app: WebApp, arxiv: ReplayServer) -> None:
     ann = client_for(app, "ann@example.org")
     refused = api(ann, "POST", "/api/submissions",
                   json={"arxiv_id": "https://arxiv.org/abs/1605.08386v1"})
@@ -397,13 +367,17 @@ def test_an_old_paper_is_refused_with_the_reason(tmp_path: Path, arxiv: ReplaySe
     assert re.search(r"1605\.08386 was first published on 2016-05-\d\d, \d+ days ago; "
                      r"this instance takes submissions of papers from the last 14 days",
                      refused.json()["error"])
-    assert store_of(app).get_paper("1605.08386") is None  # nothing half-written
+    assert app.store.get_paper("1605.08386") is None  # nothing half-written
     assert [s.param("id_list") for s in arxiv.requests] == ["1605.08386"]
 
 
 def test_a_submission_is_fetched_credited_and_a_duplicate_becomes_an_upvote(
-        tmp_path: Path, arxiv: ReplayServer) -> None:
-    app = submission_app(tmp_path, arxiv, 100 * 365)
+        tmp_path: Path, database_url: str, arxiv: ReplayServer) -> None:
+    with submission_app(tmp_path, database_url, arxiv, 100 * 365) as app:
+        submitted_credited_and_upvoted(app, arxiv)
+
+
+def submitted_credited_and_upvoted(app: WebApp, arxiv: ReplayServer) -> None:
     ann, bob = client_for(app, "ann@example.org"), client_for(app, "bob@example.org")
     bad = api(ann, "POST", "/api/submissions", json={"arxiv_id": "not an id"})
     assert bad.status_code == 400 and "not an arXiv identifier" in bad.json()["error"]
@@ -424,14 +398,14 @@ def test_a_submission_is_fetched_credited_and_a_duplicate_becomes_an_upvote(
     assert again.status_code == 303 and again.headers["location"] == "/papers/1605.08386"
     state = bob.get("/api/papers/1605.08386/vote").json()
     assert state["votes"] == 2 and state["voted"]
-    assert store_of(app).submissions_for(["1605.08386"])["1605.08386"]["note"] == "a classic"
+    assert app.store.submissions_for(["1605.08386"])["1605.08386"]["note"] == "a classic"
     assert len(arxiv.requests) == 1  # the duplicate asked arXiv nothing
 
 
 @pytest.mark.parametrize("target", ["//evil.example/", "/\t/evil.example", "/\\evil.example",
                                     "https://evil.example/", "javascript:alert(1)"])
-def test_sign_in_never_redirects_off_site(app: FastAPI, target: str) -> None:
-    client = TestClient(app, base_url=BASE)
+def test_sign_in_never_redirects_off_site(app: WebApp, target: str) -> None:
+    client = app.client()
     answer = form(client, "/signin", {"email": "user@example.org", "password": PASSWORD,
                                       "next": target}, follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"] == "/"

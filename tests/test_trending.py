@@ -14,17 +14,17 @@ from paperwire.models import ExternalVote, Paper
 from paperwire.settings import Settings
 from paperwire.store import Store
 from paperwire.trending import TrendingParams, explain, rank, score, window
-from paperwire.web import create_app
+from tests.app import make_app
+from tests.helpers import paper
 
 TODAY = datetime.now(UTC).date()
 PAST = date(2025, 3, 12)  # a Wednesday
 
 
-def paper(arxiv_id: str, day: date | None, *, category: str = "cs.LG",
-          published: datetime | None = None) -> Paper:
-    return Paper(arxiv_id=arxiv_id, title=f"Paper {arxiv_id}", abstract="An abstract.",
-                 authors=("Ada Lovelace",), categories=(category,), primary_category=category,
-                 listed_on=day, published=published, source="jsonl")
+def listed(arxiv_id: str, day: date | None, *, category: str = "cs.LG",
+           published: datetime | None = None) -> Paper:
+    """A paper listed on ``day`` (its day for trending), in one category."""
+    return paper(arxiv_id, listed_on=day, categories=(category,), published=published)
 
 
 def users(store: Store, n: int) -> list[int]:
@@ -94,7 +94,7 @@ def test_windows_and_their_boundaries() -> None:
 
 # --- votes on both backends ------------------------------------------------------------------
 def test_votes_set_toggle_and_idempotence(store: Store) -> None:
-    store.write_batch([paper("2503.00001", TODAY), paper("2503.00002", TODAY)])
+    store.write_batch([listed("2503.00001", TODAY), listed("2503.00002", TODAY)])
     alice, bob = users(store, 2)
     assert store.set_vote(alice, "2503.00001").voted  # toggle on
     assert store.set_vote(alice, "2503.00001").votes == 0  # toggle off
@@ -114,7 +114,7 @@ def test_votes_set_toggle_and_idempotence(store: Store) -> None:
 
 
 def test_external_votes_reimport_replaces_counts(store: Store) -> None:
-    store.write_batch([paper("2503.00001", PAST)])
+    store.write_batch([listed("2503.00001", PAST)])
     version = store.votes_version()
     _, first = store.upsert_external_votes("hf-daily", [
         ExternalVote("2503.00001", 10, date(2025, 3, 14)),
@@ -131,7 +131,7 @@ def test_external_votes_reimport_replaces_counts(store: Store) -> None:
 
 
 def test_votes_version_follows_every_vote(store: Store) -> None:
-    store.write_batch([paper("2503.00001", TODAY)])
+    store.write_batch([listed("2503.00001", TODAY)])
     (alice,) = users(store, 1)
     seen = [store.votes_version()]
     for on in (True, True, False, True):
@@ -143,7 +143,7 @@ def test_votes_version_follows_every_vote(store: Store) -> None:
 
 
 def test_view_version_follows_papers_votes_imports_and_moderation(store: Store) -> None:
-    store.write_batch([paper("2503.00001", TODAY)])
+    store.write_batch([listed("2503.00001", TODAY)])
     (alice,) = users(store, 1)
     seen = [store.view_version()]
     store.set_vote(alice, "2503.00001", True)
@@ -154,7 +154,7 @@ def test_view_version_follows_papers_votes_imports_and_moderation(store: Store) 
     seen.append(store.view_version())
     store.hide_paper("2503.00001", "spam", None, "cli")
     seen.append(store.view_version())
-    store.write_batch([paper("2503.00002", TODAY)])
+    store.write_batch([listed("2503.00002", TODAY)])
     seen.append(store.view_version())
     assert len(set(seen)) == len(seen)
     assert store.view_version() == seen[-1]  # reading changes nothing
@@ -162,7 +162,7 @@ def test_view_version_follows_papers_votes_imports_and_moderation(store: Store) 
 
 # --- ranking ----------------------------------------------------------------------------------
 def test_more_votes_rank_higher_at_equal_age(store: Store) -> None:
-    store.write_batch([paper(f"2503.0000{i}", TODAY) for i in range(1, 5)])
+    store.write_batch([listed(f"2503.0000{i}", TODAY) for i in range(1, 5)])
     voters = users(store, 3)
     vote(store, voters[:1], "2503.00002")
     vote(store, voters, "2503.00003")
@@ -178,8 +178,8 @@ def test_more_votes_rank_higher_at_equal_age(store: Store) -> None:
 
 def test_older_papers_decay_and_gravity_zero_ranks_by_votes(store: Store) -> None:
     # Listed a week ago but featured elsewhere today, a paper is in today's view, 8 days old.
-    store.write_batch([paper("2503.00001", TODAY - timedelta(days=7)),
-                       paper("2503.00002", TODAY)])
+    store.write_batch([listed("2503.00001", TODAY - timedelta(days=7)),
+                       listed("2503.00002", TODAY)])
     store.upsert_external_votes("hf-daily", [ExternalVote("2503.00001", 0, TODAY)])
     voters = users(store, 2)
     vote(store, voters, "2503.00001")
@@ -193,7 +193,7 @@ def test_older_papers_decay_and_gravity_zero_ranks_by_votes(store: Store) -> Non
 
 
 def test_external_weight_changes_the_order(store: Store) -> None:
-    store.write_batch([paper("2503.00001", TODAY), paper("2503.00002", TODAY)])
+    store.write_batch([listed("2503.00001", TODAY), listed("2503.00002", TODAY)])
     vote(store, users(store, 3), "2503.00001")
     store.upsert_external_votes("hf-daily", [ExternalVote("2503.00002", 10, TODAY)])
     assert order(store, TrendingParams(external_weight=0.1), "day", TODAY)[0] == "2503.00001"
@@ -201,7 +201,7 @@ def test_external_weight_changes_the_order(store: Store) -> None:
 
 
 def test_past_windows_are_stable_and_count_votes_before_their_end(store: Store) -> None:
-    store.write_batch([paper("2503.00001", PAST), paper("2503.00002", PAST)])
+    store.write_batch([listed("2503.00001", PAST), listed("2503.00002", PAST)])
     before = rank(store, TrendingParams(), "week", PAST)
     vote(store, users(store, 2), "2503.00002")  # cast now, long after that week ended
     after = rank(store, TrendingParams(), "week", PAST)
@@ -213,9 +213,9 @@ def test_past_windows_are_stable_and_count_votes_before_their_end(store: Store) 
 
 
 def test_candidates_featured_in_window_categories_and_hidden(store: Store) -> None:
-    store.write_batch([paper("2503.00001", PAST - timedelta(days=30)),
-                       paper("2503.00002", PAST, category="math.AG"),
-                       paper("2503.00003", PAST)])
+    store.write_batch([listed("2503.00001", PAST - timedelta(days=30)),
+                       listed("2503.00002", PAST, category="math.AG"),
+                       listed("2503.00003", PAST)])
     # Listed a month earlier but featured elsewhere this week: it belongs to this week too,
     # and its age counts from its listing day.
     store.upsert_external_votes("hf-daily", [ExternalVote("2503.00001", 50, PAST)])
@@ -232,17 +232,15 @@ def test_candidates_featured_in_window_categories_and_hidden(store: Store) -> No
 
 # --- the pages --------------------------------------------------------------------------------
 @pytest.fixture
-def client(tmp_path: Path) -> Iterator[TestClient]:
-    settings = Settings(home=tmp_path, embedder="none", progress=False,
-                        trending_gravity=1.25, trending_external_weight=0.75)
-    store = Store.open(settings)
-    store.write_batch([paper(f"2503.0000{i}", PAST) for i in range(1, 4)]
-                      + [paper("2503.00009", PAST + timedelta(days=1))])
-    store.upsert_external_votes("hf-daily", [ExternalVote("2503.00002", 30, PAST),
-                                             ExternalVote("2503.00003", 8, PAST)])
-    with TestClient(create_app(settings, store)) as c:
-        yield c
-    store.close()
+def client(tmp_path: Path, database_url: str) -> Iterator[TestClient]:
+    papers = ([listed(f"2503.0000{i}", PAST) for i in range(1, 4)]
+              + [listed("2503.00009", PAST + timedelta(days=1))])
+    with make_app(tmp_path, database_url, papers=papers, trending_gravity=1.25,
+                  trending_external_weight=0.75) as site:
+        site.store.upsert_external_votes("hf-daily", [ExternalVote("2503.00002", 30, PAST),
+                                                      ExternalVote("2503.00003", 8, PAST)])
+        with site.client() as c:
+            yield c
 
 
 def test_trending_json_ranks_by_score_with_explanations(client: TestClient) -> None:
@@ -283,12 +281,12 @@ def test_about_shows_the_formula_and_parameters(client: TestClient) -> None:
     assert "PAPERWIRE_TRENDING_GRAVITY" in text and "1.25" in text and "age_hours" in text
 
 
-def test_cached_trending_follows_votes_and_moderation(tmp_path: Path) -> None:
-    settings = Settings(home=tmp_path, embedder="none", progress=False)
-    store = Store.open(settings)
-    store.write_batch([paper("2503.00001", TODAY), paper("2503.00002", TODAY)])
-    (alice,) = users(store, 1)
-    with TestClient(create_app(settings, store)) as c:
+def test_cached_trending_follows_votes_and_moderation(tmp_path: Path, database_url: str
+                                                     ) -> None:
+    papers = [listed("2503.00001", TODAY), listed("2503.00002", TODAY)]
+    with make_app(tmp_path, database_url, papers=papers) as site, site.client() as c:
+        store = site.store
+        (alice,) = users(store, 1)
         first = c.get("/index.json").json()["papers"]
         assert [p["votes"] for p in first] == [0, 0]
         store.set_vote(alice, "2503.00001", True)  # the cached page must not hide this
@@ -296,14 +294,13 @@ def test_cached_trending_follows_votes_and_moderation(tmp_path: Path) -> None:
         assert (now[0]["arxiv_id"], now[0]["votes"]) == ("2503.00001", 1)
         store.hide_paper("2503.00001", "spam", None, "cli")
         assert [p["arxiv_id"] for p in c.get("/index.json").json()["papers"]] == ["2503.00002"]
-    store.close()
 
 
 def test_decay_is_relative_to_the_window(store: Store) -> None:
     # This week (votes count up to a window's end, so a past week would not see them).
     monday = TODAY - timedelta(days=TODAY.weekday())
     sunday = monday + timedelta(days=6)
-    store.write_batch([paper("2503.00001", monday), paper("2503.00002", sunday)])
+    store.write_batch([listed("2503.00001", monday), listed("2503.00002", sunday)])
     voters = users(store, 3)
     vote(store, voters, "2503.00001")  # 3 votes on the week's first day
     vote(store, voters[:1], "2503.00002")  # 1 vote on its last day

@@ -13,13 +13,9 @@ import pytest
 from lxml import etree
 from starlette.testclient import TestClient
 
-from paperwire.index.indexer import IndexPaths, update_index
-from paperwire.ingest import ingest
 from paperwire.models import Paper
-from paperwire.settings import Settings
-from paperwire.sources.files import JsonlSource
-from paperwire.store import Store
-from paperwire.web import create_app
+from tests.app import make_app
+from tests.helpers import paper
 from tests.shared_data import arxiv_lines
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -30,8 +26,8 @@ EVIL_ABSTRACT = ("We study <script>alert(1)</script> and <b>bold</b> claims &amp
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    home = tmp_path_factory.mktemp("web")
+def client(tmp_path_factory: pytest.TempPathFactory, module_database_url: str
+           ) -> Iterator[TestClient]:
     # 50 papers listed on 2025-03-18, then 300 from December 2025 (29 on the 22nd, 130 on the
     # 24th, 129 on the 25th, 12 on the 29th): days with papers on both sides of a day
     # without any (2025-12-23).
@@ -41,16 +37,10 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
             "categories": ["cs.CL"], "first_seen": "2025-12-24",
             "comment": "<i>12 pages</i>"}
     lines.append(json.dumps(evil) + "\n")
-    source_file = home / "papers.jsonl"
-    source_file.write_text("".join(lines), encoding="utf-8")
-    settings = Settings(home=home, embedder="none", progress=False)
-    store = Store.open(settings)
-    report = ingest(JsonlSource(source_file), store, progress=False)
-    assert report.rejected == 0
-    update_index(store, IndexPaths.for_home(home), None, progress=False)
-    with TestClient(create_app(settings, store), raise_server_exceptions=True) as c:
+    with make_app(tmp_path_factory.mktemp("web"), module_database_url, lines=lines,
+                  index=True, base_url="") as site, \
+            site.client(base_url="http://testserver", raise_server_exceptions=True) as c:
         yield c
-    store.close()
 
 
 def first_ids(client: TestClient, n: int) -> list[str]:
@@ -323,6 +313,35 @@ def test_api_bad_parameters(client: TestClient, url: str) -> None:
     assert response.json()["error"] and "Traceback" not in response.text
 
 
+# Found by the API fuzz on PostgreSQL, which refuses NUL in text (SQLite stores it): the ids
+# reach the database unchecked. To be fixed in the web parameters; strict, so the fix shows.
+NUL_IN_VOTE_IDS = "/api/votes?ids=%00"
+
+
+@pytest.mark.parametrize("url", [
+    NUL_IN_VOTE_IDS, "/api/papers/%00", "/api/papers/2512.0%001", "/api/search?q=%00",
+    "/api/search?q=a&category=%00", "/api/search?q=a&author=%00", "/search?q=%00",
+    "/papers/%00", "/papers/%00.json", "/date/%00", "/api/trending?date=%00",
+    "/api/trending?category=%00", "/signin?next=%00"])
+def test_a_nul_byte_in_a_parameter_is_no_server_error(
+        client: TestClient, module_database_url: str, url: str,
+        request: pytest.FixtureRequest) -> None:
+    if url == NUL_IN_VOTE_IDS and module_database_url.startswith("postgresql"):
+        request.applymarker(pytest.mark.xfail(
+            strict=True, reason="known: /api/votes passes NUL bytes to PostgreSQL (500)"))
+    with TestClient(client.app, raise_server_exceptions=False) as quiet:
+        answer = quiet.get(url)
+    assert answer.status_code < 500, (url, answer.status_code, answer.text[:200])
+
+
+@pytest.mark.xfail(strict=True, reason="known: an author filter without a name (':') makes "
+                   "the keyword index raise (500); it should be refused (400) or find nothing")
+def test_an_author_filter_without_a_name_is_no_server_error(client: TestClient) -> None:
+    with TestClient(client.app, raise_server_exceptions=False) as quiet:
+        answer = quiet.get("/api/search", params={"q": "language", "author": ":"})
+    assert answer.status_code < 500, answer.text[:200]
+
+
 def test_api_unknown_paper(client: TestClient) -> None:
     response = client.get("/api/papers/2501.00000")
     assert response.status_code == 404 and "2501.00000" in response.json()["error"]
@@ -330,29 +349,21 @@ def test_api_unknown_paper(client: TestClient) -> None:
 
 def test_app_is_built_without_side_effects(tmp_path: Path) -> None:
     # Building the app opens no index and loads no model: the searcher comes on first use.
-    settings = Settings(home=tmp_path, embedder="none")
-    with Store.open(settings) as store:
-        app = create_app(settings, store)
-        assert app.state.site._searcher is None
+    with make_app(tmp_path) as site:
+        assert site.app.state.site._searcher is None
         assert not (tmp_path / "index").exists()
 
 
-def test_day_listings_on_each_backend(store: Store, tmp_path: Path) -> None:
+def test_day_listings_on_each_backend(database_url: str, tmp_path: Path) -> None:
     # A paper's day is its listing day, else its publication day; both backends agree.
-    def paper(arxiv_id: str, listed: date | None, published: datetime | None) -> Paper:
-        return Paper(arxiv_id=arxiv_id, title=f"Paper {arxiv_id}", abstract="An abstract.",
-                     authors=("A. Author",), categories=("cs.CL",), primary_category="cs.CL",
-                     listed_on=listed, published=published)
-
-    store.write_batch([
-        paper("2501.00001", date(2025, 1, 6), datetime(2025, 1, 2, 23, 59)),
-        paper("2501.00002", None, datetime(2025, 1, 6, 0, 0)),
-        paper("2501.00003", None, datetime(2025, 1, 6, 23, 59, 59)),
-        paper("2501.00004", None, datetime(2025, 1, 7, 0, 0)),
-        paper("2501.00005", date(2025, 1, 9), None),
-    ])
-    app = create_app(Settings(home=tmp_path, embedder="none"), store)
-    with TestClient(app) as c:
+    papers = [
+        paper("2501.00001", listed_on=date(2025, 1, 6), published=datetime(2025, 1, 2, 23, 59)),
+        paper("2501.00002", listed_on=None, published=datetime(2025, 1, 6, 0, 0)),
+        paper("2501.00003", listed_on=None, published=datetime(2025, 1, 6, 23, 59, 59)),
+        paper("2501.00004", listed_on=None, published=datetime(2025, 1, 7, 0, 0)),
+        paper("2501.00005", listed_on=date(2025, 1, 9), published=None),
+    ]
+    with make_app(tmp_path, database_url, papers=papers) as site, site.client() as c:
         day = c.get("/api/trending?date=2025-01-06").json()
         assert [p["arxiv_id"] for p in day["papers"]] == ["2501.00001", "2501.00003",
                                                           "2501.00002"]
@@ -362,22 +373,16 @@ def test_day_listings_on_each_backend(store: Store, tmp_path: Path) -> None:
         assert c.get("/api/trending?date=2025-01-01&period=month").json()["total"] == 5
 
 
-def test_cached_listings_follow_new_papers(tmp_path: Path) -> None:
-    def paper(n: int, day: date) -> Paper:
-        return Paper(arxiv_id=f"2601.{n:05d}", title=f"Paper {n}", abstract="An abstract.",
-                      authors=("A. Author",), categories=("cs.CL",), primary_category="cs.CL",
-                      listed_on=day, source="test")
+def test_cached_listings_follow_new_papers(database_url: str, tmp_path: Path) -> None:
+    def listed(n: int, day: date) -> Paper:
+        return paper(f"2601.{n:05d}", title=f"Paper {n}", listed_on=day)
 
-    store = Store.from_url(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    try:
-        store.write_batch([paper(1, date(2026, 1, 5))])
-        client = TestClient(create_app(Settings(home=tmp_path, embedder="none"), store))
+    with make_app(tmp_path, database_url, papers=[listed(1, date(2026, 1, 5))]) as site:
+        client = site.client()
         assert client.get("/index.json").json()["date"] == "2026-01-05"
-        store.write_batch([paper(2, date(2026, 1, 6))])
+        site.store.write_batch([listed(2, date(2026, 1, 6))])
         data = client.get("/index.json").json()
         assert data["date"] == "2026-01-06" and data["papers"][0]["title"] == "Paper 2"
-    finally:
-        store.close()
 
 
 def test_paperwire_serve_answers_with_two_workers(tmp_path: Path) -> None:
