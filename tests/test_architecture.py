@@ -32,7 +32,9 @@ MAX_LINES = 500
 # paperwire/__init__.py re-exports the public API and sits outside the order: nothing inside
 # the package may import it.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("paperwire.settings", "paperwire.models", "paperwire.errors", "paperwire.taxonomy"),
+    # arXiv's calendar (schedule, schedule_data) is domain knowledge, like its taxonomy.
+    ("paperwire.settings", "paperwire.models", "paperwire.errors", "paperwire.taxonomy",
+     "paperwire.schedule", "paperwire.schedule_data"),
     ("paperwire.sources",),
     ("paperwire.store",),
     ("paperwire.formats",),
@@ -45,7 +47,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("paperwire.evaluate",),
     ("paperwire.digest", "paperwire.subscriptions"),
     ("paperwire.web",),
-    ("paperwire.mcp",),
+    ("paperwire.mcp", "paperwire.mcp_tools"),
     ("paperwire.worker",),
     ("paperwire.cli", "paperwire.__main__"),
 )
