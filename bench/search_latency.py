@@ -10,6 +10,10 @@ Queries: 200 titles of Hugging Face daily papers (real researcher-facing titles)
 for real on every query. One thread for the vector scan's faiss calls, 2 for the model.
 
     python bench/search_latency.py --home /tmp/pw [--scale 1000000] [--queries 200]
+
+With ``--baseline DIR --baseline-home HOME`` the 75k measurement is also taken with an older
+checkout's own script and package over its own copy of the instance, the two alternating
+(``--rounds`` each, medians reported), so both are measured in the same run.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import gzip
 import json
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +43,7 @@ from paperwire.models import Paper  # noqa: E402
 from paperwire.search import Searcher  # noqa: E402
 from paperwire.store import Store  # noqa: E402
 
+ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SAMPLE = DATA / "arxiv" / "arxiv-daily-75k.jsonl.gz"
 HF = DATA / "hf-daily-papers" / "daily-papers-2024-2026.jsonl.gz"
@@ -121,16 +127,38 @@ def corpus_scaled(home: Path, n: int, embedder: Any) -> Searcher:
     return Searcher(store, paths, lambda: embedder)
 
 
-def measure_in_fresh_process(home: Path, n_queries: int) -> tuple[dict[str, Any], float]:
+def measure_in_fresh_process(home: Path, n_queries: int, code: Path = ROOT
+                             ) -> tuple[dict[str, Any], float]:
     """Latency and peak RSS of a process that only opens the indexes and serves queries,
-    as a web worker would (building them costs more memory than serving them)."""
+    as a web worker would (building them costs more memory than serving them). ``code`` is
+    the checkout whose script and package answer (an older one for a baseline)."""
+    import os
     import subprocess
 
-    out = subprocess.run([sys.executable, __file__, "--measure", str(home), "--home", str(home),
-                          "--queries",
-                          str(n_queries)], capture_output=True, text=True, check=True)
+    script = code / "bench" / "search_latency.py"
+    out = subprocess.run([sys.executable, str(script), "--measure", str(home), "--home",
+                          str(home), "--queries", str(n_queries)], capture_output=True,
+                         text=True, check=True, cwd=code,
+                         env={**os.environ, "PYTHONPATH": str(code)})
     data = json.loads(out.stdout.strip().splitlines()[-1])
     return {m: tuple(v) for m, v in data["latency"].items()}, data["rss_mib"]
+
+
+def compare(codes: list[tuple[str, Path, Path]], n_queries: int, rounds: int
+            ) -> list[tuple[str, dict[str, Any], float]]:
+    """Each code measured ``rounds`` times, alternating; the median of each figure."""
+    taken: dict[str, list[tuple[dict[str, Any], float]]] = {name: [] for name, _, _ in codes}
+    for _ in range(rounds):
+        for name, code, home in codes:
+            print(f"{name}:", file=sys.stderr)
+            taken[name].append(measure_in_fresh_process(home, n_queries, code))
+    rows = []
+    for name, results in taken.items():
+        latency = {m: (statistics.median(r[m][0] for r, _ in results),
+                       statistics.median(r[m][1] for r, _ in results))
+                   for m in ("lexical", "semantic", "hybrid")}
+        rows.append((name, latency, statistics.median(rss for _, rss in results)))
+    return rows
 
 
 def main() -> None:
@@ -144,6 +172,9 @@ def main() -> None:
     parser.add_argument("--build-only", action="store_true",
                         help="build the corpora, measure nothing")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--baseline", type=Path, help="an older checkout to measure alongside")
+    parser.add_argument("--baseline-home", type=Path, help="its own copy of the 75k instance")
+    parser.add_argument("--rounds", type=int, default=3, help="alternations with --baseline")
     args = parser.parse_args()
     embedder = load_embedder("auto", threads=2)
     texts = queries(args.queries)
@@ -157,7 +188,14 @@ def main() -> None:
     if not args.build_only or not args.scale:
         print("75k sample:", file=sys.stderr)
         corpus_75k(args.home, embedder).store.close()
-        if not args.build_only:
+        if not args.build_only and args.baseline:
+            rev = subprocess.run(["git", "-C", str(args.baseline), "rev-parse", "--short",
+                                  "HEAD"], capture_output=True, text=True).stdout.strip()
+            codes = [("this", ROOT, args.home),
+                     (f"baseline {rev}", args.baseline.resolve(), args.baseline_home)]
+            for name, result, rss in compare(codes, args.queries, args.rounds):
+                rows.append((f"75k arXiv sample (real embeddings), {name} code", result, rss))
+        elif not args.build_only:
             result, rss = measure_in_fresh_process(args.home, args.queries)
             rows.append(("75k arXiv sample (real embeddings)", result, rss))
     if args.scale:

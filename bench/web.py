@@ -17,6 +17,11 @@ httpx.AsyncClient loop (and says so). CPU seconds of the server (all its process
 the load generator are reported for each run.
 
     python bench/web.py --home /tmp/pw [--seconds 15] [--clients 32] [--workers 1 2]
+
+With ``--baseline DIR --baseline-home HOME`` it also serves an older checkout of paperwire
+(e.g. ``git worktree add /tmp/old <rev>``) over its own copy of the instance (a newer schema
+may not open in older code), alternating the two servers route by route in the same run, so
+the comparison shares the machine's state.
 """
 
 from __future__ import annotations
@@ -47,13 +52,13 @@ from bench.report import write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 HF = ROOT.parent / "shared" / "data" / "hf-daily-papers" / "daily-papers-2024-2026.jsonl.gz"
-PAPERWIRE = ROOT / ".venv" / "bin" / "paperwire"
 HOST = "127.0.0.1"
 TARGETS = {"home": 300, "paper": 300, "search": 60}  # req/s on 2 cores, from the issue
 
 
 @dataclass
 class Run:
+    code: str
     route: str
     workers: int
     requests: int
@@ -110,12 +115,14 @@ def paper_ids(base: str, n: int) -> list[str]:
 
 
 class Server:
-    def __init__(self, home: Path, workers: int) -> None:
+    def __init__(self, home: Path, workers: int, code: Path = ROOT) -> None:
         self.port = free_port()
         self.base = f"http://{HOST}:{self.port}"
+        # The package of ``code`` comes first on the path, ahead of the installed one.
+        env = {**os.environ, "PYTHONPATH": str(code)}
         self.proc = subprocess.Popen(
-            [str(PAPERWIRE), "--home", str(home), "serve", "--host", HOST,
-             "--port", str(self.port), "--workers", str(workers)],
+            [sys.executable, "-m", "paperwire", "--home", str(home), "serve", "--host", HOST,
+             "--port", str(self.port), "--workers", str(workers)], env=env, cwd=code,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 180
         while True:
@@ -245,52 +252,75 @@ def load_httpx(base: str, paths: list[str], clients: int, seconds: int
 
 
 # --- driver -------------------------------------------------------------------------------
-def bench(home: Path, workers: int, seconds: int, clients: int, n_papers: int, wrk: str | None,
-          queries: list[str]) -> list[Run]:
-    server = Server(home, workers)
+def start(home: Path, workers: int, code: Path, n_papers: int, queries: list[str]
+          ) -> tuple[Server, dict[str, list[str]]]:
+    server = Server(home, workers, code)
+    ids = paper_ids(server.base, n_papers)
+    routes = {
+        "home": ["/"],
+        "paper": [f"/papers/{i}" for i in ids],
+        "search": ["/search?" + urllib.parse.urlencode({"q": q}) for q in queries],
+    }
+    for path in ["/"] + routes["paper"][:20] + [f"/search?q=warm+up+{i}" for i in range(20)]:
+        get(server.base + path)  # warm-up: model load, templates, page cache
+    return server, routes
+
+
+def drive(name: str, server: Server, route: str, paths: list[str], workers: int, seconds: int,
+          clients: int, wrk: str | None) -> Run:
+    cpu0, busy0 = server.cpu_s(), busy_cpu_s()
+    if wrk:
+        result = load_wrk(wrk, server.base, paths, clients, seconds)
+    else:
+        result = load_httpx(server.base, paths, clients, seconds)
+    n, dur, p50, p95, errors, wrapped, client_cpu = result
+    server_cpu = server.cpu_s() - cpu0
+    other = max(0.0, busy_cpu_s() - busy0 - server_cpu - client_cpu)
+    run = Run(name, route, workers, n, dur, p50, p95, errors, server_cpu, client_cpu, other,
+              wrapped)
+    print(f"{name} workers={workers} {route}: {run.rps:.0f} req/s, p50 {p50:.1f} ms, "
+          f"p95 {p95:.1f} ms, {errors} errors, server CPU {run.server_cpu_s:.1f} s, "
+          f"client CPU {client_cpu:.1f} s, other CPU {other:.1f} s"
+          f"{' (URLs repeated)' if wrapped else ''}", file=sys.stderr)
+    return run
+
+
+def bench(codes: list[tuple[str, Path, Path]], workers: int, seconds: int, clients: int,
+          n_papers: int, wrk: str | None, queries: list[str]) -> list[Run]:
+    """Each (name, code root, home) served at once; routes driven in turn, code by code."""
+    servers: list[tuple[str, Server, dict[str, list[str]]]] = []
     try:
-        ids = paper_ids(server.base, n_papers)
-        routes = {
-            "home": ["/"],
-            "paper": [f"/papers/{i}" for i in ids],
-            "search": ["/search?" + urllib.parse.urlencode({"q": q}) for q in queries],
-        }
-        for path in ["/"] + routes["paper"][:20] + [f"/search?q=warm+up+{i}" for i in range(20)]:
-            get(server.base + path)  # warm-up: model load, templates, page cache
+        for name, code, home in codes:
+            server, routes = start(home, workers, code, n_papers, queries)
+            servers.append((name, server, routes))
         runs = []
-        for route, paths in routes.items():
-            cpu0, busy0 = server.cpu_s(), busy_cpu_s()
-            if wrk:
-                result = load_wrk(wrk, server.base, paths, clients, seconds)
-            else:
-                result = load_httpx(server.base, paths, clients, seconds)
-            n, dur, p50, p95, errors, wrapped, client_cpu = result
-            server_cpu = server.cpu_s() - cpu0
-            other = max(0.0, busy_cpu_s() - busy0 - server_cpu - client_cpu)
-            run = Run(route, workers, n, dur, p50, p95, errors, server_cpu, client_cpu, other,
-                      wrapped)
-            print(f"workers={workers} {route}: {run.rps:.0f} req/s, p50 {p50:.1f} ms, "
-                  f"p95 {p95:.1f} ms, {errors} errors, server CPU {run.server_cpu_s:.1f} s, "
-                  f"client CPU {client_cpu:.1f} s, other CPU {other:.1f} s"
-                  f"{' (URLs repeated)' if wrapped else ''}",
-                  file=sys.stderr)
-            runs.append(run)
+        for route in ("home", "paper", "search"):
+            for name, server, routes in servers:
+                runs.append(drive(name, server, route, routes[route], workers, seconds,
+                                  clients, wrk))
         return runs
     finally:
-        server.stop()
+        for _, server, _ in servers:
+            server.stop()
 
 
 def table(runs: list[Run]) -> str:
-    lines = ["| route | workers | req/s | target | p50 ms | p95 ms | errors | server CPU "
+    lines = ["| code | route | workers | req/s | target | p50 ms | p95 ms | errors | server CPU "
              "(cores) | load gen CPU (cores) | other CPU (cores) |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in runs:
         repeated = " (queries repeated)" if r.wrapped and r.route == "search" else ""
-        lines.append(f"| {r.route}{repeated} | {r.workers} | "
+        lines.append(f"| {r.code} | {r.route}{repeated} | {r.workers} | "
                      f"{r.rps:,.0f} | ≥{TARGETS[r.route]} | {r.p50_ms:.1f} | {r.p95_ms:.1f} | "
                      f"{r.errors} | {r.server_cpu_s / r.seconds:.2f} | "
                      f"{r.client_cpu_s / r.seconds:.2f} | {r.other_cpu_s / r.seconds:.2f} |")
     return "\n".join(lines)
+
+
+def _revision(code: Path) -> str:
+    out = subprocess.run(["git", "-C", str(code), "rev-parse", "--short", "HEAD"],
+                         capture_output=True, text=True, check=False)
+    return out.stdout.strip() or str(code)
 
 
 def main() -> None:
@@ -303,13 +333,21 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=3000, help="distinct search queries per run")
     ap.add_argument("--no-wrk", action="store_true", help="use the httpx client instead")
     ap.add_argument("--no-write", action="store_true", help="print, don't touch BENCHMARKS.md")
+    ap.add_argument("--baseline", type=Path, help="an older checkout to measure alongside")
+    ap.add_argument("--baseline-home", type=Path, help="its own copy of the instance")
     args = ap.parse_args()
+    codes = [("this", ROOT, args.home)]
+    if args.baseline:
+        if not args.baseline_home:
+            ap.error("--baseline needs --baseline-home (a copy of the instance)")
+        codes.append((f"baseline {_revision(args.baseline)}", args.baseline.resolve(),
+                      args.baseline_home))
     wrk = None if args.no_wrk else ensure_wrk()
     load_before = os.getloadavg()
     runs: list[Run] = []
     for k, workers in enumerate(args.workers):
         queries = titles(k * args.queries, args.queries)  # fresh queries for each server
-        runs += bench(args.home, workers, args.seconds, args.clients, args.papers, wrk, queries)
+        runs += bench(codes, workers, args.seconds, args.clients, args.papers, wrk, queries)
     body = table(runs)
     gen = ("wrk (1 thread, Lua script rotating the URLs)" if wrk
            else "a Python httpx.AsyncClient loop")
