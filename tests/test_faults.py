@@ -1,0 +1,99 @@
+"""Faults of the environment: damaged indexes, two indexers at once, a full disk, odd homes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from paperwire.cli import cli
+from paperwire.index.embedder import Embedder, load_embedder, missing_packages
+from paperwire.index.indexer import IndexPaths, update_index
+from paperwire.index.minilm import MODEL
+from tests.app import WebApp, make_app
+from tests.helpers import paper
+
+TOPICS = ["graph neural networks for molecules", "protein folding with transformers",
+          "quantum error correction codes", "galaxy rotation curves and dark matter",
+          "speech recognition in noisy rooms", "reinforcement learning for robot arms"]
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    if missing_packages("onnx-int8"):
+        pytest.skip(f"default embedder not installed: {missing_packages('onnx-int8')}")
+    return load_embedder("onnx-int8", threads=1)
+
+
+@pytest.fixture
+def site(tmp_path: Path, embedder: Embedder) -> Iterator[WebApp]:
+    papers = [paper(f"2501.0000{n}", title=topic.capitalize(),
+                    abstract=f"We study {topic}. Results on {topic} improve.")
+              for n, topic in enumerate(TOPICS, start=1)]
+    with make_app(tmp_path, papers=papers, embedder="onnx-int8") as built:
+        update_index(built.store, IndexPaths.for_home(tmp_path), embedder, progress=False)
+        yield built
+
+
+def _index(home: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["--home", str(home), "--no-progress", "index", *args])
+    return result.exit_code, result.output
+
+
+def test_a_damaged_keyword_index_degrades_search_and_index_rebuilds_it(site: WebApp) -> None:
+    home = site.settings.home
+    (home / "index" / "lexical" / "meta.json").write_text('{"ind')
+    client = site.client()
+    semantic = client.get("/search.json", params={"q": "folding proteins", "mode": "semantic"})
+    assert semantic.status_code == 200
+    assert semantic.json()["hits"][0]["arxiv_id"] == "2501.00002"
+    hybrid = client.get("/search.json", params={"q": "folding proteins"}).json()
+    assert hybrid["hits"] and any("search by keyword is unavailable" in n
+                                  for n in hybrid["notes"])
+    lexical = client.get("/search.json", params={"q": "folding", "mode": "lexical"})
+    assert lexical.status_code == 503
+    assert "keyword" in lexical.json()["error"] and str(home) not in lexical.text
+    assert client.get("/search", params={"q": "folding", "mode": "lexical"}).status_code == 503
+    assert client.get("/feeds/search.atom", params={"q": "folding"}).status_code == 200
+    page = client.get("/papers/2501.00002.json")
+    assert page.status_code == 200 and page.json()["similar"]
+
+    code, output = _index(home, "--no-embed")
+    assert code == 0, output
+    assert "keyword index was damaged: rebuilt from the store" in output
+    assert "6 added" in output
+    again = client.get("/search.json", params={"q": "folding", "mode": "lexical"})
+    assert again.status_code == 200 and again.json()["hits"][0]["arxiv_id"] == "2501.00002"
+
+
+def test_a_damaged_vector_index_falls_back_to_keywords_and_index_rebuilds_it(
+        site: WebApp) -> None:
+    home = site.settings.home
+    (home / "index" / f"vectors-{MODEL}.faiss").write_bytes(b"not a faiss file")
+    client = site.client()
+    hybrid = client.get("/search.json", params={"q": "folding proteins"}).json()
+    assert hybrid["hits"][0]["arxiv_id"] == "2501.00002"
+    assert any("search by meaning is unavailable" in n for n in hybrid["notes"])
+    semantic = client.get("/search.json", params={"q": "folding", "mode": "semantic"})
+    assert semantic.status_code == 503 and "meaning" in semantic.json()["error"]
+    assert client.get("/papers/2501.00002").status_code == 200
+
+    code, output = _index(home)
+    assert code == 0, output
+    assert "vector index was damaged: rebuilt from the store" in output
+    semantic = client.get("/search.json", params={"q": "folding", "mode": "semantic"})
+    assert semantic.status_code == 200 and semantic.json()["hits"]
+
+
+def test_index_on_a_damaged_keyword_index_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    with make_app(tmp_path, papers=[paper("2501.00001")], index=True):
+        pass
+    (tmp_path / "index" / "lexical" / "meta.json").write_text("")
+    code, output = _index(tmp_path, "--no-embed")
+    assert code == 0, output
+    assert "Traceback" not in output and "rebuilt from the store" in output
+    found = CliRunner().invoke(cli, ["--home", str(tmp_path), "search", "paper", "--mode",
+                                     "lexical", "--json"])
+    assert found.exit_code == 0 and "2501.00001" in found.output
