@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -97,3 +100,21 @@ def test_index_on_a_damaged_keyword_index_is_one_line_not_a_traceback(tmp_path: 
     found = CliRunner().invoke(cli, ["--home", str(tmp_path), "search", "paper", "--mode",
                                      "lexical", "--json"])
     assert found.exit_code == 0 and "2501.00001" in found.output
+
+
+def test_a_second_index_run_waits_for_the_first(tmp_path: Path) -> None:
+    from paperwire.index import writer_lock  # the lock `paperwire index` takes
+
+    with make_app(tmp_path, papers=[paper("2501.00001")]):
+        pass
+    command = [sys.executable, "-m", "paperwire", "--home", str(tmp_path), "--no-progress",
+               "index", "--no-embed"]
+    with writer_lock(tmp_path / "index"):  # as a first run would hold it
+        second = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
+        # It says why it waits (a run without the lock would finish without saying so)...
+        assert "waiting for it to finish" in second.stderr.readline()  # type: ignore[union-attr]
+        assert second.poll() is None  # ...and does wait, blocked on the lock
+    out, err = second.communicate(timeout=120)
+    assert second.returncode == 0, err
+    assert "1 added" in out

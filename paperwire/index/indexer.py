@@ -8,6 +8,9 @@ Three steps, each incremental and safe to interrupt:
      its watermark; rebuilt from the store when missing, when it outgrows an exact scan, or
      on ``--rebuild``).
 
+One run at a time per home: a second waits on ``writer_lock`` (calling ``waiting``) instead of
+racing the first (tantivy segments merged away under it, half-written faiss files).
+
 A damaged keyword or vector index (truncated, unreadable) is rebuilt from the store, which
 holds everything both are made of; the summary says so.
 """
@@ -16,12 +19,14 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
 from paperwire.errors import ConfigError, IndexDamaged
+from paperwire.index import writer_lock
 from paperwire.index.embedder import Embedder
 from paperwire.index.lexical import LexicalIndex, SyncReport
 from paperwire.index.vectors import VectorBackend, faiss_files, open_backend
@@ -80,11 +85,18 @@ class IndexReport:
 
 def update_index(store: Store, paths: IndexPaths, embedder: Embedder | None, *,
                  rebuild: bool = False, progress: bool = True,
-                 vectors: VectorBackend | None = None) -> IndexReport:
+                 vectors: VectorBackend | None = None,
+                 waiting: Callable[[], object] | None = None) -> IndexReport:
     """Sync the keyword index, embed what is missing and sync the vector backend (the one
-    given, or the default one for the embedder's model under ``paths``)."""
+    given, or the default one for the embedder's model under ``paths``). Waits for another
+    process updating the same indexes (``waiting`` is called once when it must)."""
+    with writer_lock(paths.root, waiting=waiting):
+        return _update(store, paths, embedder, rebuild, progress, vectors)
+
+
+def _update(store: Store, paths: IndexPaths, embedder: Embedder | None, rebuild: bool,
+            progress: bool, vectors: VectorBackend | None) -> IndexReport:
     report = IndexReport()
-    paths.root.mkdir(parents=True, exist_ok=True)
     show = progress and sys.stderr.isatty()
     try:
         try:
