@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import Engine, event
 
 from paperwire.cli import cli
 from paperwire.index.embedder import Embedder, load_embedder, missing_packages
@@ -17,6 +20,7 @@ from paperwire.index.indexer import IndexPaths, update_index
 from paperwire.index.minilm import MODEL
 from tests.app import WebApp, make_app
 from tests.helpers import paper
+from tests.shared_data import arxiv_lines
 
 TOPICS = ["graph neural networks for molecules", "protein folding with transformers",
           "quantum error correction codes", "galaxy rotation curves and dark matter",
@@ -118,3 +122,38 @@ def test_a_second_index_run_waits_for_the_first(tmp_path: Path) -> None:
     out, err = second.communicate(timeout=120)
     assert second.returncode == 0, err
     assert "1 added" in out
+
+
+def test_a_full_disk_during_ingest_is_one_line_and_the_rerun_resumes(tmp_path: Path) -> None:
+    """The disk fills at SQLite's own boundary: a page limit on every connection makes
+    SQLite fail its writes with SQLITE_FULL ("database or disk is full"), as a full disk
+    does, without filling a real one (mounting a small tmpfs needs privileges CI lacks)."""
+    source = tmp_path / "papers.jsonl"
+    source.write_text("".join(arxiv_lines(3000)), encoding="utf-8")
+    home = tmp_path / "home"
+    runner = CliRunner(env={"PAPERWIRE_BATCH_SIZE": "200"})
+    assert runner.invoke(cli, ["--home", str(home), "init"]).exit_code == 0
+    database = home / "paperwire.db"
+    pages = database.stat().st_size // 4096 + 400  # room for a few batches, not all
+
+    def limit(connection: Any, _record: Any) -> None:
+        connection.execute(f"PRAGMA max_page_count={pages}")
+
+    event.listen(Engine, "connect", limit)
+    try:
+        full = runner.invoke(cli, ["--home", str(home), "--no-progress", "ingest", "file",
+                                   str(source)])
+    finally:
+        event.remove(Engine, "connect", limit)
+    assert full.exit_code == 1, full.output
+    lines = full.output.strip().splitlines()
+    assert lines[-1] == (f"error: no space left on the disk holding {database.resolve()}; "
+                         "nothing stored was lost: free some space, then run the same "
+                         "command again to resume")
+    assert "Traceback" not in full.output
+    resumed = runner.invoke(cli, ["--home", str(home), "--no-progress", "ingest", "file",
+                                  str(source)])
+    assert resumed.exit_code == 0, resumed.output
+    assert "resumed after line/record" in resumed.output
+    stats = runner.invoke(cli, ["--home", str(home), "stats", "--json"])
+    assert json.loads(stats.output)["papers"] == 3000
