@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from click.testing import CliRunner
 from sqlalchemy import Engine, event
 
 from paperwire.cli import cli
+from paperwire.errors import Busy
 from paperwire.index.embedder import Embedder, load_embedder, missing_packages
 from paperwire.index.indexer import IndexPaths, update_index
 from paperwire.index.minilm import MODEL
@@ -157,3 +159,53 @@ def test_a_full_disk_during_ingest_is_one_line_and_the_rerun_resumes(tmp_path: P
     assert "resumed after line/record" in resumed.output
     stats = runner.invoke(cli, ["--home", str(home), "stats", "--json"])
     assert json.loads(stats.output)["papers"] == 3000
+
+
+def test_a_home_that_is_not_a_directory_is_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--home", "/dev/null", "stats"])
+    assert result.exit_code == 2
+    assert result.output.strip() == ("error: the home /dev/null is not a directory (--home / "
+                                     "PAPERWIRE_HOME names the folder paperwire keeps its "
+                                     "data in)")
+
+
+def test_a_database_url_into_a_missing_directory_is_refused(tmp_path: Path) -> None:
+    missing = tmp_path / "nonexistent" / "dir"
+    result = CliRunner().invoke(cli, ["--home", str(tmp_path), "--database-url",
+                                      f"sqlite:///{missing}/x.db", "stats"])
+    assert result.exit_code == 2, result.output
+    assert f"the directory {missing} does not exist" in result.output
+    assert not missing.parent.exists()
+
+
+def test_a_first_line_over_the_record_limit_is_said_to_be_too_long(tmp_path: Path) -> None:
+    source = tmp_path / "big.jsonl"
+    source.write_text('{"id": "' + "y" * 2_000 + '"}\n')
+    result = CliRunner(env={"PAPERWIRE_MAX_RECORD_BYTES": "1000"}).invoke(
+        cli, ["--home", str(tmp_path / "home"), "ingest", "file", str(source)])
+    assert result.exit_code != 0
+    assert "line 1: line is longer than 1,000 bytes" in result.output, result.output
+
+
+def test_the_database_is_owner_only_and_init_tightens_an_old_one(tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["--home", str(tmp_path), "init"]).exit_code == 0
+    database = tmp_path / "paperwire.db"
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        if path.exists():
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    database.chmod(0o644)
+    again = runner.invoke(cli, ["--home", str(tmp_path), "init"])
+    assert again.exit_code == 0 and "made it owner-only (0600)" in again.output
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
+
+
+def test_a_job_lock_leaves_no_file_behind(tmp_path: Path) -> None:
+    with make_app(tmp_path) as built:
+        with built.store.exclusive("digest:daily:2025-01-02"):
+            assert list(tmp_path.glob("*.lock"))
+            with pytest.raises(Busy), built.store.exclusive("digest:daily:2025-01-02"):
+                pass
+        assert not list(tmp_path.glob("*.lock"))
+        with built.store.exclusive("digest:daily:2025-01-02"):  # and it can be taken again
+            pass

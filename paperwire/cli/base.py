@@ -112,6 +112,9 @@ def cli(ctx: click.Context, home: Path | None, database_url: str | None,
                                      progress=False if no_progress else None)
     except ConfigError as exc:
         fail(str(exc), EXIT_USAGE)
+    if settings.home.exists() and not settings.home.is_dir():
+        fail(f"the home {settings.home} is not a directory (--home / PAPERWIRE_HOME names "
+             "the folder paperwire keeps its data in)", EXIT_USAGE)
     ctx.obj = Context(settings)
     ctx.call_on_close(ctx.obj.close)
 

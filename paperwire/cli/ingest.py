@@ -34,7 +34,7 @@ def ingest_file(ctx: Context, path: Path) -> None:
     """Ingest a file in either format above, recognised from its first record."""
     from paperwire.sources.files import detect_format
 
-    _run_file(ctx, detect_format(path), path)
+    _run_file(ctx, detect_format(path, ctx.settings.max_record_bytes), path)
 
 
 def _run_file(ctx: Context, file_format: str, path: Path) -> None:
