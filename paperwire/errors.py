@@ -7,7 +7,8 @@
     │   └── HarvestError   an HTTP harvest gave up after its retries
     ├── InvalidRecord      one record is bad; ingest reports it and goes on
     ├── NotFound           a paper (or other thing) asked for by id is not stored
-    └── Busy               another process is running the same job right now
+    ├── Busy               another process is running the same job right now
+    └── IndexDamaged       a derived index (keywords, vectors) cannot be read; rebuild it
 """
 
 from __future__ import annotations
@@ -43,3 +44,19 @@ class NotFound(PaperwireError):
 
 class Busy(PaperwireError):
     """Another process holds the lock of the job asked for (e.g. the same digest send)."""
+
+
+class IndexDamaged(PaperwireError):
+    """A derived index cannot be read (a truncated or missing file). The store is the source
+    of truth: ``paperwire index`` rebuilds it; ``str()`` says which file and how, ``index``
+    names the kind of search it serves ("keyword" or "meaning") for messages without paths."""
+
+    def __init__(self, message: str, index: str = "keyword") -> None:
+        super().__init__(message)
+        self.index = index
+
+    @property
+    def public(self) -> str:
+        """What a site visitor may be told (no file paths)."""
+        return (f"search by {self.index} is unavailable right now: its index is damaged "
+                "(the site's administrator can rebuild it with `paperwire index`)")

@@ -12,6 +12,7 @@ than whatever survived a cut. The embedder is loaded on first use, once per proc
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Callable, Hashable, Sequence
@@ -21,10 +22,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from paperwire.errors import PaperwireError
+from paperwire.errors import IndexDamaged, PaperwireError
 from paperwire.index.embedder import Embedder
 from paperwire.index.indexer import IndexPaths, document_text
-from paperwire.index.lexical import LexicalIndex, lexical_version
+from paperwire.index.lexical import LexicalIndex, analyse, lexical_version
 from paperwire.index.minilm import DIM, MODEL
 from paperwire.index.vectors import VectorBackend, open_backend
 from paperwire.models import Filters, Paper, name_tokens, paper_day
@@ -178,7 +179,7 @@ class Searcher:
         # Abstracts repeat their words; analysing each distinct word once keeps snippets cheap.
         stem = self._stems.get(word)
         if stem is None:
-            analysed = self.lexical.analyzer.analyze(word)
+            analysed = analyse(word)
             stem = analysed[0] if analysed else ""
             if len(self._stems) > 200_000:
                 self._stems.clear()
@@ -211,11 +212,16 @@ class Searcher:
         return self._vectors
 
     def refresh(self) -> None:
-        """Pick up index changes another process committed (the web calls this per request)."""
+        """Pick up index changes another process committed (the web calls this per request).
+        A damaged index is not an error here: the searches that need it say so."""
         if self._lexical is not None:
-            self._lexical.reload()
+            try:
+                self._lexical.reload()
+            except IndexDamaged:
+                self._lexical = None  # reopened (or found still damaged) by the next use
         if self._vectors is not None:
-            self._vectors.refresh()
+            with contextlib.suppress(IndexDamaged):
+                self._vectors.refresh()
 
     def index_version(self) -> Hashable:
         """Changes whenever an index a search reads changes: the keyword index's sync state
@@ -233,8 +239,8 @@ class Searcher:
         need = min(MAX_RESULTS, offset + limit) if sort == "relevance" else MAX_RESULTS // 5
         keyword: list[tuple[int, float]] = []
         if mode in ("hybrid", "lexical"):
-            keyword = self.lexical.search(text, max(need, CANDIDATES), filters)
-            if not keyword and not self.lexical.terms(text):
+            keyword = self._keyword(text, max(need, CANDIDATES), filters, mode, results.notes)
+            if not keyword and not analyse(text):
                 results.notes.append("the query has no searchable words (only stopwords or "
                                      "punctuation); showing matches by meaning only")
         qvec = None
@@ -271,9 +277,10 @@ class Searcher:
         """Papers like a pasted abstract or passage."""
         started = time.perf_counter()
         text = self._check(text, MAX_LIKE_TEXT_CHARS, limit, 0, filters, mode, "relevance")
-        keyword = self.lexical.search(text, CANDIDATES, filters) if mode != "semantic" else []
-        qvec = self._query_vector(text, [], required=True) if mode != "lexical" else None
         results = Results(query=text[:200], mode=mode, hits=[])
+        keyword = (self._keyword(text, CANDIDATES, filters, mode, results.notes)
+                   if mode != "semantic" else [])
+        qvec = self._query_vector(text, [], required=True) if mode != "lexical" else None
         results.hits = self._hits(self._fuse(keyword, qvec, CANDIDATES, filters), text,
                                   "relevance", 0, limit)
         results.took_ms = (time.perf_counter() - started) * 1000
@@ -306,10 +313,29 @@ class Searcher:
             raise QueryError("search by meaning is switched off on this instance")
         return embedder
 
+    def _keyword(self, text: str, k: int, filters: Filters, mode: str, notes: list[str]
+                 ) -> list[tuple[int, float]]:
+        """BM25 hits; with the keyword index damaged, a hybrid search goes on by meaning
+        (with a note) and a keyword-only one raises IndexDamaged."""
+        try:
+            return self.lexical.search(text, k, filters)
+        except IndexDamaged as exc:
+            if mode == "lexical":
+                raise
+            notes.append(f"{exc.public}; showing matches by meaning only")
+            return []
+
     def _query_vector(self, text: str, notes: list[str], *, required: bool
                       ) -> np.ndarray | None:
         vectors = self.vectors
-        if vectors is None or len(vectors) == 0:
+        try:
+            empty = vectors is None or len(vectors) == 0
+        except IndexDamaged as exc:
+            if required:
+                raise
+            notes.append(f"{exc.public}; showing keyword matches only")
+            return None
+        if empty:
             message = ("no papers are embedded yet: run `paperwire index`; "
                        "showing keyword matches only")
             if required:
@@ -326,15 +352,19 @@ class Searcher:
         if filters.empty:
             ids, scores = vectors.search(qvec, k)
             return list(zip(ids.tolist(), scores.tolist(), strict=True))
-        matching = self.lexical.count(filters)
-        if matching > BROAD_FILTER * len(vectors):
+        try:
+            matching: int | None = self.lexical.count(filters)
+        except IndexDamaged:
+            matching = None  # no allowed set without the keyword index: filter what is found
+        if matching is None or matching > BROAD_FILTER * len(vectors):
             # A broad filter (a big category): search wider and keep the allowed, rather than
             # listing hundreds of thousands of allowed ids.
-            ids, scores = vectors.search(qvec, int(k * 2 * len(vectors) / max(matching, 1)))
+            share = max(matching if matching is not None else len(vectors) // 20, 1)
+            ids, scores = vectors.search(qvec, int(k * 2 * len(vectors) / share))
             papers = self.store.get_papers_by_row(ids.tolist())
             kept = [(r, s) for r, s in zip(ids.tolist(), scores.tolist(), strict=True)
                     if r in papers and filters.matches(papers[r])]
-            if len(kept) >= k:
+            if len(kept) >= k or matching is None:
                 return kept[:k]
         allowed = np.asarray(self.lexical.matching_rows(filters, max(matching, 1)),
                              dtype=np.int64)
@@ -382,7 +412,7 @@ class Searcher:
         else:
             window = ranked[offset:offset + limit]
             papers = self.store.get_papers_by_row(r[0] for r in window)
-        terms = set(self.lexical.terms(text)) if text else set()
+        terms = set(analyse(text)) if text else set()
         return [Hit(papers[r], s, w, m, self._snippet(papers[r].abstract, terms))
                 for r, s, w, m in window if r in papers]
 

@@ -2,16 +2,21 @@
 
 Exit status: 0 success; 1 something was rejected or failed (the message says what);
 2 bad usage or configuration; 130 interrupted (rerun the same command to resume).
+A full disk is 1 too, in one line naming where: every write is a committed batch, so
+nothing is half-written and the same command resumes once there is room.
 """
 
 from __future__ import annotations
 
+import errno
 import sys
 from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from paperwire.errors import ConfigError, PaperwireError, StoreError
 from paperwire.models import Limits
@@ -64,6 +69,31 @@ class _Group(click.Group):
             fail(str(exc), EXIT_USAGE)
         except PaperwireError as exc:
             fail(str(exc))
+        except (OSError, DBAPIError) as exc:
+            where = _full_disk(exc, ctx.obj)
+            if where is None:
+                raise
+            fail(f"no space left on the disk holding {where}; nothing stored was lost: free "
+                 "some space, then run the same command again to resume")
+
+
+def _full_disk(exc: OSError | DBAPIError, obj: object) -> str | None:
+    """Where the disk filled up, when that is what ``exc`` says (None otherwise): the file
+    the OS named, or the database (SQLite: its file; PostgreSQL: its server)."""
+    if isinstance(exc, OSError):
+        if exc.errno != errno.ENOSPC:
+            return None
+        return str(exc.filename or (obj.settings.home if isinstance(obj, Context) else "."))
+    detail = str(exc.orig)
+    # SQLite: SQLITE_FULL; PostgreSQL: SQLSTATE 53100 disk_full.
+    if "disk is full" not in detail and getattr(exc.orig, "sqlstate", None) != "53100" \
+            and "No space left" not in detail:
+        return None
+    if not isinstance(obj, Context):
+        return "the database"
+    url = make_url(obj.settings.resolved_database_url)
+    return url.database if url.get_backend_name() == "sqlite" and url.database else \
+        f"the database server {url.host or 'localhost'}"
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -82,6 +112,9 @@ def cli(ctx: click.Context, home: Path | None, database_url: str | None,
                                      progress=False if no_progress else None)
     except ConfigError as exc:
         fail(str(exc), EXIT_USAGE)
+    if settings.home.exists() and not settings.home.is_dir():
+        fail(f"the home {settings.home} is not a directory (--home / PAPERWIRE_HOME names "
+             "the folder paperwire keeps its data in)", EXIT_USAGE)
     ctx.obj = Context(settings)
     ctx.call_on_close(ctx.obj.close)
 

@@ -34,7 +34,7 @@ def ingest_file(ctx: Context, path: Path) -> None:
     """Ingest a file in either format above, recognised from its first record."""
     from paperwire.sources.files import detect_format
 
-    _run_file(ctx, detect_format(path), path)
+    _run_file(ctx, detect_format(path, ctx.settings.max_record_bytes), path)
 
 
 def _run_file(ctx: Context, file_format: str, path: Path) -> None:
@@ -102,10 +102,13 @@ def finish_ingest(ctx: Context, report: IngestReport) -> None:
         click.echo(f"resumed after line/record {report.resumed_from:,}", err=True)
     click.echo(report.summary())
     if ctx.settings.index_on_ingest and report.written.inserted + report.written.updated:
+        from paperwire.index import writer_lock
         from paperwire.search import Searcher
 
-        keywords = Searcher.from_settings(ctx.settings, ctx.store, meaning=False).lexical
-        synced = keywords.sync(ctx.store)
+        searcher = Searcher.from_settings(ctx.settings, ctx.store, meaning=False)
+        with writer_lock(searcher.paths.root, waiting=lambda: click.echo(
+                "waiting for a `paperwire index` run to finish…", err=True)):
+            synced = searcher.lexical.sync(ctx.store)
         click.echo(f"keyword index: {synced.added:,} added, {synced.updated:,} updated "
                    f"({synced.seconds:.1f} s); run `paperwire index` to embed new papers")
     if report.interrupted:

@@ -16,6 +16,9 @@ from paperwire.store import Store
 def init(ctx: Context) -> None:
     """Create the data directory and database, or migrate it to the current schema."""
     store = ctx.store
+    for path in store.tighten_permissions():
+        click.echo(f"note: {path} was readable by other users (it holds password hashes); "
+                   "made it owner-only (0600)", err=True)
     click.echo(f"database ready: {_display_url(store)} ({store.count_papers():,} papers)")
 
 

@@ -21,15 +21,24 @@ if TYPE_CHECKING:
 @click.option("--no-embed", is_flag=True, help="Only the keyword index (no embedding).")
 @pass_ctx
 def index_command(ctx: Context, rebuild: bool, no_embed: bool) -> None:
-    """Index papers not yet indexed: keywords at once, then embeddings (resumable)."""
+    """Index papers not yet indexed: keywords at once, then embeddings (resumable).
+
+    One run at a time per home: a second waits for the first to finish, then catches up.
+    A damaged index is rebuilt from the store."""
     from paperwire.index.indexer import update_index
 
     searcher = _searcher(ctx, meaning=not no_embed)
     report = update_index(ctx.store, searcher.paths, searcher.embedder, rebuild=rebuild,
-                          progress=ctx.settings.progress, vectors=searcher.vectors)
+                          progress=ctx.settings.progress, vectors=searcher.vectors,
+                          waiting=_say_waiting)
     click.echo(report.summary())
     if report.interrupted:
         sys.exit(EXIT_INTERRUPTED)
+
+
+def _say_waiting() -> None:
+    click.echo("another `paperwire index` is updating this home's indexes; waiting for it "
+               "to finish…", err=True)
 
 
 def _filter_options(command: Any) -> Any:

@@ -1,8 +1,12 @@
-"""What search reads, derived from the store: keywords, embeddings, vectors; file stamps."""
+"""What search reads, derived from the store: keywords, embeddings, vectors; file stamps and
+the one-writer lock of a home's indexes."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 Stamp = tuple[int, int, int]
@@ -17,3 +21,26 @@ def file_stamp(path: Path) -> Stamp:
     except FileNotFoundError:
         return MISSING
     return st.st_mtime_ns, st.st_ino, st.st_size
+
+
+WRITER_LOCK = ".paperwire-writer.lock"
+
+
+@contextmanager
+def writer_lock(root: Path, *, waiting: Callable[[], object] | None = None) -> Iterator[None]:
+    """Hold the lock of the one process that may write the indexes under ``root`` (a home's
+    ``index`` folder); a second writer calls ``waiting`` once and waits its turn.
+
+    An flock on one fixed file: it dies with its holder (a killed run never blocks the next),
+    it is per home (two homes on one PostgreSQL database index apart), and readers (the web)
+    never take it. The file stays, empty, beside the indexes it guards.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / WRITER_LOCK, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if waiting is not None:
+                waiting()
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield

@@ -7,18 +7,26 @@ Three steps, each incremental and safe to interrupt:
   3. vectors: the vector backend picks up embeddings written since its last sync (faiss: since
      its watermark; rebuilt from the store when missing, when it outgrows an exact scan, or
      on ``--rebuild``).
+
+One run at a time per home: a second waits on ``writer_lock`` (calling ``waiting``) instead of
+racing the first (tantivy segments merged away under it, half-written faiss files).
+
+A damaged keyword or vector index (truncated, unreadable) is rebuilt from the store, which
+holds everything both are made of; the summary says so.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
-from paperwire.errors import ConfigError
+from paperwire.errors import ConfigError, IndexDamaged
+from paperwire.index import writer_lock
 from paperwire.index.embedder import Embedder
 from paperwire.index.lexical import LexicalIndex, SyncReport
 from paperwire.index.vectors import VectorBackend, faiss_files, open_backend
@@ -59,11 +67,14 @@ class IndexReport:
     vectors: int = 0
     vectors_rebuilt: bool = False
     interrupted: bool = False
+    repaired: list[str] = field(default_factory=list)  # damaged indexes rebuilt
     embedding: bool = True  # False with --no-embed / PAPERWIRE_EMBEDDER=none
 
     def summary(self) -> str:
         rate = self.embedded / self.embed_seconds if self.embed_seconds else 0.0
-        text = f"lexical: {self.lexical.added:,} added, {self.lexical.updated:,} updated"
+        text = "".join(f"{name} index was damaged: rebuilt from the store; "
+                       for name in self.repaired)
+        text += f"lexical: {self.lexical.added:,} added, {self.lexical.updated:,} updated"
         if self.embedding:
             text += (f"; embedded {self.embedded:,} papers ({rate:,.0f}/s); vector index "
                      f"{'rebuilt, ' if self.vectors_rebuilt else ''}{self.vectors:,} papers")
@@ -74,17 +85,30 @@ class IndexReport:
 
 def update_index(store: Store, paths: IndexPaths, embedder: Embedder | None, *,
                  rebuild: bool = False, progress: bool = True,
-                 vectors: VectorBackend | None = None) -> IndexReport:
+                 vectors: VectorBackend | None = None,
+                 waiting: Callable[[], object] | None = None) -> IndexReport:
     """Sync the keyword index, embed what is missing and sync the vector backend (the one
-    given, or the default one for the embedder's model under ``paths``)."""
+    given, or the default one for the embedder's model under ``paths``). Waits for another
+    process updating the same indexes (``waiting`` is called once when it must)."""
+    with writer_lock(paths.root, waiting=waiting):
+        return _update(store, paths, embedder, rebuild, progress, vectors)
+
+
+def _update(store: Store, paths: IndexPaths, embedder: Embedder | None, rebuild: bool,
+            progress: bool, vectors: VectorBackend | None) -> IndexReport:
     report = IndexReport()
-    paths.root.mkdir(parents=True, exist_ok=True)
     show = progress and sys.stderr.isatty()
     try:
-        lexical = LexicalIndex(paths.lexical)
+        try:
+            lexical = LexicalIndex(paths.lexical)
+        except IndexDamaged:
+            lexical, rebuild_lexical = LexicalIndex.repaired(paths.lexical), True
+            report.repaired.append("keyword")
+        else:
+            rebuild_lexical = rebuild
         with tqdm(desc="keyword index", unit=" papers", disable=not show,
                   file=sys.stderr) as bar:
-            sync = lexical.rebuild if rebuild else lexical.sync
+            sync = lexical.rebuild if rebuild_lexical else lexical.sync
             report.lexical = sync(store, progress=bar.update)
         if embedder is None:
             report.embedding = False
@@ -97,6 +121,11 @@ def update_index(store: Store, paths: IndexPaths, embedder: Embedder | None, *,
         if rebuild:
             vectors.reset()
         _embed_missing(store, embedder, report, show)
+        try:
+            vectors.refresh()
+        except IndexDamaged:
+            report.repaired.append("vector")
+            vectors.reset()
         report.vectors_rebuilt = vectors.sync(store)
         report.vectors = len(vectors)
     except KeyboardInterrupt:

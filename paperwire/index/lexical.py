@@ -7,10 +7,15 @@ and it works the same whether the store is SQLite or PostgreSQL. See BENCHMARKS.
 The index lives in ``HOME/index/lexical`` and is derived from the store: ``sync`` pulls the
 papers modified since the last sync (a watermark kept beside the index), so adding 100
 papers costs 100 documents. One process writes (tantivy takes a lock); any number read.
+
+A damaged index (a truncated ``meta.json``, a missing segment file) raises IndexDamaged rather
+than tantivy's ValueError, so search can degrade and ``paperwire index`` can rebuild it
+(``LexicalIndex.repaired``): the store holds everything it is made of.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -20,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from paperwire.errors import IndexDamaged
 from paperwire.index import file_stamp
 from paperwire.models import ChangedPaper, Filters, name_tokens, paper_day
 from paperwire.store import Store
@@ -34,6 +40,17 @@ def _tantivy() -> Any:
     import tantivy
 
     return tantivy
+
+
+@functools.cache
+def _shared_analyzer() -> Any:
+    # Analysis needs no index: snippets and query terms keep working while it is damaged.
+    return _analyzer()
+
+
+def analyse(text: str) -> list[str]:
+    """The analysed terms of ``text`` (lowercased, stemmed, stopwords dropped), in order."""
+    return list(_shared_analyzer().analyze(text))
 
 
 def _analyzer() -> Any:
@@ -78,11 +95,27 @@ class LexicalIndex:
         state = self._read_state()
         if state.get("schema") != SCHEMA_VERSION and any(path.glob("*.managed.json")):
             self._wipe()  # an index from another paperwire version: rebuild from the store
+        if state.get("watermark") and not (path / "meta.json").exists():
+            # tantivy would quietly start an empty index; the sync state says it held papers.
+            raise _damaged(path, "meta.json is missing")
         self.schema = _schema()
-        self.index = t.Index(self.schema, path=str(path))
+        try:
+            self.index = t.Index(self.schema, path=str(path))
+        except ValueError as exc:
+            raise _damaged(path, str(exc)) from None
         self.index.register_tokenizer(_ANALYZER, _analyzer())
-        self.analyzer = _analyzer()
+        self.analyzer = _shared_analyzer()
         self._searcher: Any = None
+
+    @classmethod
+    def repaired(cls, path: Path) -> LexicalIndex:
+        """An empty index in place of a damaged one (its files removed); ``sync`` refills it
+        from the store."""
+        if path.is_dir():
+            for child in path.iterdir():
+                if child.is_file():
+                    child.unlink()
+        return cls(path)
 
     # --- writing ------------------------------------------------------------------------
     def sync(self, store: Store, *, progress: Callable[[int], object] | None = None,
@@ -163,8 +196,18 @@ class LexicalIndex:
 
     # --- reading ------------------------------------------------------------------------
     def reload(self) -> None:
-        self.index.reload()
-        self._searcher = self.index.searcher()
+        """Open the newest committed state; IndexDamaged when it cannot be read. A writer in
+        another process may delete merged segments between our reading meta.json and opening
+        them, so a failure is retried before it counts as damage."""
+        for attempt in range(3):
+            try:
+                self.index.reload()
+                self._searcher = self.index.searcher()
+                return
+            except ValueError as exc:
+                if attempt == 2:
+                    raise _damaged(self.path, str(exc)) from None
+                time.sleep(0.05)
 
     @property
     def searcher(self) -> Any:
@@ -177,7 +220,7 @@ class LexicalIndex:
 
     def terms(self, text: str) -> list[str]:
         """The query's analysed terms (lowercased, stemmed, stopwords dropped), deduplicated."""
-        return list(dict.fromkeys(self.analyzer.analyze(text)))
+        return list(dict.fromkeys(analyse(text)))
 
     def search(self, text: str, k: int, filters: Filters | None = None
                ) -> list[tuple[int, float]]:
@@ -254,6 +297,11 @@ class LexicalIndex:
         for child in self.path.iterdir():
             if child.is_file():
                 child.unlink()
+
+
+def _damaged(path: Path, detail: str) -> IndexDamaged:
+    return IndexDamaged(f"the keyword index in {path} is damaged ({detail[:200]}); run "
+                        "`paperwire index` to rebuild it from the store")
 
 
 def _midnight(day: Any) -> datetime | None:

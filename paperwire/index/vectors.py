@@ -12,7 +12,8 @@ Filters (category, dates, author) arrive as the set of allowed ids and are appli
 the scan, so a filtered query still returns its k best matches.
 
 The embeddings table in the database is the source of truth; this index is derived from it,
-saved in the data directory, and rebuilt from the database when missing or stale.
+saved in the data directory, and rebuilt from the database when missing, stale or damaged
+(a file faiss cannot read raises IndexDamaged, so search falls back to keywords meanwhile).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from paperwire.errors import IndexDamaged
 from paperwire.index import MISSING, file_stamp
 from paperwire.store import Store
 
@@ -219,7 +221,14 @@ class FaissBackend:
         if stamp == MISSING:
             self._index = None
         elif self._index is None or stamp != self._stamp:
-            self._index = VectorIndex.load(self.path)
+            try:
+                self._index = VectorIndex.load(self.path)
+            except (RuntimeError, OSError) as exc:  # faiss reports a bad file as RuntimeError
+                self._index = None
+                detail = str(exc).strip().splitlines()[-1][:200] if str(exc).strip() else ""
+                raise IndexDamaged(f"the vector index {self.path} is damaged ({detail}); run "
+                                   "`paperwire index` to rebuild it from the store",
+                                   "meaning") from None
         self._stamp = stamp
         return self._index
 
@@ -262,7 +271,10 @@ class FaissBackend:
 
     def sync(self, store: Store) -> bool:
         state = _read_json(self.state_path)
-        index = self._current() if state else None
+        try:
+            index = self._current() if state else None
+        except IndexDamaged:
+            index = None  # rebuilt below from the store
         stored = store.count_embeddings(self.model)
         grown = bool(index and not index.is_exact and stored > 4 * state.get("trained_on", 0))
         outgrew = bool(index and index.is_exact and stored >= IVF_THRESHOLD)

@@ -313,9 +313,11 @@ def _snapshot_authors(record: dict[str, Any]) -> tuple[str, ...]:
     return tuple(a.strip() for a in text.replace(" and ", ", ").split(",") if a.strip())
 
 
-def detect_format(path: str | Path) -> str:
-    """'snapshot' or 'jsonl', judged by the first record's fields; SourceError if neither."""
-    reader = _LineFile(Path(path), 1 << 24)
+def detect_format(path: str | Path, max_record_bytes: int = 1_048_576) -> str:
+    """'snapshot' or 'jsonl', judged by the first record's fields; SourceError if neither,
+    or if that record is over the size ingest would accept (then it says so, rather than
+    judging a record that would be rejected anyway)."""
+    reader = _LineFile(Path(path), max_record_bytes)
     try:
         for line in reader.lines():
             if line.problem:

@@ -33,6 +33,7 @@ from paperwire.store.database import (
     exclusive,
     migrate,
     next_stamp,
+    tighten_permissions,
     utcnow,
     write_transaction,
 )
@@ -95,6 +96,10 @@ class Store(CommunityMethods, MailMethods):
         """A lock across processes for one job (``with store.exclusive("digest:daily:…")``);
         raises Busy when another process holds it, and dies with its holder."""
         return exclusive(self.engine, name)
+
+    def tighten_permissions(self) -> list[str]:
+        """Make the database's files owner-only (SQLite); the paths it had to change."""
+        return [str(p) for p in tighten_permissions(self.engine)]
 
     def __enter__(self) -> Store:
         return self

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import os
+import stat
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,7 +38,13 @@ def create_store_engine(url: str) -> Engine:
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            # Only the default home is created (Store.open); a directory named in a URL
+            # that does not exist is far more often a typo than a wish.
+            folder = Path(parsed.database).parent
+            if not folder.is_dir():
+                raise StoreError(f"cannot open the SQLite database {parsed.database}: the "
+                                 f"directory {folder} does not exist (create it first)")
+            _create_private(Path(parsed.database))
         # Writers wait on each other instead of failing with "database is locked".
         kwargs["connect_args"] = {"timeout": 30}
     else:
@@ -49,6 +58,29 @@ def create_store_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _create_private(path: Path) -> None:
+    # It holds password hashes: owner-only from the first byte. SQLite gives its -wal and
+    # -shm files the database file's mode, so they are owner-only too.
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def tighten_permissions(engine: Engine) -> list[Path]:
+    """Make a SQLite database and its -wal/-shm files owner-only; the files it changed."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    changed = []
+    if database and database != ":memory:":
+        for path in (Path(database), Path(f"{database}-wal"), Path(f"{database}-shm")):
+            try:
+                mode = stat.S_IMODE(path.stat().st_mode)
+            except FileNotFoundError:
+                continue
+            if mode & 0o077:
+                path.chmod(mode & 0o700)
+                changed.append(path)
+    return changed
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -143,15 +175,32 @@ def exclusive(engine: Engine, name: str) -> Iterator[None]:
         yield  # one process only
         return
     path = Path(f"{database}.{name.replace(':', '-').replace('/', '-')}.lock")
-    with open(path, "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise Busy(f"{name} is already running in another process") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with _locked_file(path, name):
+        yield
+
+
+@contextmanager
+def _locked_file(path: Path, name: str) -> Iterator[None]:
+    # The file is removed by its holder on the way out, so none are left behind. Another
+    # process may have opened it just before: once locked, it checks that the path still
+    # names the file it holds, and starts over on a fresh one if not.
+    while True:
+        with open(path, "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise Busy(f"{name} is already running in another process") from None
+            try:
+                current = os.stat(path).st_ino
+            except FileNotFoundError:
+                current = None
+            if current != os.fstat(handle.fileno()).st_ino:
+                continue  # the holder removed it as we opened it: lock the new one
+            try:
+                yield
+            finally:
+                path.unlink(missing_ok=True)
+            return
 
 
 def utcnow() -> datetime:

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
+from paperwire.errors import IndexDamaged
 from paperwire.settings import Settings
 from paperwire.store import Store
 from paperwire.web.accounts import router as accounts_router
@@ -88,6 +89,13 @@ async def _bad_parameters(request: Request, exc: Exception) -> Response:
     return error_response(request, 400, "; ".join(problems))
 
 
+async def _index_damaged(request: Request, exc: Exception) -> Response:
+    # Searches that can go on without the damaged index already did (with a note); the rest
+    # say what is wrong, as a 503: it clears once `paperwire index` has rebuilt the index.
+    assert isinstance(exc, IndexDamaged)
+    return error_response(request, 503, exc.public)
+
+
 async def _crashed(request: Request, exc: Exception) -> Response:
     # Never a stack trace to the client; the server log still has it.
     return error_response(request, 500, "the server hit an unexpected error; it has been "
@@ -109,6 +117,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.add_middleware(SuffixFormats, formats=site.formats)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _bad_parameters)
+    app.add_exception_handler(IndexDamaged, _index_damaged)
     app.add_exception_handler(Exception, _crashed)
     app.mount("/static", CachedStatic(directory=STATIC), name="static")
     # Routes are matched in order: the pages people open most come first. /papers/{id:path}

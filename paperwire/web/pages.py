@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from starlette.exceptions import HTTPException
 
-from paperwire.errors import InvalidRecord
+from paperwire.errors import IndexDamaged, InvalidRecord
 from paperwire.formats.atom import FEED_SIZE
 from paperwire.models import Filters, Paper, User, paper_day, parse_arxiv_id
 from paperwire.search import (
@@ -270,17 +270,18 @@ def _paper_shared(site: Site, arxiv_id: str, similar: int) -> dict[str, Any]:
 
 
 def similar_to(site: Site, paper: Paper, limit: int) -> list[dict[str, Any]]:
-    """Nearest by meaning; by shared keywords where meaning is off or not yet indexed."""
+    """Nearest by meaning; by shared keywords where meaning is off, not yet indexed or its
+    index damaged; none when both indexes fail (the page itself needs neither)."""
     searcher = site.searcher
     try:
         results = searcher.similar(paper.arxiv_id, limit=limit)
-    except QueryError:
+    except (QueryError, IndexDamaged):
         results = None
     if results is None or not results.hits:
         text = f"{paper.title} {paper.abstract}"[:MAX_LIKE_TEXT_CHARS]
         try:
             results = searcher.like_text(text, limit=limit + 1, mode="lexical")
-        except QueryError:  # e.g. nothing searchable in it: no similar papers, not an error
+        except (QueryError, IndexDamaged):  # e.g. nothing searchable: no similar papers
             return []
     return [hit_card(h) for h in results.hits if h.paper.arxiv_id != paper.arxiv_id][:limit]
 

@@ -26,7 +26,8 @@ from paperwire.web.renderers import Page, Registry, default_formats, format_of, 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
 TITLES = {400: "Bad request", 401: "Sign in first", 403: "Not allowed", 404: "Not found",
-          405: "Method not allowed", 429: "Too many tries", 500: "Something went wrong"}
+          405: "Method not allowed", 429: "Too many tries", 500: "Something went wrong",
+          503: "Temporarily unavailable"}
 
 
 class Site:
