@@ -31,6 +31,7 @@ from paperwire.web.pages import router as pages_router
 from paperwire.web.renderers import SuffixFormats
 from paperwire.web.security import install as install_accounts
 from paperwire.web.site import STATIC, Site, error_response
+from paperwire.web.stats import install as install_stats
 from paperwire.web.subscriptions import install as install_subscriptions
 
 # Content Security Policy: nothing but this origin, so a paper title that slipped past
@@ -137,6 +138,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(admin_api)
     app.include_router(api_router)
     app.include_router(feeds_router)
+    install_stats(app)
     app.include_router(accounts_router)
     install_subscriptions(app)  # also exempts its one-click unsubscribe from CSRF
     app.include_router(community_forms)
