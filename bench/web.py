@@ -8,7 +8,8 @@ answers, warms it up, then drives each route with ``--clients`` connections for
   * paper    ``/papers/{id}``, rotating over ``--papers`` ids taken from ``/index.json``
              and the dates before it;
   * search   ``/search?q=...`` (hybrid), every request a distinct Hugging Face daily-paper
-             title, so nothing can be answered from a cache.
+             title, so nothing can be answered from a cache;
+  * stats    ``/stats`` over 30, 90 and 365 days (cached by the data version).
 
 The load generator is wrk (C, one thread, a Lua script rotating the URLs), installed with
 apt-get if missing, since on a small machine it shares the cores with the server and a
@@ -49,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HF = ROOT.parent / "shared" / "data" / "hf-daily-papers" / "daily-papers-2024-2026.jsonl.gz"
 PAPERWIRE = ROOT / ".venv" / "bin" / "paperwire"
 HOST = "127.0.0.1"
-TARGETS = {"home": 300, "paper": 300, "search": 60}  # req/s on 2 cores, from the issue
+TARGETS = {"home": 300, "paper": 300, "search": 60, "stats": 200}  # req/s on 2 cores, from the issue
 
 
 @dataclass
@@ -254,8 +255,9 @@ def bench(home: Path, workers: int, seconds: int, clients: int, n_papers: int, w
             "home": ["/"],
             "paper": [f"/papers/{i}" for i in ids],
             "search": ["/search?" + urllib.parse.urlencode({"q": q}) for q in queries],
+            "stats": ["/stats", "/stats?days=90", "/stats?days=365"],
         }
-        for path in ["/"] + routes["paper"][:20] + [f"/search?q=warm+up+{i}" for i in range(20)]:
+        for path in ["/", *routes["stats"]] + routes["paper"][:20] + [f"/search?q=warm+up+{i}" for i in range(20)]:
             get(server.base + path)  # warm-up: model load, templates, page cache
         runs = []
         for route, paths in routes.items():
