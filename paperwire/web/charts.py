@@ -89,7 +89,9 @@ def _chart(s: Mapping[str, Any]) -> Any:
     if kind == "bar":
         return pygal.Bar(**_COMMON, **size, **titles, **labels)
     if kind == "hbar":
-        return pygal.HorizontalBar(**_COMMON, **size, **titles)
+        # Category names are short: shown whole; its value axis is the horizontal one.
+        return pygal.HorizontalBar(**_COMMON, **size, **titles, truncate_label=-1,
+                                   show_legend=False)
     return pygal.Line(**_COMMON, **size, **titles, **labels, show_dots=not many)
 
 

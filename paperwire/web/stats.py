@@ -120,7 +120,7 @@ def stats_charts(cache: charts.ChartCache, data: dict[str, Any]) -> dict[str, Ma
             "hbar", "chart-per-category", f"Papers per category, {span}",
             "Bars: papers filed under each of the largest categories, cross-lists included.",
             list(data["per_category"]), {"papers": list(data["per_category"].values())},
-            "", "papers", height=420),
+            "papers", "", height=420),
         "votes": charts.spec(
             "line", "chart-votes", f"Votes per day, {span}",
             f"Lines: local votes cast ({sum(votes['local']):,}) and imported upvotes "
