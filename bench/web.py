@@ -50,7 +50,8 @@ ROOT = Path(__file__).resolve().parents[1]
 HF = ROOT.parent / "shared" / "data" / "hf-daily-papers" / "daily-papers-2024-2026.jsonl.gz"
 PAPERWIRE = ROOT / ".venv" / "bin" / "paperwire"
 HOST = "127.0.0.1"
-TARGETS = {"home": 300, "paper": 300, "search": 60, "stats": 200}  # req/s on 2 cores, from the issue
+# req/s on 2 cores, from the issues
+TARGETS = {"home": 300, "paper": 300, "search": 60, "stats": 200}
 
 
 @dataclass
@@ -257,7 +258,8 @@ def bench(home: Path, workers: int, seconds: int, clients: int, n_papers: int, w
             "search": ["/search?" + urllib.parse.urlencode({"q": q}) for q in queries],
             "stats": ["/stats", "/stats?days=90", "/stats?days=365"],
         }
-        for path in ["/", *routes["stats"]] + routes["paper"][:20] + [f"/search?q=warm+up+{i}" for i in range(20)]:
+        warm = [f"/search?q=warm+up+{i}" for i in range(20)]
+        for path in ["/", *routes["stats"], *routes["paper"][:20], *warm]:
             get(server.base + path)  # warm-up: model load, templates, page cache
         runs = []
         for route, paths in routes.items():
