@@ -8,7 +8,8 @@ answers, warms it up, then drives each route with ``--clients`` connections for
   * paper    ``/papers/{id}``, rotating over ``--papers`` ids taken from ``/index.json``
              and the dates before it;
   * search   ``/search?q=...`` (hybrid), every request a distinct Hugging Face daily-paper
-             title, so nothing can be answered from a cache.
+             title, so nothing can be answered from a cache;
+  * stats    ``/stats`` over 30, 90 and 365 days (cached by the data version).
 
 The load generator is wrk (C, one thread, a Lua script rotating the URLs), installed with
 apt-get if missing, since on a small machine it shares the cores with the server and a
@@ -53,7 +54,8 @@ from bench.report import write_section  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 HF = ROOT.parent / "shared" / "data" / "hf-daily-papers" / "daily-papers-2024-2026.jsonl.gz"
 HOST = "127.0.0.1"
-TARGETS = {"home": 300, "paper": 300, "search": 60}  # req/s on 2 cores, from the issue
+# req/s on 2 cores, from the issues
+TARGETS = {"home": 300, "paper": 300, "search": 60, "stats": 200}
 
 
 @dataclass
@@ -261,7 +263,13 @@ def start(home: Path, workers: int, code: Path, n_papers: int, queries: list[str
         "paper": [f"/papers/{i}" for i in ids],
         "search": ["/search?" + urllib.parse.urlencode({"q": q}) for q in queries],
     }
-    for path in ["/"] + routes["paper"][:20] + [f"/search?q=warm+up+{i}" for i in range(20)]:
+    try:
+        get(f"{server.base}/stats.json")
+        routes["stats"] = ["/stats", "/stats?days=90", "/stats?days=365"]
+    except OSError:
+        pass  # an older checkout without the stats page
+    warm = [f"/search?q=warm+up+{i}" for i in range(20)]
+    for path in ["/", *routes.get("stats", []), *routes["paper"][:20], *warm]:
         get(server.base + path)  # warm-up: model load, templates, page cache
     return server, routes
 
@@ -294,8 +302,10 @@ def bench(codes: list[tuple[str, Path, Path]], workers: int, seconds: int, clien
             server, routes = start(home, workers, code, n_papers, queries)
             servers.append((name, server, routes))
         runs = []
-        for route in ("home", "paper", "search"):
+        for route in ("home", "paper", "search", "stats"):
             for name, server, routes in servers:
+                if route not in routes:
+                    continue
                 runs.append(drive(name, server, route, routes[route], workers, seconds,
                                   clients, wrk))
         return runs

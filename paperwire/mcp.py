@@ -16,8 +16,8 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -56,7 +56,7 @@ INSTRUCTIONS = ("Search and browse the arXiv papers this paperwire instance hold
                 "details with BibTeX, and papers similar to one. Paper ids are arXiv ids such "
                 "as 2503.11731.")
 READ_ONLY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
-ANONYMOUS_PER_MINUTE = 60
+ANONYMOUS_PER_MINUTE = Settings().mcp_anonymous_per_minute
 
 Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, description=f"1 to {MAX_LIMIT}")]
 Day = Annotated[str | None, Field(max_length=10, description="YYYY-MM-DD")]
@@ -242,17 +242,25 @@ async def _refuse_token(scope: Scope, receive: Receive, send: Send) -> None:
 class McpHttpApp:
     """The MCP endpoint as an ASGI app. Its session manager must run while it serves: served
     on its own, the ASGI lifespan starts it; mounted, the host's lifespan enters
-    ``lifespan()`` (a Starlette Mount does not run a mounted app's lifespan)."""
+    ``lifespan()`` (a Starlette Mount does not run a mounted app's lifespan). A session
+    manager runs only once, so a host started again (as test clients do) gets a fresh one."""
 
-    def __init__(self, server: MCPServer[Any], app: ASGIApp) -> None:
+    def __init__(self, server: MCPServer[Any], make_app: Callable[[], ASGIApp]) -> None:
         self.server = server
-        self.app = app
+        self._make_app = make_app
+        self._started = False
+        self.app = make_app()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
 
-    def lifespan(self) -> AbstractAsyncContextManager[None]:
-        return self.server.session_manager.run()
+    @asynccontextmanager
+    async def lifespan(self) -> AsyncIterator[None]:
+        if self._started:
+            self.app = self._make_app()  # a new session manager, behind the same gate
+        self._started = True
+        async with self.server.session_manager.run():
+            yield
 
 
 def streamable_http_app(settings: Settings, store: Store, *,
@@ -263,12 +271,16 @@ def streamable_http_app(settings: Settings, store: Store, *,
     """The server over streamable HTTP at ``path`` (``"/"`` when mounted at /mcp), stateless
     with JSON answers, so any worker of several can serve any request. ``token_user`` maps
     a Bearer token to its user (``lambda t: accounts.api_token_user(store, t)``)."""
-    server = server or build_server(settings, store)
-    inner = server.streamable_http_app(
-        streamable_http_path=path, stateless_http=True, json_response=True,
-        transport_security=_allowed_hosts(settings))
-    gate = TokenGate(inner, token_user, AnonymousLimit(anonymous_per_minute, clock))
-    return McpHttpApp(server, gate)
+    mcp_server = server or build_server(settings, store)
+    limit = AnonymousLimit(anonymous_per_minute, clock)
+
+    def make_app() -> ASGIApp:
+        inner = mcp_server.streamable_http_app(
+            streamable_http_path=path, stateless_http=True, json_response=True,
+            transport_security=_allowed_hosts(settings))
+        return TokenGate(inner, token_user, limit)
+
+    return McpHttpApp(mcp_server, make_app)
 
 
 def _allowed_hosts(settings: Settings) -> TransportSecuritySettings:

@@ -169,6 +169,10 @@ class Settings:
         "Trending: hours added to every paper's age, so a paper minutes old does not jump to "
         "the top on one vote; given for a day view and multiplied by the window's days for a "
         "week or month.", float)
+    mcp_anonymous_per_minute: int = _setting(60,
+        "MCP endpoint `/mcp`: requests a minute one client address may make without a "
+        "personal API token (anonymous access is read-only); token holders are not limited "
+        "here. Counted per web worker process.", int)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

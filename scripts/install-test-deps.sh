@@ -13,6 +13,16 @@ packages=(
     texlive-binaries  # a real `bibtex` compiles exported .bib files (tests/test_formats.py)
 )
 
+# axe-core, which tests/test_browser_stats.py injects to audit the stats page (tests/js has
+# its package.json and lock; node_modules stays out of git).
+here="$(cd "$(dirname "$0")/.." && pwd)"
+if command -v npm >/dev/null; then
+    [ -f "$here/tests/js/node_modules/axe-core/axe.min.js" ] \
+        || npm ci --prefix "$here/tests/js" --no-audit --no-fund --silent
+else
+    echo "install-test-deps: npm is missing; the axe-core audit will be skipped" >&2
+fi
+
 missing=()
 for package in "${packages[@]}"; do
     status=$(dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null || true)

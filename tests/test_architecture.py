@@ -46,8 +46,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("paperwire.search", "paperwire.recommend"),
     ("paperwire.evaluate",),
     ("paperwire.digest", "paperwire.subscriptions"),
-    ("paperwire.web",),
+    # The MCP server sits below the web app (STYLE.md draws it above): the web app mounts it
+    # at /mcp, and it needs nothing of the web package.
     ("paperwire.mcp", "paperwire.mcp_tools"),
+    ("paperwire.web",),
     ("paperwire.worker",),
     ("paperwire.cli", "paperwire.__main__"),
 )

@@ -31,6 +31,7 @@ from paperwire.mcp_tools import Papers
 from paperwire.settings import Settings
 from paperwire.sources.files import JsonlSource
 from paperwire.store import Store
+from paperwire.web import create_app
 from tests.asgi_server import serve_with_lifespan
 from tests.shared_data import arxiv_lines
 
@@ -318,6 +319,36 @@ def test_http_anonymous_callers_are_limited(corpus: Corpus) -> None:
         assert authed.status_code != 429
         clock[0] += 60
         assert httpx.post(url, json=ping).status_code != 429
+
+
+# --- mounted on the web app ----------------------------------------------------------------
+def test_web_app_serves_mcp_at_slash_mcp(corpus: Corpus) -> None:
+    """The whole site, served by uvicorn with its lifespan: anonymous reads work through the
+    SDK client (no CSRF token needed), a bad token is 401, and the setting's limit holds."""
+    per_minute = 8
+    app = create_app(corpus.settings.replace(mcp_anonymous_per_minute=per_minute),
+                     corpus.store)
+    with serve_with_lifespan(app) as origin:
+        url = f"{origin}/mcp"
+
+        async def check() -> None:
+            async with http_client(url) as client:
+                assert {t.name for t in (await client.list_tools()).tools} == TOOLS
+                found = await client.call_tool("get_paper", {"id": corpus.ids[0]})
+                assert found.structured_content is not None
+                assert found.structured_content["arxiv_id"] == corpus.ids[0]
+
+        run(check)
+        ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+        refused = httpx.post(url, json=ping, headers={"Authorization": "Bearer pw_nope"})
+        assert refused.status_code == 401 and "invalid API token" in refused.json()["error"]
+        authed = httpx.post(url, json=ping, headers={"Authorization": f"Bearer {corpus.token}"})
+        assert authed.status_code == 200 and authed.json()["id"] == 1
+        # The real clock may turn a minute over once during the loop: 2 × the limit + 1
+        # requests reach the limit in any case.
+        statuses = [httpx.post(url, json=ping).status_code for _ in range(2 * per_minute + 1)]
+        assert 429 in statuses, statuses
+        assert set(statuses) == {200, 429}, statuses
 
 
 # --- a second, independent client: the MCP Inspector's CLI from npm -----------------------

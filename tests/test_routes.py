@@ -37,6 +37,7 @@ URLS = {
     "/subscribe": "/subscribe", "/subscribe/confirm": "/subscribe/confirm?token=x",
     "/unsubscribe/{token}": "/unsubscribe/{token}", "/submit": "/submit",
     "/admin/digest/preview": "/admin/digest/preview?email=reader@example.org",
+    "/stats": "/stats?days=90",
 }
 # Pages that answer 400 when their link token is not valid (that answer has a twin too).
 BAD_LINK = {"/verify", "/password/reset", "/subscribe/confirm"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 
 import click
 
@@ -24,9 +25,17 @@ def init(ctx: Context) -> None:
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--by", type=click.Choice(["day", "category"]), default=None,
+              help="Instead: papers per listing day (the last --days days with papers up to "
+                   "the latest) or per category (cross-lists included).")
+@click.option("--days", type=click.IntRange(1, 366), default=30, show_default=True,
+              help="With --by day: how many days back from the latest day with papers.")
 @pass_ctx
-def stats(ctx: Context, as_json: bool) -> None:
+def stats(ctx: Context, as_json: bool, by: str | None, days: int) -> None:
     """Counts: papers, per category, date range, per source."""
+    if by is not None:
+        _stats_by(ctx.store, by, days, as_json)
+        return
     data = ctx.store.stats()
     if as_json:
         click.echo(json.dumps(data, indent=2))
@@ -38,6 +47,25 @@ def stats(ctx: Context, as_json: bool) -> None:
     click.echo("categories (papers filed under each, cross-lists included):")
     for code, count in data["categories"].items():
         click.echo(f"  {code:<20} {count:>9,}")
+
+
+def _stats_by(store: Store, by: str, days: int, as_json: bool) -> None:
+    if by == "category":
+        counts = store.papers_per_category(limit=10_000)
+        rows = list(counts.items())
+        data: dict[str, object] = {"by": "category", "categories": counts}
+    else:
+        until = store.latest_day() or date.today()
+        since = until - timedelta(days=days - 1)
+        per_day = store.papers_per_day(since, until, top=0)
+        rows = list(zip(per_day["days"], per_day["totals"], strict=True))
+        data = {"by": "day", "since": since.isoformat(), "until": until.isoformat(),
+                "days": dict(rows)}
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    for key, count in rows:
+        click.echo(f"{key:<20} {count:>9,}")
 
 
 @click.command(name="serve")

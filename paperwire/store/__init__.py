@@ -41,6 +41,7 @@ from paperwire.store.mail_methods import MailMethods
 from paperwire.store.papers import WriteResult
 from paperwire.store.schema import embeddings as embeddings_table
 from paperwire.store.schema import papers as papers_table
+from paperwire.store.stats import StatsMethods
 
 __all__ = ["PaperView", "Store", "WriteResult"]
 
@@ -62,7 +63,7 @@ def _data_version(conn: Connection) -> str:
     return f"{newest.isoformat() if newest else ''}|m{_moderation.moderation_version(conn)}"
 
 
-class Store(CommunityMethods, MailMethods):
+class Store(CommunityMethods, MailMethods, StatsMethods):
     """Papers, their provenance and harvest state, in SQLite or PostgreSQL."""
 
     def __init__(self, engine: Engine) -> None:

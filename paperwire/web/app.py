@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import anyio.to_thread
 from fastapi import FastAPI, Request
@@ -11,10 +11,13 @@ from fastapi.exceptions import RequestValidationError
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.routing import Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
+from paperwire import accounts
 from paperwire.errors import IndexDamaged
+from paperwire.mcp import McpHttpApp, streamable_http_app
 from paperwire.settings import Settings
 from paperwire.store import Store
 from paperwire.web.accounts import router as accounts_router
@@ -29,6 +32,7 @@ from paperwire.web.pages import router as pages_router
 from paperwire.web.renderers import SuffixFormats
 from paperwire.web.security import install as install_accounts
 from paperwire.web.site import STATIC, Site, error_response
+from paperwire.web.stats import install as install_stats
 from paperwire.web.subscriptions import install as install_subscriptions
 
 # Content Security Policy: nothing but this origin, so a paper title that slipped past
@@ -69,10 +73,25 @@ class CachedStatic(StaticFiles):
         return response
 
 
-@asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    anyio.to_thread.current_default_thread_limiter().total_tokens = VIEW_THREADS
-    yield
+MCP_PATH = "/mcp"
+
+
+def _lifespan(mcp_app: McpHttpApp) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = VIEW_THREADS
+        # A mounted app's own lifespan never runs: the MCP session manager is started here.
+        async with mcp_app.lifespan():
+            yield
+
+    return lifespan
+
+
+def _mcp_app(site: Site) -> McpHttpApp:
+    return streamable_http_app(
+        site.settings, site.store, path=MCP_PATH,
+        token_user=lambda token: accounts.api_token_user(site.store, token),
+        anonymous_per_minute=site.settings.mcp_anonymous_per_minute)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -105,9 +124,10 @@ async def _crashed(request: Request, exc: Exception) -> Response:
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     """The whole web app over ``store`` (opened from ``settings`` when not given)."""
     site = Site(settings, store if store is not None else Store.open(settings))
+    mcp_app = _mcp_app(site)
     # Swagger UI and ReDoc load from CDNs; /api/docs is rendered here from the same schema.
     app = FastAPI(title="paperwire", version="0.1.0", openapi_url="/api/openapi.json",
-                  lifespan=_lifespan, docs_url=None, redoc_url=None,
+                  lifespan=_lifespan(mcp_app), docs_url=None, redoc_url=None,
                   description="Search and browse arXiv papers held by this instance.")
     app.state.site = site
     # Inside SecurityHeaders (added after it), so its 403s get those headers too.
@@ -127,10 +147,15 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(admin_api)
     app.include_router(api_router)
     app.include_router(feeds_router)
+    install_stats(app)
     app.include_router(accounts_router)
     install_subscriptions(app)  # also exempts its one-click unsubscribe from CSRF
     app.include_router(community_forms)
     app.include_router(admin_forms)
+    # Agents authenticate by Bearer token (or read anonymously), never by cookie: no CSRF.
+    # A plain route, not a Mount, so POST /mcp is served without a redirect to /mcp/.
+    app.router.routes.append(Route(MCP_PATH, mcp_app, include_in_schema=False))
+    app.state.csrf_exempt.add(MCP_PATH)
     return app
 
 

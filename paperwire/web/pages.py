@@ -43,6 +43,7 @@ from paperwire.web.params import bad_request, check_choice, parse_day, parse_pag
 from paperwire.web.renderers import Feed, Page, format_of, page_route
 from paperwire.web.security import user_of
 from paperwire.web.site import Site, site_of
+from paperwire.web.stats import vote_history
 
 router = APIRouter(include_in_schema=False)
 
@@ -266,7 +267,7 @@ def _paper_shared(site: Site, arxiv_id: str, similar: int) -> dict[str, Any]:
     nearest = with_votes(site.store, [dict(c) for c in nearest])
     return {"paper": card(view.paper), "similar": nearest,
             "short_date": short_day(paper_day(view.paper)), "hidden": view.hidden,
-            "community": community_data(view)}
+            "community": community_data(view), "vote_history": vote_history(site, arxiv_id)}
 
 
 def similar_to(site: Site, paper: Paper, limit: int) -> list[dict[str, Any]]:
