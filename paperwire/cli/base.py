@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 import click
 
 from paperwire.errors import ConfigError, PaperwireError, StoreError
-from paperwire.models import Limits
+from paperwire.models import Limits, check_day
 from paperwire.settings import Settings
 from paperwire.store import Store
 
@@ -86,6 +86,12 @@ def cli(ctx: click.Context, home: Path | None, database_url: str | None,
     ctx.call_on_close(ctx.obj.close)
 
 
-def day(value: Any) -> date | None:
-    """The date of a click.DateTime option's value."""
-    return value.date() if value is not None else None
+def day(value: Any, option: str = "--date") -> date | None:
+    """The date of a click.DateTime option's value, within models.FIRST_DAY..LAST_DAY (the
+    web's bounds too); a usage error naming ``option`` otherwise."""
+    if value is None:
+        return None
+    try:
+        return check_day(value.date(), option)
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)
