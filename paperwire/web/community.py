@@ -94,7 +94,10 @@ def _submit(site: Site, user: User, raw_id: str, note: str | None) -> dict[str, 
             "url": f"/papers/{done.arxiv_id}"}
 
 
-@router.post("/submissions", summary="Submit a paper by arXiv id or URL", status_code=201)
+@router.post("/submissions", summary="Submit a paper by arXiv id or URL", status_code=201,
+             responses={200: {"description": "Already here: the submission counts as an "
+                                             "upvote"},
+                        409: {}, 502: {}})
 def post_submission(site: SiteDep, user: VerifiedUser, body: SubmissionIn) -> JSONResponse:
     data = _submit(site, user, body.arxiv_id, body.note)
     return JSONResponse(data, status_code=201 if data["created"] else 200)

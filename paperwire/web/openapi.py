@@ -15,7 +15,6 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
 
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "Error", "type": "object", "required": ["error", "status", "title"],
@@ -34,7 +33,6 @@ DESCRIPTIONS = {
     502: "An upstream service (arXiv) could not be reached",
 }
 UNSAFE = {"post", "put", "patch", "delete"}
-NEEDS_ROLE = {"_verified", "_moderator"}
 _ERROR_REF = {"$ref": "#/components/schemas/Error"}
 
 
@@ -48,26 +46,25 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
     components["Error"] = ERROR_SCHEMA
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or not route.include_in_schema:
-            continue
-        for method in route.methods or ():
-            operation = schema["paths"].get(route.path_format, {}).get(method.lower())
-            if operation is not None:
-                _add_errors(operation, _errors_of(route, method.lower()))
+    for operations in schema.get("paths", {}).values():
+        for method, operation in operations.items():
+            _add_errors(operation, _errors_of(method, operation))
     app.openapi_schema = schema
     return schema
 
 
-def _errors_of(route: APIRoute, method: str) -> set[int]:
-    calls = {getattr(d.call, "__name__", "") for d in route.dependant.dependencies}
+def _errors_of(method: str, operation: dict[str, Any]) -> set[int]:
+    # Read from the operation itself, so the errors follow its parameters and body: every
+    # parameter is checked (400); an invalid token is refused anywhere (401); an unsafe
+    # method needs a CSRF token or a role (403) and may send a body (413); a path names
+    # something that may not exist (404).
     codes = {400, 401}
-    if method in UNSAFE or calls & NEEDS_ROLE:
-        codes.add(403)
-    if route.dependant.path_params:
-        codes.add(404)
-    if route.dependant.body_params or method in UNSAFE:
+    if method in UNSAFE:
+        codes |= {403, 413}
+    if "requestBody" in operation:
         codes.add(413)
+    if any(p.get("in") == "path" for p in operation.get("parameters", ())):
+        codes.add(404)
     return codes
 
 
