@@ -197,6 +197,19 @@ class Checkpoint:
     progress: int | None = None  # how far through Source.total (bytes, records), if known
 
 
+# The days anyone may ask about (web parameters, the CLI, trending windows): before arXiv, or
+# past this, a day is a typo; and date.max would overflow the day-after arithmetic windows do.
+FIRST_DAY = date(1990, 1, 1)
+LAST_DAY = date(2100, 12, 31)
+
+
+def check_day(day: date, name: str = "date") -> date:
+    """``day`` when it lies from FIRST_DAY to LAST_DAY; ValueError naming ``name`` otherwise."""
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"{name} must be a day from {FIRST_DAY} to {LAST_DAY} (got {day})")
+    return day
+
+
 def paper_day(paper: Paper) -> date | None:
     """The day a paper belongs to in listings and date filters: first listed, else published."""
     if paper.listed_on:

@@ -36,6 +36,8 @@ def _list(value: str) -> tuple[str, ...]:
 
 
 T = TypeVar("T")
+# The loopback address `paperwire serve` listens on by default; as base_url it means "not set".
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 
 
 def _setting(default: T, help: str, parse: Callable[[str], Any] = str) -> T:
@@ -91,9 +93,16 @@ class Settings:
         "Threads the embedding model may use (0: all cores).", int)
     progress: bool = _setting(True,
         "Show progress bars on long jobs (off when not a terminal).", _bool)
-    base_url: str = _setting("http://127.0.0.1:8000",
+    base_url: str = _setting(DEFAULT_BASE_URL,
         "The site's public address, for links in mail and feeds (e.g. "
-        "`https://papers.example.org`). Cookies are marked Secure when it starts with https.")
+        "`https://papers.example.org`). Cookies are marked Secure when it starts with https. "
+        f"Left at `{DEFAULT_BASE_URL}`, it counts as not set: mail links use it as it is, "
+        "feeds take their links from the request's Host header, and `paperwire serve` warns "
+        "at start-up. Set it on any public instance.")
+    max_body_bytes: int = _setting(1_048_576,
+        "Largest request body (JSON or form) the web app reads, in bytes; a longer one is "
+        "refused with 413 before it is parsed, whether it declares its length or is sent in "
+        "chunks. Routes that take uploads may allow more on their own.", int)
     secret_key: str = _setting("",
         "Key that signs confirmation links and tokens. Empty: a random key is made once and "
         "kept in `secret.key` in the home; set it explicitly when several machines serve one "
@@ -200,6 +209,12 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.home / 'paperwire.db').resolve()}"
+
+    @property
+    def public_url(self) -> str | None:
+        """base_url without its trailing slash, or None while it is left at the default
+        (then a web view takes the address from the request, as feeds do)."""
+        return None if self.base_url == DEFAULT_BASE_URL else self.base_url.rstrip("/")
 
     def limits(self) -> Limits:
         """What record validation accepts, from these settings."""

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from paperwire.errors import ConfigError
-from paperwire.models import Candidate, Paper
+from paperwire.models import Candidate, Paper, check_day
 from paperwire.settings import Settings
 from paperwire.store import Store
 
@@ -93,7 +93,9 @@ class TrendingPage:
 
 
 def window(day: date, period: str) -> tuple[date, date]:
-    """The first and last day of the day, week (Monday to Sunday) or month holding ``day``."""
+    """The first and last day of the day, week (Monday to Sunday) or month holding ``day``;
+    ValueError for a day outside models.FIRST_DAY..LAST_DAY or an unknown period."""
+    check_day(day)
     if period == "week":
         monday = day - timedelta(days=day.weekday())
         return monday, monday + timedelta(days=6)

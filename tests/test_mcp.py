@@ -340,8 +340,13 @@ def test_web_app_serves_mcp_at_slash_mcp(corpus: Corpus) -> None:
 
         run(check)
         ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
-        refused = httpx.post(url, json=ping, headers={"Authorization": "Bearer pw_nope"})
-        assert refused.status_code == 401 and "invalid API token" in refused.json()["error"]
+        # The site refuses a bad token before any route (MCP's own check never sees it); an
+        # MCP client asks for JSON, and gets the site's JSON error.
+        refused = httpx.post(url, json=ping, headers={
+            "Authorization": "Bearer pw_nope", "Accept": "application/json, text/event-stream"})
+        assert refused.status_code == 401
+        assert refused.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+        assert "API token is not valid" in refused.json()["error"]
         authed = httpx.post(url, json=ping, headers={"Authorization": f"Bearer {corpus.token}"})
         assert authed.status_code == 200 and authed.json()["id"] == 1
         # The real clock may turn a minute over once during the loop: 2 × the limit + 1

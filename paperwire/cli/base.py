@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from paperwire.errors import ConfigError, PaperwireError, StoreError
-from paperwire.models import Limits
+from paperwire.models import Limits, check_day
 from paperwire.settings import Settings
 from paperwire.store import Store
 
@@ -119,6 +119,12 @@ def cli(ctx: click.Context, home: Path | None, database_url: str | None,
     ctx.call_on_close(ctx.obj.close)
 
 
-def day(value: Any) -> date | None:
-    """The date of a click.DateTime option's value."""
-    return value.date() if value is not None else None
+def day(value: Any, option: str = "--date") -> date | None:
+    """The date of a click.DateTime option's value, within models.FIRST_DAY..LAST_DAY (the
+    web's bounds too); a usage error naming ``option`` otherwise."""
+    if value is None:
+        return None
+    try:
+        return check_day(value.date(), option)
+    except ValueError as exc:
+        fail(str(exc), EXIT_USAGE)

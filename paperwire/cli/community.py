@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from paperwire.cli.base import Context, fail, pass_ctx
+from paperwire.cli.base import Context, day, fail, pass_ctx
 from paperwire.cli.ingest import finish_ingest, show_rejection
 
 
@@ -33,18 +33,18 @@ def ingest_hf_daily(ctx: Context, path: Path) -> None:
 
 @click.command(name="trending")
 @click.option("--period", type=click.Choice(["day", "week", "month"]), default="day")
-@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None,
+@click.option("--date", "when_given", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="A day in the window (default: the latest day with papers).")
 @click.option("--category", "categories", multiple=True, help="e.g. cs.CL or cs; repeatable.")
 @click.option("--limit", type=click.IntRange(1, 500), default=20)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines.")
 @pass_ctx
-def trending_command(ctx: Context, period: str, day: datetime | None,
+def trending_command(ctx: Context, period: str, when_given: datetime | None,
                      categories: tuple[str, ...], limit: int, as_json: bool) -> None:
     """Papers of a day, week or month by trending score, with how each score came about."""
     from paperwire.trending import TrendingParams, rank
 
-    when = day.date() if day else ctx.store.latest_day()
+    when = day(when_given) or ctx.store.latest_day()
     if when is None:
         fail("this instance holds no papers yet: run `paperwire ingest` first")
     page = rank(ctx.store, TrendingParams.from_settings(ctx.settings), period, when,

@@ -61,8 +61,8 @@ def _filter_options(command: Any) -> Any:
 def _filters(categories: tuple[str, ...], since: Any, until: Any, author: str | None) -> Any:
     from paperwire.models import Filters
 
-    return Filters(categories=tuple(categories), since=day(since), until=day(until),
-                   author=author or None)
+    return Filters(categories=tuple(categories), since=day(since, "--since"),
+                   until=day(until, "--until"), author=author or None)
 
 
 def _searcher(ctx: Context, *, meaning: bool = True) -> Searcher:

@@ -19,7 +19,15 @@ from paperwire.digest import preview
 from paperwire.errors import NotFound
 from paperwire.models import User
 from paperwire.web.deps import Moderator, SiteDep, moderator
-from paperwire.web.params import back_url, check_choice, parse_day, read_form
+from paperwire.web.params import (
+    MAX_ROW_ID,
+    Text,
+    back_url,
+    check_choice,
+    parse_day,
+    parse_int,
+    read_form,
+)
 from paperwire.web.renderers import Page, page_route
 from paperwire.web.security import user_of
 from paperwire.web.site import Site, site_of
@@ -28,12 +36,11 @@ router = APIRouter(prefix="/api", tags=["community"])
 pages_router = APIRouter(include_in_schema=False)
 
 MAX_REASON = 1000
-MAX_ROW_ID = 2**31 - 1
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="a submission's number")]
 
 
 class ReasonIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=MAX_REASON, description="shown to moderators")
+    reason: Text = Field(min_length=1, max_length=MAX_REASON, description="shown to moderators")
 
 
 def _reason(text: str) -> str:
@@ -95,9 +102,8 @@ def _form_moderate(request: Request, form: dict[str, str], kind: str, target: st
     if kind == "paper":
         done = _hide(site, moderator(user_of(request)), target, reason)
         return RedirectResponse(f"/papers/{done['arxiv_id']}", status_code=303)
-    if not target.isascii() or not target.isdigit() or len(target) > 9:
-        raise HTTPException(404, f"no submission {target[:20]}")
-    _hide_submission(site, moderator(user_of(request)), int(target), reason)
+    number = parse_int(target, "submission_id", 1, MAX_ROW_ID)
+    _hide_submission(site, moderator(user_of(request)), number, reason)
     return RedirectResponse(back_url(request, "/"), status_code=303)
 
 

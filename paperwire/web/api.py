@@ -6,7 +6,6 @@ Each endpoint returns what the matching page's JSON twin returns: both call the 
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -22,20 +21,21 @@ from paperwire.web.pages import (
     search_data,
     trending_data,
 )
+from paperwire.web.params import MAX_AUTHOR, MAX_CATEGORIES, MAX_PAGE, ApiDay
 from paperwire.web.site import site_of
 
 router = APIRouter(prefix="/api", tags=["api"])
 
 Period = Literal["day", "week", "month"]
-Page = Annotated[int, Query(ge=1, le=1000, description="1-based page number")]
+Page = Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number")]
 
 
 @router.get("/trending", summary="Papers of a day, week or month by trending score")
 def trending(site: SiteDep,
-             date: Annotated[dt.date | None, Query(
+             date: Annotated[ApiDay | None, Query(
                  description="a day (YYYY-MM-DD); default: the latest day with papers")] = None,
              period: Period = "day", page: Page = 1,
-             category: Annotated[str | None, Query(
+             category: Annotated[str | None, Query(max_length=100,
                  description="an arXiv category (cs.CL) or archive (cs)")] = None,
              ) -> dict[str, Any]:
     return trending_data(site, date, period, page, category)
@@ -44,10 +44,11 @@ def trending(site: SiteDep,
 @router.get("/search", summary="Search papers by keyword and meaning")
 def search(site: SiteDep, viewer: Viewer,
            q: Annotated[str, Query(min_length=1, max_length=1000, description="the query")],
-           category: Annotated[list[str] | None, Query(
+           category: Annotated[list[str] | None, Query(max_length=MAX_CATEGORIES,
                description="arXiv category or archive; repeat for several")] = None,
-           since: dt.date | None = None, until: dt.date | None = None,
-           author: str | None = None, sort: Sort = "relevance", mode: Mode | None = None,
+           since: ApiDay | None = None, until: ApiDay | None = None,
+           author: Annotated[str | None, Query(max_length=MAX_AUTHOR)] = None,
+           sort: Sort = "relevance", mode: Mode | None = None,
            page: Page = 1,
            per_page: Annotated[int, Query(ge=1, le=100)] = SEARCH_PER_PAGE,
            ) -> dict[str, Any]:

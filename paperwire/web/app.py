@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 import anyio.to_thread
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
@@ -24,11 +25,13 @@ from paperwire.web.accounts import router as accounts_router
 from paperwire.web.admin import pages_router as admin_forms
 from paperwire.web.admin import router as admin_api
 from paperwire.web.api import router as api_router
-from paperwire.web.asgi import HTTPMiddleware, editing_headers
+from paperwire.web.asgi import BodyLimit, HTTPMiddleware, editing_headers
 from paperwire.web.community import pages_router as community_forms
 from paperwire.web.community import router as community_api
 from paperwire.web.feeds import router as feeds_router
+from paperwire.web.openapi import openapi_document
 from paperwire.web.pages import router as pages_router
+from paperwire.web.params import clean_parameters
 from paperwire.web.renderers import SuffixFormats
 from paperwire.web.security import install as install_accounts
 from paperwire.web.site import STATIC, Site, error_response
@@ -43,6 +46,7 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src '
 # a small machine only queue on the GIL and the connection pool (bench/web.py: a quarter of
 # the samples waiting on a lock). A few threads per worker keep the cores busy.
 VIEW_THREADS = 8
+log = logging.getLogger("paperwire.web")
 
 
 class SecurityHeaders(HTTPMiddleware):
@@ -96,7 +100,11 @@ def _mcp_app(site: Site) -> McpHttpApp:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return error_response(request, exc.status_code, str(exc.detail))
+    response = error_response(request, exc.status_code, str(exc.detail))
+    # What the exception says about itself goes out too: a 405's Allow, a 401's challenge.
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    return response
 
 
 async def _bad_parameters(request: Request, exc: Exception) -> Response:
@@ -104,7 +112,8 @@ async def _bad_parameters(request: Request, exc: Exception) -> Response:
     problems = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err.get("loc", ())[1:]) or "request"
-        problems.append(f"{where}: {err.get('msg', 'invalid value')}")
+        message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+        problems.append(f"{where}: {message}")
     return error_response(request, 400, "; ".join(problems))
 
 
@@ -125,13 +134,25 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     """The whole web app over ``store`` (opened from ``settings`` when not given)."""
     site = Site(settings, store if store is not None else Store.open(settings))
     mcp_app = _mcp_app(site)
+    if settings.public_url is None:
+        log.warning("PAPERWIRE_BASE_URL is not set: feeds take their links from each "
+                    "request's Host header, and mail links point at %s; set it to the "
+                    "site's public address", settings.base_url)
     # Swagger UI and ReDoc load from CDNs; /api/docs is rendered here from the same schema.
+    # Every route's query and path parameters are checked for control characters first.
     app = FastAPI(title="paperwire", version="0.1.0", openapi_url="/api/openapi.json",
                   lifespan=_lifespan(mcp_app), docs_url=None, redoc_url=None,
+                  dependencies=[Depends(clean_parameters)],
                   description="Search and browse arXiv papers held by this instance.")
+    app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     app.state.site = site
     # Inside SecurityHeaders (added after it), so its 403s get those headers too.
     install_accounts(app, site)
+    # Outside the accounts middleware, whose CSRF check reads form bodies: no body is read
+    # past the cap. Routes that take uploads add {path prefix: bytes} to body_limits.
+    app.state.body_limits = {}
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, error_page=error_response,
+                       larger=app.state.body_limits)
     app.add_middleware(SecurityHeaders)
     # Outermost: the rest see the path without its format suffix.
     app.add_middleware(SuffixFormats, formats=site.formats)

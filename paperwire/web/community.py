@@ -21,7 +21,7 @@ from paperwire.errors import NotFound
 from paperwire.models import User
 from paperwire.submissions import SubmissionError, submit
 from paperwire.web.deps import SignedIn, SiteDep, VerifiedUser, Viewer, verified
-from paperwire.web.params import back_url, read_form
+from paperwire.web.params import Text, back_url, read_form
 from paperwire.web.renderers import Page, page_route, render
 from paperwire.web.security import user_of
 from paperwire.web.site import Site, site_of
@@ -33,9 +33,9 @@ MAX_IDS = 100
 
 
 class SubmissionIn(BaseModel):
-    arxiv_id: str = Field(min_length=1, max_length=300,
+    arxiv_id: Text = Field(min_length=1, max_length=300,
                           description="an arXiv id (2401.12345) or abs/pdf URL")
-    note: str | None = Field(None, max_length=1000, description="why it is worth reading")
+    note: Text | None = Field(None, max_length=1000, description="why it is worth reading")
 
 
 def _vote(site: Site, user: User, raw_id: str, on: bool | None) -> dict[str, Any]:
@@ -94,7 +94,10 @@ def _submit(site: Site, user: User, raw_id: str, note: str | None) -> dict[str, 
             "url": f"/papers/{done.arxiv_id}"}
 
 
-@router.post("/submissions", summary="Submit a paper by arXiv id or URL", status_code=201)
+@router.post("/submissions", summary="Submit a paper by arXiv id or URL", status_code=201,
+             responses={200: {"description": "Already here: the submission counts as an "
+                                             "upvote"},
+                        409: {}, 502: {}})
 def post_submission(site: SiteDep, user: VerifiedUser, body: SubmissionIn) -> JSONResponse:
     data = _submit(site, user, body.arxiv_id, body.note)
     return JSONResponse(data, status_code=201 if data["created"] else 200)

@@ -1,26 +1,47 @@
-"""Query and form parameters, parsed and bounded, with a 400 that names what is wrong."""
+"""Query, path and form parameters, parsed and bounded, with a 400 that names what is wrong.
+
+Every parameter the site reads goes through here: pages and forms call the parsers below,
+the JSON API declares its parameters with the annotated types (``ApiDay``, ``ApiPage``…)
+that run the same checks inside FastAPI, and ``clean_parameters`` (an app-wide dependency)
+refuses control characters in any query or path parameter before a view sees it.
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
 
 from fastapi import Request
+from pydantic import AfterValidator
 from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 
+from paperwire.models import FIRST_DAY, LAST_DAY, check_day
 from paperwire.search import MAX_QUERY_CHARS, MODES, SORTS
 
+__all__ = ["FIRST_DAY", "LAST_DAY", "MAX_PAGE", "ParamError", "parse_day", "parse_int",
+           "parse_page", "check_text"]
+
 MAX_PAGE = 10_000
-FIRST_DAY = date(1990, 1, 1)  # before arXiv; a day outside these is a typo, not a query
-LAST_DAY = date(2100, 12, 31)
+MAX_ROW_ID = 2**31 - 1  # the largest id a stored row (submission, token) can have
 MAX_FORM_BYTES = 256 * 1024  # our forms are a few fields; a bigger body is not one of ours
 MAX_FORM_FIELDS = 200
 MAX_NEXT = 2000
 MAX_AUTHOR = 300
 MAX_CATEGORIES = 50
+# C0 controls but tab, newline and carriage return, and DEL: PostgreSQL refuses NUL in text,
+# XML cannot carry the rest, and no form or query of ours has a use for them.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class ParamError(HTTPException):
+    """A 400 for one bad parameter; ``name`` is the parameter, and the message names it."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(400, message)
+        self.name = name
 
 
 def bad_request(message: str) -> HTTPException:
@@ -34,22 +55,65 @@ def parse_day(text: str, name: str = "date") -> date:
     except ValueError:
         day = None
     if day is None:
-        raise bad_request(f"{name} must be a day written YYYY-MM-DD (got {text[:40]!r})")
-    if not FIRST_DAY <= day <= LAST_DAY:
-        raise bad_request(f"{name} must be a day from {FIRST_DAY} to {LAST_DAY} (got {day})")
-    return day
+        raise ParamError(name, f"{name} must be a day written YYYY-MM-DD (got {text[:40]!r})")
+    try:
+        return check_day(day, name)
+    except ValueError as exc:
+        raise ParamError(name, str(exc)) from None
 
 
-def parse_page(text: str | None) -> int:
-    """A 1-based page number up to MAX_PAGE (None or "" is page 1)."""
-    if not text:
-        return 1
+def parse_int(text: str, name: str, low: int, high: int) -> int:
+    """A whole number from ``low`` to ``high`` written in ASCII digits."""
     # Digits are counted before int(): a 100,000-digit number must not cost a conversion.
-    if (not text.isascii() or not text.isdigit() or len(text) > len(str(MAX_PAGE))
-            or not 1 <= int(text) <= MAX_PAGE):
-        raise bad_request(f"page must be a whole number from 1 to {MAX_PAGE:,} "
-                          f"(got {text[:40]!r})")
+    if (not text.isascii() or not text.isdigit() or len(text) > len(str(high))
+            or not low <= int(text) <= high):
+        raise ParamError(name, f"{name} must be a whole number from {low:,} to {high:,} "
+                               f"(got {text[:40]!r})")
     return int(text)
+
+
+def parse_page(text: str | None, name: str = "page") -> int:
+    """A 1-based page number up to MAX_PAGE (None or "" is page 1)."""
+    return parse_int(text, name, 1, MAX_PAGE) if text else 1
+
+
+def check_text(value: str, name: str) -> str:
+    """``value`` when it holds no control character (tab and line breaks are fine)."""
+    found = _CONTROL.search(value)
+    if found:
+        raise ParamError(name, f"{name} must not contain control characters "
+                               f"(found {found.group()!r})")
+    return value
+
+
+async def clean_parameters(request: Request) -> None:
+    """Every query and path parameter, refused with a 400 naming it when it holds a control
+    character: the app's one dependency on every route, so none can reach the store."""
+    for name, value in request.query_params.multi_items():
+        check_text(name, "a parameter name")
+        check_text(value, name)
+    for name, value in request.path_params.items():
+        if isinstance(value, str):
+            check_text(value, name)
+
+
+# --- the JSON API's parameter types: the same checks, run by FastAPI (a ValueError there is
+# a 400 that names the parameter, see app._bad_parameters) -------------------------------
+def _day(value: date) -> date:
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise ValueError(f"must be a day from {FIRST_DAY} to {LAST_DAY} (got {value})")
+    return value
+
+
+def _text(value: str) -> str:
+    found = _CONTROL.search(value)
+    if found:
+        raise ValueError(f"must not contain control characters (found {found.group()!r})")
+    return value
+
+
+ApiDay = Annotated[date, AfterValidator(_day)]
+Text = Annotated[str, AfterValidator(_text)]
 
 
 def check_choice(value: str, name: str, choices: tuple[str, ...]) -> str:
@@ -92,13 +156,14 @@ async def read_form(request: Request) -> dict[str, str]:
         raise bad_request("expected a form (application/x-www-form-urlencoded)")
     body = await request.body()
     if len(body) > MAX_FORM_BYTES:
-        raise bad_request("the form is too large")
+        raise HTTPException(413, f"a form may be {MAX_FORM_BYTES // 1024} KiB at most")
     try:
         parsed = parse_qs(body.decode("utf-8"), keep_blank_values=True,
                           max_num_fields=MAX_FORM_FIELDS)
     except (UnicodeDecodeError, ValueError):
         raise bad_request("the form could not be read") from None
-    return {k: v[0] for k, v in parsed.items()}
+    # Form fields are what gets stored (reasons, notes, names): no control characters.
+    return {check_text(k, "a field name"): check_text(v[0], k) for k, v in parsed.items()}
 
 
 # A path on this site: one leading slash, then no slash or backslash, and nothing a browser

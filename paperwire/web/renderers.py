@@ -106,6 +106,8 @@ class Rendering(Protocol):
     templates: Environment
     formats: Registry
 
+    def base_url(self, request: Request) -> str: ...
+
 
 def _rendering(request: Request) -> Rendering:
     site: Rendering = request.app.state.site
@@ -158,15 +160,18 @@ def _json(request: Request, page: Page) -> Response:
 
 def _atom(request: Request, page: Page) -> Response:
     assert page.feed is not None  # offers() said so
-    base = str(request.base_url).rstrip("/")
+    base = _rendering(request).base_url(request)
     query = sorted(request.query_params.multi_items())
     self_url = f"{base}{requested_path(request)}" + (f"?{urlencode(query)}" if query else "")
     body = atom.feed(page.feed.papers, title=page.feed.title, self_url=self_url,
                      html_url=base + page.feed.html_url, base_url=base)
-    return Response(body, status_code=page.status, headers=dict(page.headers),
-                    media_type=atom.MEDIA_TYPE)
+    # Readers poll; a shared cache may keep a feed a few minutes (its links name the
+    # configured address, never the Host a request claimed, see Site.base_url).
+    headers = {"Cache-Control": FEED_CACHE, **page.headers}
+    return Response(body, status_code=page.status, headers=headers, media_type=atom.MEDIA_TYPE)
 
 
+FEED_CACHE = "public, max-age=300"
 HTML = Format("html", "", "text/html", _html, lambda page: page.template is not None)
 JSON = Format("json", ".json", "application/json", _json)
 ATOM = Format("atom", ".atom", "application/atom+xml", _atom, lambda page: page.feed is not None)

@@ -6,7 +6,8 @@ an ``Authorization: Bearer`` API token or else the session cookie, and refuses u
 ``csrf_token`` form field or the ``X-CSRF-Token`` header. The token is an HMAC of a random
 cookie and the session, so a token copied from another browser or session is worthless.
 Exempt: requests with a Bearer token (a browser never adds one on its own) and paths under
-a prefix in ``app.state.csrf_exempt``.
+a prefix in ``app.state.csrf_exempt``. A Bearer token that names no valid token is a 401 at
+once, on any route, before the body is read.
 """
 
 from __future__ import annotations
@@ -157,6 +158,10 @@ class AccountsMiddleware(HTTPMiddleware):
             # A token request is judged by its token alone, never by a cookie beside it.
             user = await anyio.to_thread.run_sync(accounts.api_token_user, site.store, bearer)
             session = ""
+            if user is None:
+                # Refused before anything reads the body: an unknown token costs no parsing.
+                await self._unauthorized(request, scope, receive, send)
+                return
         elif session:
             found = await anyio.to_thread.run_sync(accounts.resolve_session, site.store,
                                                    settings, session)
@@ -202,6 +207,15 @@ class AccountsMiddleware(HTTPMiddleware):
             return None, receive
         values = parse_qs(body.decode("latin-1"), max_num_fields=200).get(CSRF_FIELD)
         return (values[0] if values else None), _replay(body, receive)
+
+    @staticmethod
+    async def _unauthorized(request: Request, scope: Scope, receive: Receive, send: Send
+                            ) -> None:
+        response = await anyio.to_thread.run_sync(
+            error_response, request, 401, "the API token is not valid (revoked, expired or "
+            "mistyped); send a valid one as Authorization: Bearer, or none")
+        response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        await response(scope, receive, send)
 
     @staticmethod
     async def _refuse(request: Request, scope: Scope, receive: Receive, send: Send) -> None:

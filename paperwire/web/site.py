@@ -26,8 +26,8 @@ from paperwire.web.renderers import Page, Registry, default_formats, format_of, 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
 TITLES = {400: "Bad request", 401: "Sign in first", 403: "Not allowed", 404: "Not found",
-          405: "Method not allowed", 429: "Too many tries", 500: "Something went wrong",
-          503: "Temporarily unavailable"}
+          405: "Method not allowed", 413: "Too large", 429: "Too many tries",
+          500: "Something went wrong", 503: "Temporarily unavailable"}
 
 
 class Site:
@@ -65,6 +65,11 @@ class Site:
         """The versions of the keyword and vector indexes a view may read (a cache key part);
         a couple of file stats, and never loads the model."""
         return self.searcher.index_version()
+
+    def base_url(self, request: Request) -> str:
+        """The address absolute links start with (no trailing slash): PAPERWIRE_BASE_URL when
+        set; else the request's own, whose Host the client chose (create_app warns)."""
+        return self.settings.public_url or str(request.base_url).rstrip("/")
 
     def static_url(self, name: str) -> str:
         # A content hash in the URL lets browsers cache the file for long and still see edits.
