@@ -21,6 +21,7 @@ from paperwire.web.admin import pages_router as admin_forms
 from paperwire.web.admin import router as admin_api
 from paperwire.web.api import router as api_router
 from paperwire.web.asgi import HTTPMiddleware, editing_headers
+from paperwire.web.citing import register_citation_formats
 from paperwire.web.community import pages_router as community_forms
 from paperwire.web.community import router as community_api
 from paperwire.web.feeds import router as feeds_router
@@ -97,6 +98,7 @@ async def _crashed(request: Request, exc: Exception) -> Response:
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     """The whole web app over ``store`` (opened from ``settings`` when not given)."""
     site = Site(settings, store if store is not None else Store.open(settings))
+    register_citation_formats(site.formats)
     # Swagger UI and ReDoc load from CDNs; /api/docs is rendered here from the same schema.
     app = FastAPI(title="paperwire", version="0.1.0", openapi_url="/api/openapi.json",
                   lifespan=_lifespan, docs_url=None, redoc_url=None,
