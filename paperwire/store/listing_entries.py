@@ -50,8 +50,10 @@ def write_entries(conn: Connection, entries: Sequence[ListingEntry], now: dateti
         return 0
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     stmt: Any = dialect.insert(listing_entries).on_conflict_do_nothing(
-        index_elements=["paper_id", "listed_on", "announce_type", "feed"])
-    return int(conn.execute(stmt, rows).rowcount or 0)
+        index_elements=["paper_id", "listed_on", "announce_type", "feed"]
+    ).returning(listing_entries.c.id)
+    # Counted from RETURNING: psycopg reports no rowcount for a batch.
+    return len(conn.execute(stmt, rows).all())
 
 
 def day_kinds(conn: Connection, day: date, category: str | None = None) -> dict[int, DayKind]:
