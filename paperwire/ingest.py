@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from paperwire.models import Checkpoint, HarvestState, Paper, Rejection
 from paperwire.sources import Source
+from paperwire.sources.listing import ListingEntry, ListingSource
 from paperwire.store import Store, WriteResult
 
 # A source that forgets to checkpoint still gets its papers written in bounded batches.
@@ -150,3 +151,51 @@ def _write(store: Store, batch: list[Paper], state: HarvestState | None) -> Writ
         # Another writer inserted one of these ids between our read and our insert; the
         # batch was rolled back whole, and a second pass sees that paper as stored.
         return store.write_batch(batch, state)
+
+
+@dataclass
+class ListingReport(IngestReport):
+    """An announcement feed's ingest: the papers' upsert, and the entries newly recorded."""
+
+    entries: int = 0
+
+    def summary(self) -> str:
+        return f"{super().summary()}; {self.entries:,} new listing entries"
+
+
+class _Entries:
+    """A ListingSource read for its entries (paper, announce type, day), not papers alone."""
+
+    def __init__(self, source: ListingSource) -> None:
+        self.source = source
+        self.name = source.name
+
+    @property
+    def state_key(self) -> str:
+        return self.source.state_key
+
+    @property
+    def total(self) -> int | None:
+        return self.source.total
+
+    def read(self, resume: HarvestState | None
+             ) -> Iterator[ListingEntry | Rejection | Checkpoint]:
+        return self.source.entries(resume)
+
+
+def ingest_listing(source: ListingSource, store: Store, *, progress: bool = True,
+                   on_rejection: Callable[[Rejection], None] | None = None) -> ListingReport:
+    """Read an announcement feed into ``store``: its papers and their listing entries,
+    with the checkpoint, in one transaction. Rereading a day writes nothing new."""
+    report = ListingReport(source=source.name)
+
+    def write(batch: list[ListingEntry], state: HarvestState | None) -> None:
+        try:
+            written, added = store.write_listing(batch, state)
+        except IntegrityError:  # a concurrent writer inserted one of the papers: see _write
+            written, added = store.write_listing(batch, state)
+        report.written += written
+        report.entries += added
+
+    return run_source(_Entries(source), store, report, ListingEntry, write, verb="ingest",
+                      unit=" rec", progress=progress, on_rejection=on_rejection)

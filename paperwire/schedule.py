@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo
 
 from paperwire import schedule_data
 
-__all__ = ["ARXIV", "MAX_RANGE_DAYS", "Schedule", "announcement", "eastern", "is_listing_day",
+__all__ = ["ARXIV", "MAX_RANGE_DAYS", "Schedule", "announcement", "eastern", "first_listing",
+           "is_listing_day",
            "latest_listing_day", "listing_day", "listing_days", "next_announcement"]
 
 MAX_RANGE_DAYS = 3_700  # about ten years: the most listing_days will enumerate at once
@@ -128,6 +129,13 @@ def announcement(submitted: datetime) -> datetime:
 def listing_day(submitted: datetime) -> date:
     """The date of arXiv's listing a paper submitted (v1) at ``submitted`` first appears in."""
     return ARXIV.listing_day(submitted)
+
+
+def first_listing(submitted: datetime | None) -> date | None:
+    """The computed listing day of a paper whose v1 was submitted at ``submitted`` (None
+    when that is unknown): what sources that see no listing (OAI-PMH, the API, the
+    snapshot, JSONL without first_seen) record as its day."""
+    return ARXIV.listing_day(submitted) if submitted is not None else None
 
 
 def next_announcement(after: datetime) -> datetime:

@@ -74,6 +74,9 @@ class Settings:
         "arXiv OAI-PMH endpoint.")
     arxiv_api_url: str = _setting("https://export.arxiv.org/api/query",
         "arXiv API (Atom) endpoint.")
+    arxiv_listing_url: str = _setting("https://rss.arxiv.org/atom",
+        "arXiv announcement feeds (Atom): the day's listing with announce types; "
+        "`paperwire ingest listing` and the worker read <url>/<set>.")
     request_delay: float = _setting(3.0,
         "Seconds between requests to arXiv; arXiv asks for 3.", float)
     max_retries: int = _setting(5,

@@ -25,7 +25,7 @@ with no votes at all a window lists exactly as it did before votes existed.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -34,7 +34,8 @@ from paperwire.models import Candidate, Paper, check_day
 from paperwire.settings import Settings
 from paperwire.store import Store
 
-__all__ = ["PERIODS", "Scored", "TrendingPage", "TrendingParams", "rank", "score", "window"]
+__all__ = ["PERIODS", "Scored", "TrendingPage", "TrendingParams", "rank", "score", "section",
+           "window"]
 
 PERIODS = ("day", "week", "month")
 _EPOCH = datetime(1970, 1, 1)
@@ -161,16 +162,34 @@ def _order(s: tuple[float, float, Candidate]) -> tuple[float | bool, ...]:
     return (-value, c.listed_on is None, listed, c.published is None, published)
 
 
+def section(kind: str | None) -> int:
+    """Where an announce type goes on a day's listing, as on arXiv's /new page: new
+    submissions (and papers with no listing that day, featured elsewhere), cross-lists,
+    then replacements."""
+    return {"cross": 1, "replace": 2, "replace-cross": 2}.get(kind or "new", 0)
+
+
 def rank(store: Store, params: TrendingParams, period: str, day: date, *,
-         categories: Sequence[str] = (), limit: int = 30, offset: int = 0) -> TrendingPage:
-    """A page of the papers of the window holding ``day``, highest score first."""
+         categories: Sequence[str] = (), limit: int = 30, offset: int = 0,
+         kinds: Mapping[int, str] | None = None,
+         types: Collection[str] | None = None) -> TrendingPage:
+    """A page of the papers of the window holding ``day``, highest score first.
+
+    With ``kinds`` (row id → announce type, from ``Store.day_kinds``) the papers a feed
+    announced in the window join the candidates, and the ranking is split into sections
+    (``section``), trending order kept within each; ``types`` keeps only those types."""
     since, until = window(day, period)
     as_of = window_end(until)
-    candidates = store.trending_candidates(since, until, as_of, categories)
+    candidates = store.trending_candidates(since, until, as_of, categories,
+                                           announced=kinds is not None)
+    if kinds is not None and types is not None:
+        candidates = [c for c in candidates if (kinds.get(c.row_id) or "new") in types]
     days = (until - since).days + 1
     scored = sorted((_scored(c, as_of, params, days) for c in candidates),
                     key=lambda s: s[2].arxiv_id, reverse=True)
     scored.sort(key=_order)
+    if kinds is not None:
+        scored.sort(key=lambda s: section(kinds.get(s[2].row_id)))  # stable: keeps the order
     page = scored[offset:offset + limit]
     papers = store.get_papers_by_row(c.row_id for _, _, c in page)
     items = [Scored(papers[c.row_id], value, c.votes, c.external, round(age, 1),

@@ -167,7 +167,27 @@ def _harvest(settings: Settings, store: Store, day: date) -> str:
         done.append(f"{set_spec}: {report.summary()}")
         if report.interrupted:
             raise RuntimeError(report.summary())
+        done.append(_read_listing(settings, store, set_spec))
     return "; ".join(done) or "no sets configured (PAPERWIRE_WORKER_HARVEST_SETS)"
+
+
+def _read_listing(settings: Settings, store: Store, set_spec: str) -> str:
+    """The set's announcement feed, after its OAI-PMH harvest: the listing days and announce
+    types OAI-PMH does not carry. A feed that cannot be read is logged, not fatal: the
+    harvest has the papers, and their computed days stand until the next announcement."""
+    from paperwire.errors import PaperwireError
+    from paperwire.ingest import ingest_listing
+    from paperwire.sources.listing import ListingSource
+
+    # OAI sets name an archive under its group (physics:hep-th); feeds name the archive.
+    feed = set_spec.rsplit(":", 1)[-1]
+    try:
+        source = ListingSource(settings, feed, endpoint=settings.arxiv_listing_url,
+                               limits=settings.limits())
+        report = ingest_listing(source, store, progress=False)
+    except PaperwireError as exc:
+        return f"listing {feed}: not read ({type(exc).__name__}: {exc})"
+    return f"{report.summary()} (feed {feed})"
 
 
 def run_forever(settings: Settings, store: Store, *, harvest: bool = True,

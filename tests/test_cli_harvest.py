@@ -19,6 +19,7 @@ OAI_PAGE = SHARED_DATA / "arxiv" / "fixtures" / "oai-pmh" / "arxiv-format" / \
     "arxiv-physics-hep-th.xml"
 ATOM = SHARED_DATA / "arxiv" / "fixtures" / "api-atom" / "atom" / \
     "id_1605.08386_s0_m100_199195aa31ad.atom.xml"
+LISTING_EMPTY = Path(__file__).resolve().parent / "fixtures" / "listing" / "empty.atom.xml"
 FAST = {"PAPERWIRE_REQUEST_DELAY": "0", "PAPERWIRE_PROGRESS": "0"}
 
 
@@ -56,8 +57,12 @@ def test_oai_harvest_then_incremental_rerun(tmp_path: Path, replay: ReplayServer
 def test_the_worker_harvests_a_few_days_first_then_incrementally(tmp_path: Path,
                                                                 replay: ReplayServer) -> None:
     page = require(OAI_PAGE).read_bytes()
+    # After OAI-PMH the worker reads the set's announcement feed (a day without one here).
+    replay.add(lambda seen: seen.path == "/atom/hep-th",
+               Reply(200, LISTING_EMPTY.read_bytes(), [("Content-Type", "application/atom+xml")]))
     replay.add(lambda seen: True, Reply(200, page, [("Content-Type", "text/xml")]))
     env = {**FAST, "PAPERWIRE_ARXIV_OAI_URL": f"{replay.url}/oai2",
+           "PAPERWIRE_ARXIV_LISTING_URL": f"{replay.url}/atom",
            "PAPERWIRE_WORKER_HARVEST_SETS": "physics:hep-th", "PAPERWIRE_EMBEDDER": "none",
            "PAPERWIRE_WORKER_FIRST_HARVEST_DAYS": "3"}
 
@@ -69,6 +74,7 @@ def test_the_worker_harvests_a_few_days_first_then_incrementally(tmp_path: Path,
 
     out = worker("2025-03-25T07:00")  # a Tuesday, after the 06:00 slot
     assert "harvest 2025-03-25T06:00: done" in out and "index 2025-03-25T06:00: done" in out
+    assert "0 new listing entries (feed hep-th)" in out
     # The first harvest starts three days back, never at the beginning of the set.
     assert replay.requests[0].param("from") == "2025-03-22"
     assert replay.requests[0].param("set") == "physics:hep-th"

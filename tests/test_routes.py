@@ -156,7 +156,10 @@ def test_a_format_a_page_does_not_offer_is_a_404_page(
         assert response.headers["content-type"].startswith("text/html"), url
         assert "Not found" in response.text
     # An unregistered suffix is part of the path: this id is not a paper.
-    assert client.get(f"/papers/{PAPER}.bib").status_code == 404
+    assert client.get(f"/papers/{PAPER}.docx").status_code == 404
+    # The citation formats need papers: a page without any does not offer them.
+    assert client.get("/about.bib").status_code == 404
+    assert client.get(f"/papers/{PAPER}.bib").status_code == 200
     assert _json(client.get("/feeds/category/cs.CL.json"))["category"] == "cs.CL"
 
 

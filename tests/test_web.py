@@ -13,6 +13,7 @@ import pytest
 from lxml import etree
 from starlette.testclient import TestClient
 
+from paperwire.formats.latex import to_text
 from paperwire.models import Paper
 from tests.app import make_app
 from tests.helpers import paper
@@ -269,7 +270,9 @@ def test_feeds_are_atom_with_stable_ids(client: TestClient, url: str) -> None:
 def test_feeds_carry_hostile_text_as_text(client: TestClient) -> None:
     feed = parse_atom(client, "/feeds/trending.atom?date=2025-12-24")
     titles = [e.findtext(f"{ATOM}title") for e in feed.iter(f"{ATOM}entry")]
-    assert EVIL_TITLE in titles  # round-trips exactly: escaped in XML, not interpreted
+    # Round-trips as text: escaped in XML, not interpreted; formulas become readable text.
+    assert to_text(EVIL_TITLE) in titles
+    assert "<script>alert(1)</script> &amp; α-Nets" in to_text(EVIL_TITLE)
     category = parse_atom(client, "/feeds/category/cs.CL.atom")
     assert all(any(c.get("term", "").startswith("cs.CL")
                    for c in e.iter(f"{ATOM}category")) for e in category.iter(f"{ATOM}entry"))

@@ -1,4 +1,4 @@
-"""Commands that bring papers in: `paperwire ingest jsonl|file|snapshot|oai|ids`."""
+"""Commands that bring papers in: `paperwire ingest jsonl|file|snapshot|oai|ids|listing`."""
 
 from __future__ import annotations
 
@@ -83,6 +83,25 @@ def ingest_ids(ctx: Context, ids: tuple[str, ...], endpoint: str | None) -> None
     from paperwire.sources.arxiv_api import ArxivAPISource
 
     _run(ctx, ArxivAPISource(ctx.settings, ids, endpoint=endpoint, limits=ctx.limits))
+
+
+@ingest_group.command(name="listing")
+@click.option("--set", "set_spec", required=True,
+              help="Archive or category, `+` joining several: cs, cs.LG, cs.LG+stat.ML.")
+@click.option("--endpoint", default=None,
+              help="Announcement-feed base URL (default: PAPERWIRE_ARXIV_LISTING_URL).")
+@pass_ctx
+def ingest_listing_command(ctx: Context, set_spec: str, endpoint: str | None) -> None:
+    """Read arXiv's latest announcement of a set: each paper with its listing day and
+    announce type (new, cross, replace, replace-cross). Safe to rerun."""
+    from paperwire.ingest import ingest_listing
+    from paperwire.sources.listing import ListingSource
+
+    source = ListingSource(ctx.settings, set_spec,
+                           endpoint=endpoint or ctx.settings.arxiv_listing_url,
+                           limits=ctx.limits)
+    finish_ingest(ctx, ingest_listing(source, ctx.store, progress=ctx.settings.progress,
+                                      on_rejection=show_rejection))
 
 
 def _run(ctx: Context, source: Source) -> None:

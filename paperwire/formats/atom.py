@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, time
 
 from feedgen.feed import FeedGenerator
 
+from paperwire.formats.latex import to_text
 from paperwire.models import Paper
 
 MEDIA_TYPE = "application/atom+xml; charset=utf-8"
@@ -53,7 +54,8 @@ def feed(papers: Iterable[Paper], *, title: str, self_url: str, html_url: str,
 def _entry(fg: FeedGenerator, paper: Paper, base_url: str) -> datetime:
     fe = fg.add_entry(order="append")
     fe.id(paper.abs_url)
-    fe.title(xml_text(paper.title))
+    # Feed readers show text: formulas as readable text, without their $ delimiters.
+    fe.title(xml_text(to_text(paper.title)))
     updated = stamp(paper)
     fe.updated(updated)
     if paper.published:
@@ -62,7 +64,7 @@ def _entry(fg: FeedGenerator, paper: Paper, base_url: str) -> datetime:
         fe.author({"name": xml_text(name)})
     fe.link(href=f"{base_url}/papers/{paper.arxiv_id}", rel="alternate", type="text/html")
     fe.link(href=paper.pdf_url, rel="related", type="application/pdf", title="PDF")
-    fe.summary(xml_text(paper.abstract), type="text")
+    fe.summary(xml_text(to_text(paper.abstract)), type="text")
     for code in paper.categories:
         fe.category(term=code)
     return updated

@@ -15,6 +15,7 @@ import httpx
 
 from paperwire.errors import InvalidRecord
 from paperwire.models import Checkpoint, HarvestState, Limits, Paper, Rejection, parse_arxiv_id
+from paperwire.schedule import first_listing
 from paperwire.settings import Settings
 from paperwire.sources import Item, checked
 from paperwire.sources.http import PoliteClient, Sleep, parse_xml
@@ -93,8 +94,10 @@ def entry_to_paper(entry: Any) -> Paper:
                       entry.findall(f"{ATOM}author")),
         categories=categories,
         primary_category=primary.get("term", "") if primary is not None else "",
-        published=_timestamp(entry.findtext(f"{ATOM}published")),
+        published=(published := _timestamp(entry.findtext(f"{ATOM}published"))),
         updated=_timestamp(entry.findtext(f"{ATOM}updated")),
+        # The API gives no listing day: computed from the v1 time and arXiv's schedule.
+        listed_on=first_listing(published),
         comments=_clean(entry.findtext(f"{ARXIV}comment")),
         journal_ref=_clean(entry.findtext(f"{ARXIV}journal_ref")),
         doi=_clean(entry.findtext(f"{ARXIV}doi")), source="api")

@@ -22,6 +22,7 @@ from typing import Any, BinaryIO, Generic, TypeVar
 
 from paperwire.errors import InvalidRecord, SourceError
 from paperwire.models import Checkpoint, HarvestState, Limits, Paper, Rejection, parse_arxiv_id
+from paperwire.schedule import first_listing
 from paperwire.sources import checked
 from paperwire.taxonomy import CATEGORY_SHAPE
 
@@ -247,9 +248,10 @@ class JsonlSource(LineFileSource[Paper]):
             title=_required_text(record, "title"), abstract=abstract,
             authors=tuple(_string_list(record, "authors")), categories=tuple(categories),
             primary_category=primary,
-            published=_datetime(record.get("published"), "published"),
+            published=(published := _datetime(record.get("published"), "published")),
             updated=_datetime(record.get("updated"), "updated"),
-            listed_on=_date(record.get("first_seen"), "first_seen"),
+            # A listing seen (first_seen) wins; else the day computed from the v1 time.
+            listed_on=_date(record.get("first_seen"), "first_seen") or first_listing(published),
             comments=_text(record, "comment") or _text(record, "comments"),
             journal_ref=_text(record, "journal_ref"), doi=_text(record, "doi"),
             license=_text(record, "license"), source=self.name,
@@ -282,6 +284,7 @@ class SnapshotSource(LineFileSource[Paper]):
             primary_category=categories[0] if categories else "",
             published=created[0] if created else None,
             updated=created[-1] if created else None,
+            listed_on=first_listing(created[0] if created else None),  # the snapshot has none
             comments=_text(record, "comments"), journal_ref=_text(record, "journal-ref"),
             doi=_text(record, "doi"), license=_text(record, "license"), source=self.name,
         )

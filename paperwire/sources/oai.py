@@ -22,6 +22,7 @@ from lxml import etree
 
 from paperwire.errors import ConfigError, HarvestError
 from paperwire.models import Checkpoint, HarvestState, Limits, Paper, Rejection, parse_arxiv_id
+from paperwire.schedule import first_listing
 from paperwire.settings import Settings
 from paperwire.sources import Item, checked
 from paperwire.sources.http import BadBody, PoliteClient, Sleep, parse_xml
@@ -96,18 +97,19 @@ def _from_arxiv(meta: Any) -> Paper:
         parts = [_all_text(author, part) for part in ("forenames", "keyname", "suffix")]
         authors.append(" ".join(p for p in parts if p))
     created, updated = _text(meta, "created"), _text(meta, "updated")
+    published = datetime.fromisoformat(created) if created else None
     return Paper(
         arxiv_id=arxiv_id, version=version,
         title=_text(meta, "title") or "", abstract=_text(meta, "abstract") or "",
         authors=_real_names(authors), categories=categories,
         primary_category=categories[0] if categories else "",
-        published=datetime.fromisoformat(created) if created else None,
+        published=published,
         updated=datetime.fromisoformat(updated) if updated else None,
-        # The listing (announcement) day is not in OAI metadata: the header datestamp is the
-        # day the *metadata* last changed, and <created> is the submission day, usually one to
-        # three days before the listing. Rather than store a guess, leave it unknown; readers
-        # fall back to ``published``.
-        listed_on=None,
+        # The listing (announcement) day is not in OAI metadata (the header datestamp is the
+        # day the *metadata* last changed), so it is computed from the v1 submission and
+        # arXiv's schedule. <created> is a date without a time, read as its first moment:
+        # the day's deadline is then not yet passed, the earliest listing it can be.
+        listed_on=first_listing(published),
         comments=_text(meta, "comments"), journal_ref=_text(meta, "journal-ref"),
         doi=_text(meta, "doi"), license=_text(meta, "license"), source="oai")
 
@@ -129,7 +131,7 @@ def _from_arxiv_raw(meta: Any) -> Paper:
         published=versions[0][1] if versions else None,
         # Like the arXiv format's <updated>: only set when there is a later version.
         updated=versions[-1][1] if len(versions) > 1 else None,
-        listed_on=None,  # see _from_arxiv
+        listed_on=first_listing(versions[0][1] if versions else None),  # see _from_arxiv
         comments=_text(meta, "comments"), journal_ref=_text(meta, "journal-ref"),
         doi=_text(meta, "doi"), license=_text(meta, "license"), source="oai")
 

@@ -19,7 +19,9 @@ from sqlalchemy import Connection, Engine, func, select
 
 from paperwire.models import ChangedPaper, HarvestState, Paper, VoteState
 from paperwire.settings import Settings
+from paperwire.sources.listing import ListingEntry
 from paperwire.store import embeddings as _embeddings
+from paperwire.store import listing_entries as _entries
 from paperwire.store import listings as _listings
 from paperwire.store import moderation as _moderation
 from paperwire.store import papers as _papers
@@ -37,13 +39,14 @@ from paperwire.store.database import (
     utcnow,
     write_transaction,
 )
+from paperwire.store.listing_entries import DayKind
 from paperwire.store.mail_methods import MailMethods
 from paperwire.store.papers import WriteResult
 from paperwire.store.schema import embeddings as embeddings_table
 from paperwire.store.schema import papers as papers_table
 from paperwire.store.stats import StatsMethods
 
-__all__ = ["PaperView", "Store", "WriteResult"]
+__all__ = ["DayKind", "PaperView", "Store", "WriteResult"]
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,31 @@ class Store(CommunityMethods, MailMethods, StatsMethods):
             if state is not None:
                 _state.save_state(conn, state, now)
         return result
+
+    def write_listing(self, entries: Sequence[ListingEntry], state: HarvestState | None = None
+                      ) -> tuple[WriteResult, int]:
+        """Write the papers of announcement-feed entries, the entries themselves and
+        (optionally) the checkpoint in one transaction; returns what the papers' upsert did
+        and how many entries were new. A paper's own day stays its earliest new or cross
+        listing: a replacement's paper carries no day, and the upsert keeps the earliest."""
+        with write_transaction(self.engine) as conn:
+            now = next_stamp(conn, papers_table.c.modified_at)
+            result = _papers.write_papers(conn, [e.paper for e in entries], now)
+            added = _entries.write_entries(conn, entries, now)
+            if state is not None:
+                _state.save_state(conn, state, now)
+        return result, added
+
+    def day_kinds(self, day: date, category: str | None = None) -> dict[int, DayKind]:
+        """How each paper of ``day`` was announced (new, cross, a replacement), by row id."""
+        with self.engine.connect() as conn:
+            return _entries.day_kinds(conn, day, category)
+
+    def listing_entries(self, arxiv_id: str) -> list[dict[str, Any]]:
+        """Every announcement-feed entry of a paper, oldest first."""
+        with self.engine.connect() as conn:
+            found = _papers.row_ids(conn, [arxiv_id]).get(arxiv_id)
+            return _entries.entries_for(conn, found) if found is not None else []
 
     def get_paper(self, arxiv_id: str) -> Paper | None:
         return self.get_papers([arxiv_id]).get(arxiv_id)

@@ -78,11 +78,14 @@ class CommunityMethods:
             return _votes.votes_version(conn)
 
     def trending_candidates(self, since: date, until: date, as_of: datetime,
-                            categories: Sequence[str] = ()) -> list[Candidate]:
-        """Unhidden papers whose day or featured day is in [since, until], with local votes
-        cast before ``as_of`` and imported upvotes (what trending scores)."""
+                            categories: Sequence[str] = (), *, announced: bool = False
+                            ) -> list[Candidate]:
+        """Unhidden papers whose day or featured day is in [since, until] (``announced``:
+        or that a feed announced then, replacements included), with local votes cast before
+        ``as_of`` and imported upvotes (what trending scores)."""
         with self.engine.connect() as conn:
-            return _votes.trending_candidates(conn, since, until, as_of, categories)
+            return _votes.trending_candidates(conn, since, until, as_of, categories,
+                                              announced=announced)
 
 
     # --- accounts, sessions, tokens, submissions, moderation (store/accounts.py, ...) ----

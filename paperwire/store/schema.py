@@ -101,11 +101,33 @@ class HarvestStateRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class ListingEntryRow(Base):
+    """A paper's appearance in one of arXiv's announcement feeds (migration 0007): the day,
+    how it was announced (new, cross, replace, replace-cross) and the feed it was read from."""
+
+    __tablename__ = "listing_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    paper_id: Mapped[int] = mapped_column(ForeignKey("papers.id", ondelete="CASCADE"))
+    version: Mapped[int | None] = mapped_column(Integer)
+    announce_type: Mapped[str] = mapped_column(String(16))
+    listed_on: Mapped[date] = mapped_column(Date)
+    feed: Mapped[str] = mapped_column(String(500))
+    seen_at: Mapped[datetime] = mapped_column(DateTime)
+
+    __table_args__ = (
+        UniqueConstraint("paper_id", "listed_on", "announce_type", "feed",
+                         name="uq_listing_entries_entry"),
+        Index("ix_listing_entries_day", "listed_on", "paper_id"),
+    )
+
+
 # Typed as Table (SQLAlchemy declares __table__ as the wider FromClause) for insert/update.
 papers = cast(Table, PaperRow.__table__)
 paper_categories = cast(Table, PaperCategoryRow.__table__)
 paper_sources = cast(Table, PaperSourceRow.__table__)
 harvest_state = cast(Table, HarvestStateRow.__table__)
+listing_entries = cast(Table, ListingEntryRow.__table__)
 
 
 class EmbeddingRow(Base):

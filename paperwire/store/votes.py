@@ -19,7 +19,7 @@ from paperwire.models import Candidate, ExternalVote, VoteState
 from paperwire.store.counters import bump, counter
 from paperwire.store.listings import _in_category, _in_days
 from paperwire.store.papers import in_chunks, row_ids
-from paperwire.store.schema import external_votes, hidden_papers, papers, votes
+from paperwire.store.schema import external_votes, hidden_papers, listing_entries, papers, votes
 
 
 @dataclass
@@ -126,12 +126,17 @@ def votes_version(conn: Connection) -> int:
 
 
 def trending_candidates(conn: Connection, since: date, until: date, as_of: datetime,
-                        categories: Sequence[str] = ()) -> list[Candidate]:
+                        categories: Sequence[str] = (), *, announced: bool = False
+                        ) -> list[Candidate]:
     """Papers whose day or featured day lies in [since, until], not hidden, with their local
     votes cast before ``as_of`` and their imported upvotes."""
     featured = select(external_votes.c.paper_id).where(
         external_votes.c.featured_on >= since, external_votes.c.featured_on <= until)
-    where: list[Any] = [or_(_in_days(since, until), papers.c.id.in_(featured)),
+    days: list[Any] = [_in_days(since, until), papers.c.id.in_(featured)]
+    if announced:
+        days.append(papers.c.id.in_(select(listing_entries.c.paper_id).where(
+            listing_entries.c.listed_on >= since, listing_entries.c.listed_on <= until)))
+    where: list[Any] = [or_(*days),
                         papers.c.id.not_in(select(hidden_papers.c.paper_id))]
     if categories:
         where.append(or_(*(_in_category(c) for c in categories)))

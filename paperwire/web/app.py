@@ -26,6 +26,7 @@ from paperwire.web.admin import pages_router as admin_forms
 from paperwire.web.admin import router as admin_api
 from paperwire.web.api import router as api_router
 from paperwire.web.asgi import BodyLimit, HTTPMiddleware, editing_headers
+from paperwire.web.citing import register_citation_formats
 from paperwire.web.community import pages_router as community_forms
 from paperwire.web.community import router as community_api
 from paperwire.web.feeds import router as feeds_router
@@ -138,6 +139,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         log.warning("PAPERWIRE_BASE_URL is not set: feeds take their links from each "
                     "request's Host header, and mail links point at %s; set it to the "
                     "site's public address", settings.base_url)
+    register_citation_formats(site.formats)
     # Swagger UI and ReDoc load from CDNs; /api/docs is rendered here from the same schema.
     # Every route's query and path parameters are checked for control characters first.
     app = FastAPI(title="paperwire", version="0.1.0", openapi_url="/api/openapi.json",

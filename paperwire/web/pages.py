@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 
 from paperwire.errors import IndexDamaged, InvalidRecord
 from paperwire.formats.atom import FEED_SIZE
+from paperwire.formats.bibtex import to_bibtex
 from paperwire.models import Filters, Paper, User, paper_day, parse_arxiv_id
 from paperwire.search import (
     MAX_LIKE_TEXT_CHARS,
@@ -29,6 +30,8 @@ from paperwire.search import (
     check_filters,
 )
 from paperwire.settings import Settings
+from paperwire.sources.listing import ANNOUNCE_TYPES
+from paperwire.store import DayKind
 from paperwire.trending import TrendingParams, rank
 from paperwire.web.cards import (
     card,
@@ -39,6 +42,7 @@ from paperwire.web.cards import (
     with_submitters,
     with_votes,
 )
+from paperwire.web.citing import cite_links, highwire
 from paperwire.web.params import bad_request, check_choice, parse_day, parse_page, search_args
 from paperwire.web.renderers import Feed, Page, format_of, page_route
 from paperwire.web.security import user_of
@@ -84,28 +88,47 @@ def _page_url(day: date, period: str, page: int) -> str:
 
 
 def trending_listing(site: Site, day: date | None, period: str = "day", page: int = 1,
-                     category: str | None = None) -> Listing:
+                     category: str | None = None,
+                     types: tuple[str, ...] | None = None) -> Listing:
     """Papers of a day (week, month) by trending score (paperwire.trending); the latest day
-    with papers by default. Each paper carries its score and how it came about."""
+    with papers by default. Each paper carries its score and how it came about; a day's
+    papers come in sections, new, cross-listed, then revised (``types`` keeps some)."""
     check_choice(period, "period", PERIODS)
+    if types is not None and period != "day":
+        raise bad_request("type filters the day view only (period=day)")
     # Listings change only when papers, votes or moderation do; caching them by one
     # statement reading those versions keeps a served list to a single SQL statement.
-    key = ("trending", day, period, page, category, site.store.view_version())
+    key = ("trending", day, period, page, category, types, site.store.view_version())
     cached: Listing | None = site.cache.get(key)
     if cached is not None:
         return cached
-    listing = _trending_listing(site, day, period, page, category)
+    listing = _trending_listing(site, day, period, page, category, types)
     site.cache.put(key, listing)
     return listing
 
 
 def trending_data(site: Site, day: date | None, period: str = "day", page: int = 1,
-                  category: str | None = None) -> dict[str, Any]:
-    return trending_listing(site, day, period, page, category).data
+                  category: str | None = None,
+                  types: tuple[str, ...] | None = None) -> dict[str, Any]:
+    return trending_listing(site, day, period, page, category, types).data
+
+
+def parse_types(raw: str | None) -> tuple[str, ...] | None:
+    """``?type=new,cross`` as a tuple of announce types (None when not given)."""
+    if raw is None:
+        return None
+    if len(raw) > 100:
+        raise bad_request("type is too long: at most the four announce types, comma-separated")
+    wanted = tuple(dict.fromkeys(t.strip() for t in raw.split(",") if t.strip()))
+    unknown = [t for t in wanted if t not in ANNOUNCE_TYPES]
+    if unknown or not wanted:
+        raise bad_request(f"type {raw[:40]!r}: choose among {', '.join(ANNOUNCE_TYPES)}, "
+                          "comma-separated (type=new,cross)")
+    return wanted
 
 
 def _trending_listing(site: Site, day: date | None, period: str, page: int,
-                      category: str | None) -> Listing:
+                      category: str | None, types: tuple[str, ...] | None = None) -> Listing:
     if category:
         try:
             check_filters(Filters(categories=(category,)), site.settings.extra_categories)
@@ -113,9 +136,13 @@ def _trending_listing(site: Site, day: date | None, period: str, page: int,
             raise bad_request(str(exc)) from None
     store = site.store
     day = day or store.latest_day() or date.today()
+    kinds = store.day_kinds(day, category) if period == "day" else None
     ranked = rank(store, TrendingParams.from_settings(site.settings), period, day,
                   categories=(category,) if category else (), limit=PER_PAGE,
-                  offset=(page - 1) * PER_PAGE)
+                  offset=(page - 1) * PER_PAGE,
+                  kinds=None if kinds is None else {r: k.announce_type for r, k in kinds.items()},
+                  types=types)
+    by_id = {k.arxiv_id: k for k in (kinds or {}).values()}
     since, until, total = ranked.since, ranked.until, ranked.total
     before, after = store.day_before(since), store.day_after(until)
     pages = max(1, -(-total // PER_PAGE))
@@ -124,7 +151,10 @@ def _trending_listing(site: Site, day: date | None, period: str, page: int,
         "until": until.isoformat(), "label": period_label(since, period),
         "short_label": short_day(day), "category": category, "ranking": "trending",
         "total": total, "page": page, "pages": pages, "per_page": PER_PAGE,
-        "papers": with_submitters(store, [scored_card(s) for s in ranked.items]),
+        "papers": with_submitters(store, [
+            {**scored_card(s), "listing": listing_label(s.paper, by_id.get(s.paper.arxiv_id))}
+            if kinds is not None else scored_card(s) for s in ranked.items]),
+        "types": list(types) if types else None,
         "prev": {"date": before.isoformat(), "url": day_url(before, period)} if before else None,
         "next": {"date": after.isoformat(), "url": day_url(after, period)} if after else None,
         "tabs": {p: day_url(day, p) for p in PERIODS},
@@ -135,16 +165,33 @@ def _trending_listing(site: Site, day: date | None, period: str, page: int,
     return Listing(data, [s.paper for s in ranked.items])
 
 
+def listing_label(paper: Paper, kind: DayKind | None) -> dict[str, Any]:
+    """How a paper appeared on the day shown: its announce type, section and a label a
+    reader understands ("new", "cross-listed from math.OC", "updated to v3")."""
+    if kind is None:  # on the day's page for another reason (featured elsewhere that day)
+        return {"type": None, "section": "new", "label": None, "version": None, "from": None}
+    version = kind.version or paper.version
+    if kind.announce_type in ("replace", "replace-cross"):
+        label = f"updated to v{version}" if version else "updated"
+        return {"type": kind.announce_type, "section": "revised", "label": label,
+                "version": version, "from": None}
+    if kind.announce_type == "cross":
+        source = paper.primary_category or None
+        return {"type": "cross", "section": "cross", "version": None, "from": source,
+                "label": f"cross-listed from {source}" if source else "cross-listed"}
+    return {"type": "new", "section": "new", "label": "new", "version": None, "from": None}
+
+
 @page_route(router, "/", "/trending", "/date/{day}")
 def trending_page(request: Request) -> Page:
     """The latest day that has papers, or /date/YYYY-MM-DD or ?date=YYYY-MM-DD;
-    ?period=day|week|month, ?page=N."""
+    ?period=day|week|month, ?page=N; on a day, ?type=new,cross (announce types)."""
     q = request.query_params
     period = check_choice(q.get("period", "day"), "period", PERIODS)
     raw = request.path_params.get("day") or q.get("date")
     site = site_of(request)
     listing = trending_listing(site, parse_day(raw) if raw else None, period,
-                               parse_page(q.get("page")))
+                               parse_page(q.get("page")), types=parse_types(q.get("type")))
     data = listing.data
     if data["papers"]:
         # The cached page is everyone's; whether this reader voted is added per request.
@@ -227,7 +274,14 @@ def search_page(request: Request) -> Page:
 def paper_data(site: Site, raw_id: str, similar: int = 6, viewer: User | None = None
                ) -> dict[str, Any]:
     """A paper and its neighbours; a hidden paper is "not found" except to moderators, who
-    see why it is hidden. ``community`` carries votes and who submitted it."""
+    see why it is hidden. ``community`` carries votes and who submitted it, ``cite`` its
+    BibTeX, citation files and Highwire meta tags, ``listings`` its announcement entries."""
+    return paper_and_data(site, raw_id, similar, viewer)[1]
+
+
+def paper_and_data(site: Site, raw_id: str, similar: int = 6, viewer: User | None = None
+                   ) -> tuple[Paper, dict[str, Any]]:
+    """``paper_data`` with the Paper itself (what the citation formats export)."""
     try:
         arxiv_id, _ = parse_arxiv_id(raw_id)
     except InvalidRecord as exc:
@@ -235,27 +289,29 @@ def paper_data(site: Site, raw_id: str, similar: int = 6, viewer: User | None = 
     # What every visitor sees is cached on the versions of papers, votes and moderation
     # (one statement) and of the indexes; only a signed-in visitor's own vote is read apart.
     key = ("paper", arxiv_id, similar, site.store.view_version(), site.index_version())
-    shared: dict[str, Any] | None = site.cache.get(key)
-    if shared is None:
-        shared = _paper_shared(site, arxiv_id, similar)
-        site.cache.put(key, shared)
-    if shared["paper"] is None or (shared["hidden"] is not None
+    cached: tuple[Paper | None, dict[str, Any]] | None = site.cache.get(key)
+    if cached is None:
+        cached = _paper_shared(site, arxiv_id, similar)
+        site.cache.put(key, cached)
+    paper, shared = cached
+    if paper is None or (shared["hidden"] is not None
                                    and not (viewer and viewer.is_moderator)):
         raise HTTPException(404, f"no paper {arxiv_id} on this instance")
     if viewer is None:
-        return shared
+        return paper, shared
     # The reader's own votes, on the paper and its neighbours, in one read.
     nearest, voted = with_my_votes(site.store, shared["similar"], viewer, arxiv_id)
-    return {**shared, "community": {**shared["community"], "voted": arxiv_id in voted},
-            "similar": nearest}
+    return paper, {**shared, "community": {**shared["community"], "voted": arxiv_id in voted},
+                   "similar": nearest}
 
 
-def _paper_shared(site: Site, arxiv_id: str, similar: int) -> dict[str, Any]:
-    """The part of a paper's page that is the same for every visitor (``paper`` None when
-    the paper is not stored)."""
+def _paper_shared(site: Site, arxiv_id: str, similar: int
+                  ) -> tuple[Paper | None, dict[str, Any]]:
+    """The paper and the part of its page that is the same for every visitor (None and
+    ``paper`` None when the paper is not stored)."""
     view = site.store.paper_view(arxiv_id)  # one connection for five reads
     if view is None:
-        return {"paper": None, "hidden": None}
+        return None, {"paper": None, "hidden": None}
     # Similar papers change only when papers or the indexes do, not with votes: kept apart,
     # so a vote does not cost the next visitor a vector search.
     key = ("similar", arxiv_id, similar, view.data_version, site.index_version())
@@ -265,9 +321,14 @@ def _paper_shared(site: Site, arxiv_id: str, similar: int) -> dict[str, Any]:
         site.cache.put(key, nearest)
     # Votes change more often than neighbours: added to a copy, under this entry's key.
     nearest = with_votes(site.store, [dict(c) for c in nearest])
-    return {"paper": card(view.paper), "similar": nearest,
-            "short_date": short_day(paper_day(view.paper)), "hidden": view.hidden,
-            "community": community_data(view), "vote_history": vote_history(site, arxiv_id)}
+    path = f"/papers/{arxiv_id}"
+    return view.paper, {
+        "paper": card(view.paper), "similar": nearest,
+        "short_date": short_day(paper_day(view.paper)), "hidden": view.hidden,
+        "community": community_data(view), "vote_history": vote_history(site, arxiv_id),
+        "listings": site.store.listing_entries(arxiv_id),
+        "cite": {"bibtex": to_bibtex(view.paper), "files": cite_links(path),
+                 "meta": [list(tag) for tag in highwire(view.paper)]}}
 
 
 def similar_to(site: Site, paper: Paper, limit: int) -> list[dict[str, Any]]:
@@ -289,8 +350,8 @@ def similar_to(site: Site, paper: Paper, limit: int) -> list[dict[str, Any]]:
 
 @page_route(router, "/papers/{arxiv_id:path}")
 def paper_page(request: Request, arxiv_id: str) -> Page:
-    data = paper_data(site_of(request), arxiv_id, viewer=user_of(request))
-    return Page("paper.html", data)
+    paper, data = paper_and_data(site_of(request), arxiv_id, viewer=user_of(request))
+    return Page("paper.html", data, citable=(paper,))
 
 
 # --- about --------------------------------------------------------------------------------

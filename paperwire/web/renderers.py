@@ -47,6 +47,14 @@ class Page:
     status: int = 200
     headers: Mapping[str, str] = field(default_factory=dict)
     feed: Feed | None = None
+    citable: Sequence[Paper] = ()  # what the citation formats export (a paper's own page)
+
+
+def papers_of(page: Page) -> Sequence[Paper]:
+    """The papers a page carries: the ones it cites, else its feed's (list pages)."""
+    if page.citable:
+        return page.citable
+    return page.feed.papers if page.feed is not None else ()
 
 
 Render = Callable[[Request, Page], Response]
@@ -84,10 +92,10 @@ class Registry:
         return self._formats[name]
 
     def by_suffix(self, path: str) -> Format | None:
-        for fmt in self._formats.values():
-            if fmt.suffix and path.endswith(fmt.suffix) and len(path) > len(fmt.suffix) + 1:
-                return fmt
-        return None
+        # The longest suffix wins, so ".csl.json" is not taken for ".json".
+        found = [fmt for fmt in self._formats.values()
+                 if fmt.suffix and path.endswith(fmt.suffix) and len(path) > len(fmt.suffix) + 1]
+        return max(found, key=lambda fmt: len(fmt.suffix), default=None)
 
     def by_accept(self, accept: str) -> Format | None:
         # Browsers send text/html among many types: only a client that asks for a type and

@@ -21,6 +21,7 @@ from paperwire.models import User, parse_arxiv_id
 from paperwire.search import Searcher
 from paperwire.settings import Settings
 from paperwire.store import Store
+from paperwire.web.mathtext import install as install_math_filters
 from paperwire.web.renderers import Page, Registry, default_formats, format_of, render
 
 HERE = Path(__file__).parent
@@ -45,6 +46,7 @@ class Site:
             trim_blocks=True, lstrip_blocks=True)
         self.templates.globals["static"] = self.static_url
         self.templates.filters["highlight"] = highlight
+        install_math_filters(self.templates)
         self._searcher: Searcher | None = None
         self._lock = threading.Lock()
         self._asset_versions: dict[str, str] = {}
