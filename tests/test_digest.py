@@ -319,8 +319,11 @@ def test_verified_account_subscribes_without_a_round_trip(home: Path, smtp: Smtp
         client.post("/subscribe", data=form)  # not verified yet: a confirmation mail
         assert store.subscription(email="lee@example.org") is None
         assert len(smtp.sink.to("lee@example.org")) == 1
-        store.mark_verified(user.id)
-        answer = client.post("/subscribe", data=form)
+        store.mark_verified(user.id)  # which ends the session: sign in again
+        verified = store.user_by_id(user.id)
+        assert verified is not None
+        client.cookies.set("pw_session", accounts.start_session(store, settings, verified))
+        answer = client.post("/subscribe", data={**form, "csrf_token": form_token(client)})
         assert "You are subscribed" in answer.text
         sub = store.subscription(email="lee@example.org")
         assert sub is not None and (sub.status, sub.user_id) == ("active", user.id)
