@@ -45,6 +45,10 @@ class WrongCredentials(AccountError):
         super().__init__("wrong address or password")
 
 
+class NotAllowed(AccountError):
+    """The account may not do this (yet); ``str()`` says what it needs first."""
+
+
 class Throttled(throttle.Throttled, AccountError):
     """Too many failed sign-ins (or sign-ups, resets) lately; ``retry_after`` is in seconds."""
 
@@ -217,6 +221,38 @@ def resolve_session(store: Store, settings: Settings, token: str) -> tuple[User,
     if not token or len(token) > 200:
         return None
     return store.resolve_session(token_hash(token), timedelta(days=settings.session_days))
+
+
+# --- the rules that end old credentials ---------------------------------------------------
+# Anyone may sign up with any address and sign in before confirming it, so until the owner
+# proves the inbox (a verification or reset link) the account may be someone else's. Proving
+# it therefore ends every session and API token made before (Store.mark_verified and
+# Store.set_password do it in one transaction with the change), and an unconfirmed account
+# gets no API tokens at all: nothing made before the proof survives it.
+def confirm_address(store: Store, user: User) -> bool:
+    """Mark ``user``'s address confirmed, ending earlier sessions and tokens; False when it
+    was confirmed already (then nothing ends)."""
+    return store.mark_verified(user.id)
+
+
+def reset_password(store: Store, user: User, password: str,
+                   ph: PasswordHasher | None = None) -> None:
+    """Set a new password from a reset link: every session and token ends, and the address is
+    confirmed (the link reached its inbox)."""
+    store.set_password(user.id, hash_password(check_password(password), ph),
+                       end_sessions=True)
+    store.mark_verified(user.id)
+
+
+def create_api_token(store: Store, user: User, name: str) -> dict[str, object]:
+    """A new API token for ``user``: {id, name, token}; the token is shown once, only its
+    hash is kept. NotAllowed for an account whose address is not confirmed."""
+    if not user.verified:
+        raise NotAllowed("confirm your e-mail address before creating API tokens")
+    name = " ".join(name.split())[:100] or "API token"
+    secret = new_api_token()
+    return {"id": store.create_api_token(user.id, name, token_hash(secret)), "name": name,
+            "token": secret}
 
 
 def api_token_user(store: Store, token: str) -> User | None:

@@ -8,6 +8,7 @@ address, and the response never tells whether an address was known.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -17,10 +18,10 @@ from paperwire import throttle
 from paperwire.accounts import may_mail
 from paperwire.errors import PaperwireError
 from paperwire.mail import compose
-from paperwire.models import DIGEST_PERIODS, Filters, SearchSpec, Subscription
+from paperwire.models import DIGEST_PERIODS, Filters, SearchSpec, Subscription, User
 from paperwire.search import MAX_QUERY_CHARS, QueryError, check_filters
 from paperwire.settings import Settings
-from paperwire.signing import Signer
+from paperwire.signing import InvalidToken, Signer
 from paperwire.store import Store
 
 CONFIRM_PURPOSE = "confirm-subscription"
@@ -111,24 +112,94 @@ def build(settings: Settings, email: str, *, period: str = "daily", trending: bo
                    check_categories(settings, categories), tuple(checked))
 
 
-def confirm_token(settings: Settings, request: Request) -> str:
-    return Signer(settings, CONFIRM_PURPOSE).sign(request.to_payload())
+# --- single-use confirmation links ---------------------------------------------------------
+# A link names the state of the address's subscription when it was issued (none yet, or its
+# status and when it was last confirmed). Confirming changes that state, and so does an
+# unsubscribe or a bounce, so a link works once and never after a later unsubscribe: nothing
+# needs to be stored for it, as with password-reset links.
+def _state_mark(sub: Subscription | None) -> str:
+    if sub is None:
+        return "new"
+    state = f"{sub.token}|{sub.status}|{sub.confirmed_at.isoformat() if sub.confirmed_at else ''}"
+    return hashlib.sha256(state.encode()).hexdigest()[:16]
 
 
-def read_confirm_token(settings: Settings, token: str) -> Request:
-    """The request a confirmation link carries; raises signing.InvalidToken."""
-    return Request.from_payload(Signer(settings, CONFIRM_PURPOSE).unsign(token,
-                                                                         CONFIRM_MAX_AGE_S))
+def confirm_token(settings: Settings, request: Request, store: Store) -> str:
+    payload = {**request.to_payload(),
+               "state": _state_mark(store.subscription(email=request.email))}
+    return Signer(settings, CONFIRM_PURPOSE).sign(payload)
 
 
-def confirmation_message(settings: Settings, request: Request) -> EmailMessage:
+def read_confirm_token(settings: Settings, token: str, store: Store) -> Request:
+    """The request a confirmation link carries, while the link is still good; raises
+    signing.InvalidToken when it is forged, expired, used, or older than an unsubscribe."""
+    try:
+        payload = Signer(settings, CONFIRM_PURPOSE).unsign(token, CONFIRM_MAX_AGE_S)
+        wanted = Request.from_payload(payload)
+    except (KeyError, TypeError, ValueError):
+        raise InvalidToken("this link is not valid") from None
+    if payload.get("state") != _state_mark(store.subscription(email=wanted.email)):
+        raise InvalidToken("this link has been used already, or the subscription changed "
+                           "since it was sent")
+    return wanted
+
+
+def confirm(settings: Settings, store: Store, token: str, user: User | None) -> Subscription:
+    """Act on a confirmation link: the subscription, now active. A signed-in account owns it
+    when it is the account's own confirmed address."""
+    wanted = read_confirm_token(settings, token, store)
+    owner = user.id if user is not None and may_manage_address(user, wanted.email) else None
+    return wanted.save(store, status="active", user_id=owner)
+
+
+# --- who may see and manage a subscription ---------------------------------------------------
+# The one rule, for the account page, the subscribe form and any API: a subscription's manage
+# link and feed tokens are shown, and its settings changed, only for an account whose address
+# is confirmed, and only for that address (or subscriptions it made itself). Holding an
+# unconfirmed account for an address proves nothing about its inbox.
+FEED_STATUSES = frozenset({"active", "bounced"})  # a bounce stops mail, not the feed
+
+
+def may_manage_address(user: User | None, email: str) -> bool:
+    return user is not None and user.verified and user.email == email.strip().lower()
+
+
+def may_manage(user: User | None, sub: Subscription) -> bool:
+    return (user is not None and user.verified
+            and (sub.user_id == user.id or may_manage_address(user, sub.email)))
+
+
+def managed_by(store: Store, user: User | None) -> list[Subscription]:
+    """The subscriptions ``user`` may see and manage (none for an unconfirmed account)."""
+    if user is None or not user.verified:
+        return []
+    found = {s.id: s for s in store.subscriptions(user_id=user.id)}
+    by_address = store.subscription(email=user.email)
+    if by_address is not None:
+        found.setdefault(by_address.id, by_address)
+    return [s for s in found.values() if may_manage(user, s)]
+
+
+def rotate_feed(store: Store, user: User | None, search_id: int) -> str | None:
+    """Give one of ``user``'s saved searches a new feed address; None when it is not theirs."""
+    for sub in managed_by(store, user):
+        if any(s.id == search_id for s in sub.searches):
+            return store.rotate_feed_token(search_id)
+    return None
+
+
+def confirmation_message(settings: Settings, request: Request, store: Store) -> EmailMessage:
     link = (f"{settings.base_url.rstrip('/')}/subscribe/confirm?token="
-            f"{confirm_token(settings, request)}")
+            f"{confirm_token(settings, request, store)}")
     what = []
     if request.trending:
-        cats = ", ".join(request.categories) or "all categories"
+        cats = ", ".join(request.categories) or "all categories"  # checked codes only
         what.append(f"- trending papers ({cats})")
-    what += [f"- new papers for “{s.query}”" for s in request.searches]
+    # The queries' words are the requester's, sent to an address that has not agreed to
+    # hear from them: the mail counts them, the confirmation page shows them.
+    if request.searches:
+        what.append(f"- new papers for {len(request.searches)} saved search(es), shown on "
+                    "the page the link opens")
     text = "\n".join([
         f"Someone (hopefully you) asked for a {request.period} paperwire digest at this "
         "address:", "", *what, "",

@@ -7,6 +7,7 @@ import email.policy
 import re
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qs
 
 from starlette.testclient import TestClient
 
@@ -88,3 +89,13 @@ def mailed_link(store: Store, to: str, kind: str, path: str, base: str = BASE) -
     match = re.search(re.escape(base + path) + r"\?token=\S+", body.get_content())
     assert match, f"no {path} link in the {kind} mail"
     return match.group(0).removeprefix(base)
+
+
+def follow_mailed_link(client: TestClient, link: str) -> Any:
+    """Open a mailed ``path?token=…`` link as its reader does: its page (which must change
+    nothing), then the page's button, a POST of the token with the page's CSRF token."""
+    page = client.get(link)
+    assert page.status_code == 200, page.text
+    path, _, query = link.partition("?")
+    [token] = parse_qs(query)["token"]
+    return client.post(path, data={"token": token, "csrf_token": csrf_in(page.text)})

@@ -20,7 +20,7 @@ from paperwire.settings import Settings
 from paperwire.signing import secret_key
 from paperwire.store import Store
 from tests.app import make_app
-from tests.helpers import PASSWORD, mailed_link, make_user, paper, post_form
+from tests.helpers import PASSWORD, follow_mailed_link, mailed_link, make_user, paper, post_form
 from tests.smtp_server import running_smtp_server
 
 
@@ -173,7 +173,7 @@ def test_sign_up_verify_sign_in_sign_out(site: tuple[TestClient, Store, Settings
     user = store.user_by_email("ann@example.org")
     assert user is not None and not user.verified
     link = mailed_link(store, "ann@example.org", "verify", "/verify")
-    assert "Address confirmed" in client.get(link).text
+    assert "Address confirmed" in follow_mailed_link(client, link).text
     assert store.user_by_email("ann@example.org") == User(user.id, user.email, "Ann", "user",
                                                           True)
     signed_in = post_form(client, "/signin", {"email": "ann@example.org", "password": PASSWORD,

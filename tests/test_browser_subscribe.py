@@ -58,6 +58,9 @@ def test_subscribe_from_the_box_confirm_and_unsubscribe(page: Page,
     expect(page.locator("h1")).to_have_text("Check your inbox")
     assert store.subscription(email="reader@example.org") is None  # nothing before the link
     page.goto(mailed_path(store, "reader@example.org"))
+    expect(page.locator("h1")).to_have_text("Confirm your subscription")
+    assert store.subscription(email="reader@example.org") is None  # a GET changes nothing
+    page.locator("main form button[type=submit]").click()
     expect(page.locator("h1")).to_have_text("You are subscribed")
     sub = store.subscription(email="reader@example.org")
     assert sub is not None and sub.status == "active" and sub.trending

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from paperwire.models import Paper
 from tests.app import make_app
-from tests.helpers import PASSWORD, csrf_in, mailed_link, paper
+from tests.helpers import PASSWORD, csrf_in, follow_mailed_link, mailed_link, paper
 from tests.helpers import post_form as post
 
 TODAY = datetime.now(UTC).date()
@@ -32,8 +32,8 @@ def test_two_web_processes_share_votes_trending_and_moderation(database_url: str
             answer = post(a, "/signup", {"email": "ann@example.org", "password": PASSWORD,
                                          "display_name": "Ann"})
             assert answer.status_code == 200
-            assert "Address confirmed" in b.get(mailed_link(two, "ann@example.org", "verify",
-                                                            "/verify")).text
+            assert "Address confirmed" in follow_mailed_link(b, mailed_link(
+                two, "ann@example.org", "verify", "/verify")).text
             signed_in = post(b, "/signin", {"email": "ann@example.org", "password": PASSWORD})
             assert signed_in.status_code == 200
             # Vote through process b; process a's cached trending list follows at once.

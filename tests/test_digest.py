@@ -33,7 +33,7 @@ from paperwire.store import Store
 from paperwire.web import create_app
 from tests.app import load_corpus
 from tests.app import make_settings as site_settings
-from tests.helpers import csrf
+from tests.helpers import csrf, follow_mailed_link
 from tests.shared_data import arxiv_lines
 from tests.smtp_server import SmtpServer, running_smtp_server
 
@@ -239,7 +239,7 @@ def test_opt_in_end_to_end(home: Path, smtp: SmtpServer) -> None:
         assert link
         (kept,) = store.outbox(to="fay@example.org")  # the SMTP Mailer keeps an audit copy
         assert kept["kind"] == "confirm" and kept["sent_at"] is not None
-        assert "You are subscribed" in client.get(link.group(1)).text
+        assert "You are subscribed" in follow_mailed_link(client, link.group(1)).text
         sub = store.subscription(email="fay@example.org")
         assert sub is not None and sub.status == "active" and sub.categories == ("cs.CV",)
         assert [s.query for s in sub.searches] == ["gaussian splatting"]
@@ -319,8 +319,11 @@ def test_verified_account_subscribes_without_a_round_trip(home: Path, smtp: Smtp
         client.post("/subscribe", data=form)  # not verified yet: a confirmation mail
         assert store.subscription(email="lee@example.org") is None
         assert len(smtp.sink.to("lee@example.org")) == 1
-        store.mark_verified(user.id)
-        answer = client.post("/subscribe", data=form)
+        store.mark_verified(user.id)  # which ends the session: sign in again
+        verified = store.user_by_id(user.id)
+        assert verified is not None
+        client.cookies.set("pw_session", accounts.start_session(store, settings, verified))
+        answer = client.post("/subscribe", data={**form, "csrf_token": form_token(client)})
         assert "You are subscribed" in answer.text
         sub = store.subscription(email="lee@example.org")
         assert sub is not None and (sub.status, sub.user_id) == ("active", user.id)

@@ -61,16 +61,16 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient,
     store = Store.open(settings)
     ingest(JsonlSource(source), store, progress=False)
     update_index(store, IndexPaths.for_home(home), None, progress=False)
-    # An admin with an API token sees the pages that need a signed-in user or the role.
+    # A signed-in admin (a session: /account is closed to API tokens) sees the pages that
+    # need a signed-in user or the role.
     user, _ = accounts.sign_up(store, "admin@example.org", "correct horse battery", "Admin")
     store.mark_verified(user.id)
     store.set_role(user.email, "admin")
-    secret = accounts.new_api_token()
-    store.create_api_token(user.id, "routes", accounts.token_hash(secret))
+    session = accounts.start_session(store, settings, user)
     sub = subs.build(settings, "reader@example.org").save(store, status="active")
     values = {"{token}": sub.token}
     with TestClient(create_app(settings, store)) as client:
-        client.headers["Authorization"] = f"Bearer {secret}"
+        client.cookies.set("pw_session", session)
         yield client, values
     store.close()
 

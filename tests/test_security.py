@@ -136,7 +136,8 @@ def test_an_active_session_slides_and_so_does_its_cookie(app: WebApp) -> None:
     token = client.cookies["pw_session"]
     quiet = client.get("/about")
     assert not any(c.startswith("pw_session=") for c in quiet.headers.get_list("set-cookie"))
-    assert quiet.headers["cache-control"] == "private"  # carries this browser's CSRF token
+    # It shows who is signed in (and carries their CSRF token): no cache may keep it.
+    assert quiet.headers["cache-control"] == "private, no-store"
     hashed = accounts.token_hash(token)
     then = utcnow() - timedelta(days=20)
     with app.store.engine.begin() as conn:  # as if last seen 20 days ago

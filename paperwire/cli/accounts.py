@@ -64,7 +64,7 @@ def users_create(ctx: Context, email: str, display_name: str | None, password_st
         fail(str(exc), EXIT_USAGE)
     if not created:
         fail(f"{user.email} already has an account")
-    ctx.store.mark_verified(user.id)
+    accounts.confirm_address(ctx.store, user)
     if role != "user":
         ctx.store.set_role(user.email, role, actor="cli")
     click.echo(f"created {user.email} ({role})")

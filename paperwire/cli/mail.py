@@ -52,8 +52,8 @@ def subscriptions_add(ctx: Context, email: str, period: str, categories: tuple[s
         fail(str(exc), EXIT_USAGE)
     sub = request.save(ctx.store, status="active" if confirmed else "pending")
     if not confirmed and sub.status == "pending":
-        mailer_for(ctx.settings, ctx.store).send(confirmation_message(ctx.settings, request),
-                                                 kind="confirm")
+        message = confirmation_message(ctx.settings, request, ctx.store)
+        mailer_for(ctx.settings, ctx.store).send(message, kind="confirm")
         click.echo(f"{sub.email}: pending; a confirmation link was mailed")
         return
     click.echo(f"{sub.email}: {sub.status}, {sub.period}, "

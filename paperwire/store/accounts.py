@@ -109,6 +109,23 @@ def delete_sessions(conn: Connection, user_id: int) -> int:
     return int(conn.execute(delete(sessions).where(sessions.c.user_id == user_id)).rowcount)
 
 
+def end_credentials(conn: Connection, user_id: int, now: datetime) -> None:
+    """End every session and revoke every API token of the account made up to ``now``."""
+    conn.execute(delete(sessions).where(sessions.c.user_id == user_id,
+                                        sessions.c.created_at <= now))
+    conn.execute(update(api_tokens).where(
+        api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None),
+        api_tokens.c.created_at <= now).values(revoked_at=now))
+
+
+def mark_verified(conn: Connection, user_id: int, now: datetime) -> bool:
+    """Confirm the address unless it is confirmed already; True when it was not."""
+    result = conn.execute(update(users).where(users.c.id == user_id,
+                                              users.c.email_verified_at.is_(None))
+                          .values(email_verified_at=now))
+    return bool(result.rowcount)
+
+
 # --- API tokens -----------------------------------------------------------------------------
 def create_api_token(conn: Connection, user_id: int, name: str, token_hash: str,
                      now: datetime) -> int:

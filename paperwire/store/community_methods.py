@@ -115,19 +115,28 @@ class CommunityMethods:
 
     def set_password(self, user_id: int, password_hash: str, *, end_sessions: bool = True
                      ) -> None:
-        """Store a new hash; a reset also ends every session of the account."""
+        """Store a new hash; a reset (``end_sessions``) also ends every session and revokes
+        every API token of the account, in the same transaction."""
         with write_transaction(self.engine) as conn:
+            now = utcnow()
             _accounts.update_user(conn, user_id, password_hash=password_hash)
             if end_sessions:
-                _accounts.delete_sessions(conn, user_id)
+                _accounts.end_credentials(conn, user_id, now)
 
     def set_display_name(self, user_id: int, display_name: str) -> None:
         with write_transaction(self.engine) as conn:
             _accounts.update_user(conn, user_id, display_name=display_name)
 
-    def mark_verified(self, user_id: int) -> None:
+    def mark_verified(self, user_id: int) -> bool:
+        """Confirm the account's address. Whoever held the account before it was confirmed
+        may not be its owner, so every session and API token made before now ends with it
+        (in the same transaction); True when the address was not confirmed before."""
         with write_transaction(self.engine) as conn:
-            _accounts.update_user(conn, user_id, email_verified_at=utcnow())
+            now = utcnow()
+            confirmed = _accounts.mark_verified(conn, user_id, now)
+            if confirmed:
+                _accounts.end_credentials(conn, user_id, now)
+            return confirmed
 
     def set_role(self, email: str, role: str, actor: str = "cli",
                  actor_id: int | None = None) -> User | None:

@@ -76,6 +76,11 @@ class MailMethods:
         with self.engine.connect() as conn:
             return _subs.saved_search(conn, token)
 
+    def rotate_feed_token(self, search_id: int) -> str | None:
+        """A new feed token for the saved search (None when there is no such search)."""
+        with write_transaction(self.engine) as conn:
+            return _subs.rotate_search_token(conn, search_id)
+
     def digest_ledger(self, period_key: str) -> dict[int, dict[str, Any]]:
         with self.engine.connect() as conn:
             return _subs.ledger(conn, period_key)

@@ -137,6 +137,14 @@ def saved_search(conn: Connection, token: str) -> tuple[SavedSearch, str] | None
     return (_search(row), str(row.sub_status)) if row is not None else None
 
 
+def rotate_search_token(conn: Connection, search_id: int) -> str | None:
+    """Give a saved search a new feed token (the old feed address stops working)."""
+    token = secrets.token_urlsafe(24)
+    result = conn.execute(update(saved_searches).where(saved_searches.c.id == search_id)
+                          .values(token=token))
+    return token if result.rowcount else None
+
+
 # --- the digest send ledger -------------------------------------------------------------------
 def ledger(conn: Connection, period_key: str) -> dict[int, dict[str, Any]]:
     """The ledger rows of one period key, by subscription id."""

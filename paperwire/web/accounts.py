@@ -19,10 +19,12 @@ from starlette.exceptions import HTTPException
 from starlette.responses import RedirectResponse, Response
 
 from paperwire import accounts
-from paperwire.accounts import AccountError, Throttled, WrongCredentials
+from paperwire import subscriptions as subs
+from paperwire.accounts import AccountError, NotAllowed, Throttled, WrongCredentials
 from paperwire.mail import MailError, compose
 from paperwire.models import User
 from paperwire.signing import InvalidToken, Signer
+from paperwire.web.deps import SessionOnly
 from paperwire.web.params import read_form, safe_next
 from paperwire.web.renderers import Page, page_route, render
 from paperwire.web.security import (
@@ -89,8 +91,10 @@ def send_verification(site: Site, user: User) -> None:
     token = Signer(site.settings, VERIFY).sign({"uid": user.id, "email": user.email})
     url = link(site, "/verify", token=token)
     hours = site.settings.verify_link_hours
-    text = (f"Hello {user.display_name},\n\nplease confirm this address for your paperwire "
-            f"account by opening this link (it works for {hours} hours):\n\n{url}\n\n"
+    # No display name, nor any other text the signer-up chose: the address has not agreed
+    # to hear from them, and a greeting would carry their words (a link, an advert) to it.
+    text = (f"Hello,\n\nplease confirm this address for your paperwire account by opening "
+            f"this link (it works for {hours} hours):\n\n{url}\n\n"
             "If you did not sign up, ignore this message.\n")
     _deliver(site, user.email, "Confirm your paperwire address", text, "verify")
 
@@ -114,7 +118,8 @@ def _send_reset(site: Site, email: str) -> None:
     user, stored = found
     token = Signer(site.settings, RESET).sign({"uid": user.id, "pw": _password_mark(stored)})
     hours = site.settings.reset_link_hours
-    text = (f"Hello {user.display_name},\n\nto choose a new paperwire password, open this link "
+    # The name was chosen by whoever signed up, who may not own the address: not in mail.
+    text = ("Hello,\n\nto choose a new paperwire password, open this link "
             f"(it works for {hours} hours, once):\n\n{link(site, '/password/reset', token=token)}"
             "\n\nIf you did not ask for this, ignore this message; your password is unchanged.\n")
     _deliver(site, user.email, "Reset your paperwire password", text, "reset")
@@ -161,22 +166,54 @@ async def signup(request: Request) -> Response:
     return await run_in_threadpool(_signup, request, await read_form(request))
 
 
-@page_route(router, "/verify")
-def verify(request: Request, token: str = "") -> Response:
-    site = site_of(request)
+def _verify_user(site: Site, token: str) -> User:
+    """The account a verification link is for; InvalidToken when forged, expired or stale."""
     try:
         payload = Signer(site.settings, VERIFY).unsign(
             token, site.settings.verify_link_hours * 3600)
         user = site.store.user_by_id(int(payload["uid"]))
-        if user is None or user.email != payload.get("email"):
-            raise InvalidToken("this link is not valid")
-    except (InvalidToken, KeyError, TypeError, ValueError) as exc:
-        message = str(exc) if isinstance(exc, InvalidToken) else "this link is not valid"
-        return notice(request, "Link not valid", message + ". Sign in and ask for a new one "
-                      "on your account page.", 400)
-    site.store.mark_verified(user.id)
-    return notice(request, "Address confirmed",
-                  f"{user.email} is confirmed. You can vote and submit papers now.")
+    except (KeyError, TypeError, ValueError):
+        raise InvalidToken("this link is not valid") from None
+    if user is None or user.email != payload.get("email"):
+        raise InvalidToken("this link is not valid")
+    return user
+
+
+def _bad_verify_link(request: Request, exc: InvalidToken) -> Response:
+    return notice(request, "Link not valid", f"{exc}. Sign in and ask for a new one on your "
+                  "account page.", 400)
+
+
+@page_route(router, "/verify")
+def verify_page(request: Request, token: str = "") -> Response:
+    """The link's page: a button that confirms (a mail scanner's GET changes nothing)."""
+    try:
+        user = _verify_user(site_of(request), token)
+    except InvalidToken as exc:
+        return _bad_verify_link(request, exc)
+    return render(request, Page("verify.html", {"email": user.email, "token": token,
+                                                "verified": user.verified}))
+
+
+def _verify(request: Request, form: dict[str, str]) -> Response:
+    site = site_of(request)
+    try:
+        user = _verify_user(site, form.get("token", ""))
+    except InvalidToken as exc:
+        return _bad_verify_link(request, exc)
+    if not accounts.confirm_address(site.store, user):
+        return notice(request, "Address confirmed", f"{user.email} is confirmed already.")
+    response = notice(request, "Address confirmed",
+                      f"{user.email} is confirmed. Sign in again: confirming ended every "
+                      "earlier session and API token of the account. You can vote and "
+                      "submit papers now.")
+    clear_session_cookie(response, site.settings)
+    return response
+
+
+@router.post("/verify")
+async def verify(request: Request) -> Response:
+    return await run_in_threadpool(_verify, request, await read_form(request))
 
 
 # --- sign in, sign out ----------------------------------------------------------------------
@@ -284,11 +321,12 @@ def _reset(request: Request, form: dict[str, str]) -> Response:
         return notice(request, "Link not valid", f"{exc}. Ask for a new one.", 400)
     except AccountError as exc:
         return _form_page(request, "password_reset.html", 400, token=token, error=str(exc))
-    # Every session ends: whoever knew the old password is signed out everywhere.
-    site.store.set_password(user.id, accounts.hash_password(password), end_sessions=True)
-    if not user.verified:
-        site.store.mark_verified(user.id)  # the link reached the inbox: the address works
-    return notice(request, "Password changed", "Your password is changed; sign in with it.")
+    # Every session and API token ends: whoever held the account before is shut out.
+    accounts.reset_password(site.store, user, password)
+    response = notice(request, "Password changed", "Your password is changed; sign in with "
+                      "it. Every earlier session and API token of the account has ended.")
+    clear_session_cookie(response, site.settings)
+    return response
 
 
 @router.post("/password/reset")
@@ -297,6 +335,11 @@ async def reset(request: Request) -> Response:
 
 
 # --- the account page -----------------------------------------------------------------------
+# Everything under /account is for a browser with a session: an API token may neither read it
+# (it lists manage links, feed tokens and tokens) nor change it, so a token cannot mint tokens.
+account_router = APIRouter(include_in_schema=False, dependencies=[SessionOnly])
+
+
 def account_data(site: Site, user: User, new_token: dict[str, Any] | None = None
                  ) -> dict[str, Any]:
     return {"user": {"id": user.id, "email": user.email, "display_name": user.display_name,
@@ -306,19 +349,15 @@ def account_data(site: Site, user: User, new_token: dict[str, Any] | None = None
 
 
 def _subscriptions_of(site: Site, user: User) -> list[dict[str, Any]]:
-    """The user's digest subscriptions (made signed in, or earlier with the same address),
-    each with its manage/unsubscribe link and its saved searches' feeds."""
-    found = {s.id: s for s in site.store.subscriptions(user_id=user.id)}
-    by_address = site.store.subscription(email=user.email)
-    if by_address is not None and user.verified:
-        found.setdefault(by_address.id, by_address)
+    """The digest subscriptions the user may manage (subscriptions.managed_by), each with its
+    manage/unsubscribe link and its saved searches' feeds."""
     return [{**s.to_dict(), "manage_url": f"/unsubscribe/{s.token}",
-             "feeds": [{"query": q.query, "url": f"/feeds/alerts/{q.token}.atom"}
+             "feeds": [{"id": q.id, "query": q.query, "url": f"/feeds/alerts/{q.token}.atom"}
                        for q in s.searches]}
-            for s in found.values()]
+            for s in subs.managed_by(site.store, user)]
 
 
-@page_route(router, "/account")
+@page_route(account_router, "/account")
 def account_page(request: Request) -> Page | Response:
     user = user_of(request)
     if user is None:
@@ -335,15 +374,13 @@ def _account_post(request: Request, form: dict[str, str], action: str) -> Respon
             site.store.set_display_name(user.id, accounts.clean_display_name(
                 form.get("display_name", "")))
         elif action == "token":
-            name = " ".join(form.get("name", "").split())[:100] or "API token"
-            secret = accounts.new_api_token()
-            token_id = site.store.create_api_token(user.id, name, accounts.token_hash(secret))
-            new_token = {"id": token_id, "name": name, "token": secret}
+            new_token = accounts.create_api_token(site.store, user, form.get("name", ""))
         elif action == "verify" and not user.verified:
             send_verification(site, user)
     except AccountError as exc:
         data = account_data(site, user)
-        return render(request, Page("account.html", {**data, "error": str(exc)}, 400))
+        status = 403 if isinstance(exc, NotAllowed) else 400
+        return render(request, Page("account.html", {**data, "error": str(exc)}, status))
     if new_token is None:
         return RedirectResponse("/account", status_code=303)
     # Shown once, in this response only: the database keeps just its hash.
@@ -352,17 +389,17 @@ def _account_post(request: Request, form: dict[str, str], action: str) -> Respon
                                 headers={"Cache-Control": "no-store"}))
 
 
-@router.post("/account")
+@account_router.post("/account")
 async def account_update(request: Request) -> Response:
     return await run_in_threadpool(_account_post, request, await read_form(request), "name")
 
 
-@router.post("/account/tokens")
+@account_router.post("/account/tokens")
 async def token_create(request: Request) -> Response:
     return await run_in_threadpool(_account_post, request, await read_form(request), "token")
 
 
-@router.post("/account/verify")
+@account_router.post("/account/verify")
 async def verify_again(request: Request) -> Response:
     return await run_in_threadpool(_account_post, request, await read_form(request), "verify")
 
@@ -374,7 +411,25 @@ def _revoke(request: Request, token_id: int) -> Response:
     return RedirectResponse("/account", status_code=303)
 
 
-@router.post("/account/tokens/{token_id}/revoke")
-async def token_revoke(request: Request,
-                       token_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> Response:
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@account_router.post("/account/tokens/{token_id}/revoke")
+async def token_revoke(request: Request, token_id: Id) -> Response:
     return await run_in_threadpool(_revoke, request, token_id)
+
+
+def _rotate(request: Request, search_id: int) -> Response:
+    user = require_signed_in(request)
+    if subs.rotate_feed(site_of(request).store, user, search_id) is None:
+        raise HTTPException(404, f"no saved search {search_id} on your account")
+    return RedirectResponse("/account", status_code=303)
+
+
+@account_router.post("/account/feeds/{search_id}/rotate")
+async def feed_rotate(request: Request, search_id: Id) -> Response:
+    """A new feed address for a saved search; the old one stops working."""
+    return await run_in_threadpool(_rotate, request, search_id)
+
+
+router.include_router(account_router)

@@ -59,6 +59,15 @@ async def _moderator(request: Request) -> User:
     return moderator(user_of(request))
 
 
+async def _session_only(request: Request) -> None:
+    # An API token is judged by itself alone (no cookie, no CSRF check), so what it may
+    # reach must not include minting more of it or reading the account's secrets.
+    if getattr(request.state, "auth", None) == "token":
+        raise HTTPException(403, "an API token cannot read or change the account: sign in "
+                            "with a browser to manage tokens and the account")
+
+
+SessionOnly = Depends(_session_only)
 SiteDep = Annotated[Site, Depends(_site)]
 Viewer = Annotated[User | None, Depends(_viewer)]
 SignedIn = Annotated[User, Depends(_signed_in)]

@@ -8,6 +8,10 @@ cookie and the session, so a token copied from another browser or session is wor
 Exempt: requests with a Bearer token (a browser never adds one on its own) and paths under
 a prefix in ``app.state.csrf_exempt``. A Bearer token that names no valid token is a 401 at
 once, on any route, before the body is read.
+
+A response that looked at the signed-in user (``user_of``, ``current_user``, every typed
+dependency on the viewer) varies by who asked, so it goes out ``Cache-Control: private,
+no-store``, whatever the view: no cache, shared or not, keeps one user's page for another.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import hashlib
 import hmac
 import secrets
 from contextvars import ContextVar
+from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
 
@@ -41,7 +46,22 @@ CSRF_HEADER = "x-csrf-token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 _csrf: ContextVar[str] = ContextVar("paperwire_csrf", default="")
-_user: ContextVar[User | None] = ContextVar("paperwire_user", default=None)
+
+
+@dataclass
+class _Viewer:
+    """Who is asking, and whether the response has looked (then it is theirs alone)."""
+
+    user: User | None
+    read: bool = False
+
+    def look(self) -> User | None:
+        self.read = True
+        return self.user
+
+
+# Shared by reference with the threads views run in, so a look there is seen here.
+_viewer: ContextVar[_Viewer | None] = ContextVar("paperwire_viewer", default=None)
 _csrf_field: ContextVar[tuple[str, Markup] | None] = ContextVar("paperwire_csrf_field",
                                                                 default=None)
 
@@ -64,10 +84,14 @@ def csrf_input() -> Markup:
 
 
 def current_user() -> User | None:
-    return _user.get()
+    viewer = _viewer.get()
+    return viewer.look() if viewer is not None else None
 
 
 def user_of(request: Request) -> User | None:
+    viewer: _Viewer | None = getattr(request.state, "viewer", None)
+    if viewer is not None:
+        return viewer.look()
     user: User | None = getattr(request.state, "user", None)
     return user
 
@@ -174,13 +198,14 @@ class AccountsMiddleware(HTTPMiddleware):
         raw = request.cookies.get(CSRF_COOKIE)
         new_raw = None if _valid_raw(raw) else secrets.token_urlsafe(24)
         token = _csrf_for(secret_key(settings).encode(), raw or new_raw or "", session)
-        state.update(user=user, csrf_token=token,
+        viewer = _Viewer(user)
+        state.update(user=user, viewer=viewer, csrf_token=token,
                      auth="token" if bearer is not None else ("session" if user else None))
-        _user.set(user)
+        _viewer.set(viewer)
         _csrf.set(token)
         if new_raw is not None:
             extra_cookies.append(_cookie(CSRF_COOKIE, new_raw, settings, None))
-        send = self._sending(send, extra_cookies)
+        send = self._sending(send, extra_cookies, viewer)
         if (scope["method"] in UNSAFE_METHODS and bearer is None
                 and not self._exempt(request)):
             sent, receive = await self._sent_token(request, receive)
@@ -226,13 +251,14 @@ class AccountsMiddleware(HTTPMiddleware):
         await response(scope, receive, send)
 
     @staticmethod
-    def _sending(send: Send, cookies: list[str]) -> Send:
+    def _sending(send: Send, cookies: list[str], viewer: _Viewer) -> Send:
         def edit(headers: MutableHeaders) -> None:
             for cookie in cookies:
                 headers.append("set-cookie", cookie)
-            # Pages carry this browser's CSRF token (and its user's name): never for a
-            # shared cache.
-            if (headers.get("content-type", "").startswith("text/html")
+            if viewer.read and viewer.user is not None:
+                headers["cache-control"] = "private, no-store"
+            # Pages carry this browser's CSRF token: never for a shared cache.
+            elif (headers.get("content-type", "").startswith("text/html")
                     and "cache-control" not in headers):
                 headers["cache-control"] = "private"
 

@@ -50,9 +50,8 @@ def install(app: FastAPI) -> None:
 def _form_data(request: Request, values: dict[str, str], error: str | None = None
                ) -> dict[str, Any]:
     user = user_of(request)
-    mine: Subscription | None = None
-    if user is not None:
-        mine = site_of(request).store.subscription(email=user.email)
+    mine = next((s for s in subs.managed_by(site_of(request).store, user)
+                 if user is not None and s.email == user.email), None)
     return {"form": {"email": values.get("email", user.email if user else ""),
                      "period": values.get("period", "daily"),
                      "trending": values.get("trending", "yes") == "yes",
@@ -83,7 +82,8 @@ async def subscribe(request: Request) -> Response:
         data = _form_data(request, {**form, "trending": form.get("trending", "no")}, str(exc))
         return render(request, Page("subscribe.html", data, 400))
     user = user_of(request)
-    if user is not None and user.verified and user.email == wanted.email:
+    if subs.may_manage_address(user, wanted.email):
+        assert user is not None
         # The account's address is confirmed already: a second round trip proves nothing.
         sub = await run_in_threadpool(wanted.save, site.store, status="active",
                                       user_id=user.id)
@@ -100,7 +100,8 @@ async def subscribe(request: Request) -> Response:
         return refused
     # Whether the server took the address is the very thing not to reveal: same answer.
     if send:
-        message = subs.confirmation_message(site.settings, wanted)
+        message = await run_in_threadpool(subs.confirmation_message, site.settings, wanted,
+                                          site.store)
         try:
             await run_in_threadpool(site.mailer.send, message, kind="confirm")
         except MailError as exc:  # logged; the message waits in the outbox
@@ -109,20 +110,40 @@ async def subscribe(request: Request) -> Response:
     return notice(request, "Check your inbox", CHECK_INBOX)
 
 
+def _bad_confirm_link(request: Request, exc: InvalidToken) -> Response:
+    return notice(request, "This link does not work", f"{exc}: subscribe again to get a new "
+                  "one.", 400)
+
+
 @page_route(router, "/subscribe/confirm")
-def confirm(request: Request, token: str = "") -> Response:
+def confirm_page(request: Request, token: str = "") -> Response:
+    """What the link would subscribe, and a button that does it: the GET changes nothing, so
+    a mail scanner that follows links subscribes nobody."""
+    try:
+        wanted = subs.read_confirm_token(site_of(request).settings, token, site_of(request).store)
+    except InvalidToken as exc:
+        return _bad_confirm_link(request, exc)
+    return render(request, Page("subscribe_confirm.html", {
+        "token": token, "email": wanted.email, "period": wanted.period,
+        "trending": wanted.trending, "categories": list(wanted.categories),
+        "searches": [s.query for s in wanted.searches]}))
+
+
+def _confirm(request: Request, token: str) -> Response:
     site = site_of(request)
     try:
-        wanted = subs.read_confirm_token(site.settings, token)
+        sub = subs.confirm(site.settings, site.store, token, user_of(request))
     except InvalidToken as exc:
-        return notice(request, "This link does not work",
-                       f"{exc}: subscribe again to get a new one.", 400)
-    user = user_of(request)
-    sub = wanted.save(site.store, status="active",
-                      user_id=user.id if user and user.email == wanted.email else None)
+        return _bad_confirm_link(request, exc)
     return notice(request, "You are subscribed",
                    f"{sub.email} will get the {sub.period} paperwire digest. Every digest "
                    "has a link to unsubscribe.", manage_url=f"{UNSUBSCRIBE_PREFIX}{sub.token}")
+
+
+@router.post("/subscribe/confirm")
+async def confirm(request: Request) -> Response:
+    form = await read_form(request)
+    return await run_in_threadpool(_confirm, request, form.get("token", ""))
 
 
 def _by_token(request: Request, token: str) -> Subscription:
@@ -157,7 +178,9 @@ def alert_feed(request: Request, token: str) -> Page:
     found = site.store.saved_search(token)
     if found is None:
         raise HTTPException(404, "no saved search has this feed address")
-    search, _status = found
+    search, status = found
+    if status not in subs.FEED_STATUSES:
+        raise HTTPException(404, "this feed ended with its subscription")
     filters = Filters(categories=search.categories, author=search.author)
     try:
         hits = site.searcher.search(search.query, limit=FEED_SIZE, filters=filters,
