@@ -11,7 +11,9 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from paperwire import accounts
+from paperwire.background import Runner
 from paperwire.models import Paper, User
+from paperwire.settings import Settings
 from paperwire.store import Store
 
 PASSWORD = "correct horse battery"
@@ -88,3 +90,9 @@ def mailed_link(store: Store, to: str, kind: str, path: str, base: str = BASE) -
     match = re.search(re.escape(base + path) + r"\?token=\S+", body.get_content())
     assert match, f"no {path} link in the {kind} mail"
     return match.group(0).removeprefix(base)
+
+
+def run_queues(store: Store, settings: Settings) -> int:
+    """Deliver queued mail and run queued jobs once, here (what the background runner does
+    in a web process or the worker); how many rows were taken."""
+    return Runner(settings, store).run_once()

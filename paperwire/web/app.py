@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
+from paperwire.background import Runner
 from paperwire.settings import Settings
 from paperwire.store import Store
 from paperwire.web.accounts import router as accounts_router
@@ -71,7 +72,17 @@ class CachedStatic(StaticFiles):
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     anyio.to_thread.current_default_thread_limiter().total_tokens = VIEW_THREADS
-    yield
+    site: Site = app.state.site
+    if site.settings.queue_runner == "web":
+        # One per process: rows are claimed atomically, so processes and hosts share.
+        site.runner = Runner(site.settings, site.store)
+        site.runner.start()
+    try:
+        yield
+    finally:
+        if site.runner is not None:
+            site.runner.stop()
+            site.runner = None
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
