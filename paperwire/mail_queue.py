@@ -47,12 +47,12 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 def deliver_due(settings: Settings, store: Store, mailer: SMTPMailer | None = None, *,
-                limit: int = BATCH) -> int:
+                limit: int = BATCH, stale_after: timedelta = STALE_AFTER) -> int:
     """One pass: claim up to ``limit`` due messages and settle each; how many were claimed.
     Nothing is claimed without PAPERWIRE_SMTP_URL (the mail stays in the outbox)."""
     if not settings.smtp_url:
         return 0
-    claims = store.claim_mail(STALE_AFTER, limit)
+    claims = store.claim_mail(stale_after, limit)
     if not claims:
         return 0
     # The queue does the retrying (with backoff between passes), so one try per pass.
