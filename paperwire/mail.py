@@ -2,10 +2,12 @@
 
 Everything the site mails (address verification, password resets, subscription
 confirmations, digests) is composed here as an ``EmailMessage`` and handed to a Mailer. The
-outbox Mailer records the message in the database and sends nothing: the default when no
-SMTP server is configured, and what tests read links from. The SMTP Mailer sends through
-``PAPERWIRE_SMTP_URL`` with aiosmtplib; ``send_many`` keeps a few connections open and
-reuses each for many messages (a digest run).
+outbox Mailer queues the message in the database and returns at once: what every web
+request uses, so no request waits on an SMTP server. The background sender (mail_queue.py)
+delivers queued mail when ``PAPERWIRE_SMTP_URL`` is set; without it the mail stays in the
+outbox (``paperwire outbox``), which is also what tests read links from. The SMTP Mailer
+sends through ``PAPERWIRE_SMTP_URL`` with aiosmtplib; ``send_many`` keeps a few connections
+open and reuses each for many messages (a digest run, a batch of queued mail).
 
 Failures are classified where they happen: a 5xx answer to RCPT is permanent (the address
 bounced: stop mailing it); a 4xx answer, a timeout or a dropped connection is transient
@@ -51,6 +53,7 @@ class Delivery:
     outcome: Outcome
     attempts: int
     error: str | None = None
+    permanent: bool = False  # retrying cannot help (bounced, or refused with a 5xx)
 
 
 OnResult = Callable[[K, Delivery], None]
@@ -89,18 +92,23 @@ def mail_domain(settings: Settings) -> str:
 
 
 class OutboxMailer:
-    """Records each message in the outbox table and sends nothing."""
+    """Queues each message in the outbox (for the background sender) and sends nothing."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, on_queued: Callable[[], None] | None = None) -> None:
         self.store = store
+        self.on_queued = on_queued  # wakes this process's sender, when it runs one
 
     def send(self, message: EmailMessage, *, kind: str) -> None:
-        self.store.record_mail(message, kind=kind, sent=False)
+        self.store.record_mail(message, kind=kind, status="queued")
+        if self.on_queued is not None:
+            self.on_queued()
 
     def send_many(self, items: Sequence[tuple[K, EmailMessage]], *, kind: str,
                   on_result: OnResult[K]) -> None:
+        # A digest run without SMTP: kept for preview, never queued, since the digest
+        # ledger (not the outbox) owns the delivery of digests.
         for key, message in items:
-            self.store.record_mail(message, kind=kind, sent=False)
+            self.store.record_mail(message, kind=kind, status="kept")
             on_result(key, Delivery("sent", 1))
 
 
@@ -189,27 +197,21 @@ def classify(exc: BaseException) -> tuple[str, bool, bool]:
 class SMTPMailer:
     """Sends through an SMTP server (PAPERWIRE_SMTP_URL)."""
 
-    def __init__(self, settings: Settings, store: Store | None = None, *, retries: int = 3,
-                 backoff_s: float = 0.5) -> None:
+    def __init__(self, settings: Settings, *, retries: int = 3, backoff_s: float = 0.5
+                 ) -> None:
         self.config = SmtpConfig.from_url(settings.smtp_url, settings.smtp_timeout,
                                           settings.smtp_ca_file)
         self.concurrency = max(1, settings.smtp_concurrency)
-        self.store = store
         self.retries = retries
         self.backoff_s = backoff_s
 
     def send(self, message: EmailMessage, *, kind: str) -> None:
-        """Send one message now (retrying transient errors); with a store, it is kept in
-        the outbox too, marked sent once the server took it, for audit."""
-        if self.store is not None:
-            self.store.record_mail(message, kind=kind, sent=False)
+        """Send one message now, retrying transient errors; MailError when it was not."""
         results: list[Delivery] = []
         self.send_many([(0, message)], kind=kind, on_result=lambda _k, d: results.append(d))
         if results[0].outcome != "sent":
             raise MailError(results[0].error or "not sent",
                             permanent=results[0].outcome == "bounced")
-        if self.store is not None:
-            self.store.record_mail(message, kind=kind, sent=True)
 
     def send_many(self, items: Sequence[tuple[K, EmailMessage]], *, kind: str,
                   on_result: OnResult[K]) -> None:
@@ -258,7 +260,8 @@ class SMTPMailer:
             except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
                 error, permanent, bounced = classify(exc)
                 if permanent:
-                    return Delivery("bounced" if bounced else "failed", attempt, error), smtp
+                    return Delivery("bounced" if bounced else "failed", attempt, error,
+                                    permanent=True), smtp
                 # The connection may be half-way through a command: start a fresh one.
                 await _close(smtp, polite=False)
                 smtp = None
@@ -279,11 +282,9 @@ async def _close(smtp: aiosmtplib.SMTP | None, *, polite: bool) -> None:
         smtp.close()
 
 
-def mailer_for(settings: Settings, store: Store) -> Mailer:
-    """The configured Mailer: SMTP when PAPERWIRE_SMTP_URL is set, else the outbox."""
-    if not settings.smtp_url:
-        return OutboxMailer(store)
-    return SMTPMailer(settings, store)
+def mailer_for(store: Store, on_queued: Callable[[], None] | None = None) -> OutboxMailer:
+    """The Mailer a request uses: the outbox queue, whatever PAPERWIRE_SMTP_URL says."""
+    return OutboxMailer(store, on_queued)
 
 
 def batch_mailer(settings: Settings, store: Store) -> OutboxMailer | SMTPMailer:

@@ -35,6 +35,13 @@ def _list(value: str) -> tuple[str, ...]:
     return tuple(part for part in value.replace(",", " ").split() if part)
 
 
+def _choice(value: str, choices: tuple[str, ...]) -> str:
+    lowered = value.strip().lower()
+    if lowered not in choices:
+        raise ValueError(f"expected one of {', '.join(choices)}, got {value!r}")
+    return lowered
+
+
 T = TypeVar("T")
 # The loopback address `paperwire serve` listens on by default; as base_url it means "not set".
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
@@ -146,6 +153,12 @@ class Settings:
     resets_per_ip_per_hour: int = _setting(10,
         "Password-reset requests one client may make per hour before being asked to wait "
         "(HTTP 429), whichever addresses they name.", int)
+    queue_runner: str = _setting("web",
+        "Where queued work runs: the mail requests queue (verification, reset, subscription "
+        "confirmation, notices) and submissions' fetches from arXiv. `web`: a background "
+        "thread in each web process (small instances; several processes or hosts share the "
+        "queue safely). `worker`: only `paperwire worker` runs it (larger instances; the web "
+        "processes just queue).", lambda v: _choice(v, ("web", "worker")))
     smtp_concurrency: int = _setting(4,
         "SMTP connections a digest run keeps open at once; each is reused for many messages.", int)
     smtp_timeout: float = _setting(30.0,

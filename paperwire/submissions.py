@@ -1,12 +1,15 @@
 """Paper submissions: a user brings a paper by arXiv id or URL; it is fetched, checked, kept.
 
 A paper already on this instance is not submitted twice: the submission becomes the user's
-upvote. A new one is fetched through the arXiv API source and refused, with the reason, when
-it was first published longer ago than ``submission_window_days``.
+upvote, at once. A new one is a queued job (``submit`` answers Queued): asking arXiv can take
+minutes of retries, which no web request may wait for. The background runner then fetches
+it through the arXiv API source (``run_job``) and refuses it, with the reason, when it was
+first published longer ago than ``submission_window_days``; the job's message says which.
 """
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,8 +20,12 @@ from paperwire.models import Paper, Rejection, User, VoteState, parse_arxiv_id
 from paperwire.settings import Settings
 from paperwire.sources.arxiv_api import ArxivAPISource
 from paperwire.store import Store
+from paperwire.store.jobs import Job
+
+log = logging.getLogger(__name__)
 
 MAX_NOTE = 1000
+JOB_KIND = "submit"
 
 Fetch = Callable[[Settings, str], Paper | None]
 
@@ -60,8 +67,17 @@ def fetch_from_arxiv(settings: Settings, arxiv_id: str) -> Paper | None:
     return None
 
 
-def submit(store: Store, settings: Settings, user: User, raw_id: str, note: str | None, *,
-           fetch: Fetch = fetch_from_arxiv, now: datetime | None = None) -> Submitted:
+@dataclass(frozen=True)
+class Queued:
+    """A submission waiting for the background runner to fetch it from arXiv."""
+
+    job_id: int
+    arxiv_id: str
+    message: str
+
+
+def submit(store: Store, settings: Settings, user: User, raw_id: str, note: str | None
+           ) -> Submitted | Queued:
     """Submit a paper (see the module docstring); SubmissionError says what went wrong."""
     if not user.verified:
         raise SubmissionError("confirm your e-mail address before submitting papers", 403)
@@ -71,21 +87,41 @@ def submit(store: Store, settings: Settings, user: User, raw_id: str, note: str 
         raise SubmissionError(str(exc)) from None
     note = clean_note(note)
     if store.get_paper(arxiv_id) is not None:
-        if store.hidden_paper(arxiv_id) is not None and not user.is_moderator:
-            raise SubmissionError(f"{arxiv_id} cannot be submitted here", 409)
-        vote = store.set_vote(user.id, arxiv_id, on=True)
-        return Submitted(arxiv_id, False, vote,
-                         f"{arxiv_id} is already here; your submission counts as an upvote")
+        return _upvote(store, user, arxiv_id)
+    job = store.add_job(JOB_KIND, arxiv_id, user.id, {"note": note},
+                        f"queued — fetching {arxiv_id} from arXiv")
+    return Queued(job.id, arxiv_id, job.message or "")
+
+
+def _upvote(store: Store, user: User, arxiv_id: str) -> Submitted:
+    if store.hidden_paper(arxiv_id) is not None and not user.is_moderator:
+        raise SubmissionError(f"{arxiv_id} cannot be submitted here", 409)
+    vote = store.set_vote(user.id, arxiv_id, on=True)
+    return Submitted(arxiv_id, False, vote,
+                     f"{arxiv_id} is already here; your submission counts as an upvote")
+
+
+def run_job(store: Store, settings: Settings, job: Job, *, fetch: Fetch = fetch_from_arxiv,
+            now: datetime | None = None) -> Submitted:
+    """Fetch, check and keep a queued submission; SubmissionError says why it failed, in
+    words for its status page."""
+    arxiv_id = job.key
+    user = store.user_by_id(job.user_id) if job.user_id is not None else None
+    if user is None or not user.verified:
+        raise SubmissionError("the account that submitted this paper cannot submit now", 403)
+    if store.get_paper(arxiv_id) is not None:  # fetched meanwhile (another submission)
+        return _upvote(store, user, arxiv_id)
     try:
         paper = fetch(settings, arxiv_id)
     except PaperwireError as exc:
-        raise SubmissionError(f"arXiv could not be asked about {arxiv_id} ({exc}); try again "
-                              "later", 502) from None
+        log.warning("submission of %s: arXiv could not be asked: %s", arxiv_id, exc)
+        raise SubmissionError(f"arXiv could not be reached to fetch {arxiv_id}; please "
+                              "submit it again later", 502) from None
     if paper is None:
         raise SubmissionError(f"arXiv has no paper {arxiv_id}", 404)
     _check_age(paper, settings, now or datetime.now(UTC).replace(tzinfo=None))
     store.write_batch([paper])
-    _, created = store.add_submission(arxiv_id, user.id, note)
+    _, created = store.add_submission(arxiv_id, user.id, job.payload.get("note"))
     vote = store.set_vote(user.id, arxiv_id, on=True)
     message = (f"thanks: {arxiv_id} is submitted" if created else
                f"{arxiv_id} was just submitted by someone else; counted as your upvote")

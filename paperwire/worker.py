@@ -1,5 +1,8 @@
 """The scheduled pipeline: harvest → index → digest, once a day at ``worker_time``.
 
+With PAPERWIRE_QUEUE_RUNNER=worker it also runs the background runner (background.py):
+queued mail and queued submissions are its work then, not the web processes'.
+
 Each job's run is a slot, ``YYYY-MM-DDTHH:MM`` in ``worker_timezone``, claimed in the
 ``worker_runs`` table before the job starts; the claim is unique per (job, slot), so a
 restarted worker, or a second one on another machine, never runs a slot twice. Each job runs
@@ -193,8 +196,18 @@ def _read_listing(settings: Settings, store: Store, set_spec: str) -> str:
 def run_forever(settings: Settings, store: Store, *, harvest: bool = True,
                 log: Callable[[RunLine], None] = lambda _line: None,
                 poll_s: float = 60.0) -> None:
-    """Check for due jobs every ``poll_s`` seconds until interrupted."""
+    """Check for due jobs every ``poll_s`` seconds until interrupted; with
+    PAPERWIRE_QUEUE_RUNNER=worker, deliver queued mail and run queued submissions too."""
+    from paperwire.background import Runner
+
     Schedule.from_settings(settings)  # refuse bad settings at start, not at 06:00
-    while True:
-        run_due(settings, store, harvest=harvest, log=log)
-        _time.sleep(poll_s)
+    runner = Runner(settings, store) if settings.queue_runner == "worker" else None
+    if runner is not None:
+        runner.start()
+    try:
+        while True:
+            run_due(settings, store, harvest=harvest, log=log)
+            _time.sleep(poll_s)
+    finally:
+        if runner is not None:
+            runner.stop()

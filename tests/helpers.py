@@ -12,7 +12,9 @@ from urllib.parse import parse_qs
 from starlette.testclient import TestClient
 
 from paperwire import accounts
+from paperwire.background import Runner
 from paperwire.models import Paper, User
+from paperwire.settings import Settings
 from paperwire.store import Store
 
 PASSWORD = "correct horse battery"
@@ -99,3 +101,9 @@ def follow_mailed_link(client: TestClient, link: str) -> Any:
     path, _, query = link.partition("?")
     [token] = parse_qs(query)["token"]
     return client.post(path, data={"token": token, "csrf_token": csrf_in(page.text)})
+
+
+def run_queues(store: Store, settings: Settings) -> int:
+    """Deliver queued mail and run queued jobs once, here (what the background runner does
+    in a web process or the worker); how many rows were taken."""
+    return Runner(settings, store).run_once()

@@ -56,6 +56,7 @@ class Sink:
     drops: int = 0
     auths: list[tuple[str, str | None]] = field(default_factory=list)  # (login, TLS version)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    data_started: threading.Event = field(default_factory=threading.Event)  # a DATA arrived
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
                           rcpt_options: list[str]) -> str:
@@ -65,6 +66,7 @@ class Sink:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.data_started.set()
         while self.stall_after is not None and len(self.messages) >= self.stall_after:
             await asyncio.sleep(0.05)
         if self.drop_after is not None and len(self.messages) >= self.drop_after:

@@ -38,14 +38,14 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("paperwire.sources",),
     ("paperwire.store",),
     ("paperwire.formats",),
-    ("paperwire.mail", "paperwire.throttle", "paperwire.signing"),
+    ("paperwire.mail", "paperwire.mail_queue", "paperwire.throttle", "paperwire.signing"),
     ("paperwire.ingest", "paperwire.signals"),
     ("paperwire.index",),
     ("paperwire.trending", "paperwire.accounts", "paperwire.library", "paperwire.discussion",
      "paperwire.submissions"),
     ("paperwire.search", "paperwire.recommend"),
     ("paperwire.evaluate",),
-    ("paperwire.digest", "paperwire.subscriptions"),
+    ("paperwire.digest", "paperwire.subscriptions", "paperwire.background"),
     # The MCP server sits below the web app (STYLE.md draws it above): the web app mounts it
     # at /mcp, and it needs nothing of the web package.
     ("paperwire.mcp", "paperwire.mcp_tools"),

@@ -36,6 +36,7 @@ URLS = {
     "/password/reset": "/password/reset?token=x", "/account": "/account",
     "/subscribe": "/subscribe", "/subscribe/confirm": "/subscribe/confirm?token=x",
     "/unsubscribe/{token}": "/unsubscribe/{token}", "/submit": "/submit",
+    "/submit/jobs/{job_id}": "/submit/jobs/{job}",
     "/admin/digest/preview": "/admin/digest/preview?email=reader@example.org",
     "/stats": "/stats?days=90",
 }
@@ -57,7 +58,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient,
     home: Path = tmp_path_factory.mktemp("routes")
     source = home / "papers.jsonl"
     source.write_text("".join(_lines()), encoding="utf-8")
-    settings = Settings(home=home, embedder="none", progress=False)
+    # No background runner: the queued submission below stays queued (no fetch from arXiv).
+    settings = Settings(home=home, embedder="none", progress=False, queue_runner="worker")
     store = Store.open(settings)
     ingest(JsonlSource(source), store, progress=False)
     update_index(store, IndexPaths.for_home(home), None, progress=False)
@@ -68,7 +70,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient,
     store.set_role(user.email, "admin")
     session = accounts.start_session(store, settings, user)
     sub = subs.build(settings, "reader@example.org").save(store, status="active")
-    values = {"{token}": sub.token}
+    job = store.add_job("submit", "2512.09999", user.id, {}, "queued — fetching 2512.09999")
+    values = {"{token}": sub.token, "{job}": str(job.id)}
     with TestClient(create_app(settings, store)) as client:
         client.cookies.set("pw_session", session)
         yield client, values

@@ -20,7 +20,7 @@ from paperwire import accounts
 from paperwire.settings import Settings
 from paperwire.store import utcnow
 from tests.app import WebApp, make_app
-from tests.helpers import BASE, PASSWORD, call_api, csrf, make_user, post_form
+from tests.helpers import BASE, PASSWORD, call_api, csrf, make_user, post_form, run_queues
 from tests.replay_server import ReplayServer, replay_fixture  # noqa: F401  (the fixture)
 from tests.shared_data import SHARED_DATA, arxiv_lines, require
 
@@ -362,12 +362,15 @@ def test_an_old_paper_is_refused_with_the_reason(tmp_path: Path, database_url: s
 
 def refused_an_old_paper(app: WebApp, arxiv: ReplayServer) -> None:
     ann = client_for(app, "ann@example.org")
-    refused = api(ann, "POST", "/api/submissions",
-                  json={"arxiv_id": "https://arxiv.org/abs/1605.08386v1"})
-    assert refused.status_code == 422
+    queued = api(ann, "POST", "/api/submissions",
+                 json={"arxiv_id": "https://arxiv.org/abs/1605.08386v1"})
+    assert queued.status_code == 202 and queued.json()["status"] == "queued"
+    run_queues(app.store, app.settings)
+    refused = ann.get(queued.json()["status_url"]).json()
+    assert refused["status"] == "failed" and refused["result"] == {"status": 422}
     assert re.search(r"1605\.08386 was first published on 2016-05-\d\d, \d+ days ago; "
                      r"this instance takes submissions of papers from the last 14 days",
-                     refused.json()["error"])
+                     refused["message"])
     assert app.store.get_paper("1605.08386") is None  # nothing half-written
     assert [s.param("id_list") for s in arxiv.requests] == ["1605.08386"]
 
@@ -382,10 +385,16 @@ def submitted_credited_and_upvoted(app: WebApp, arxiv: ReplayServer) -> None:
     ann, bob = client_for(app, "ann@example.org"), client_for(app, "bob@example.org")
     bad = api(ann, "POST", "/api/submissions", json={"arxiv_id": "not an id"})
     assert bad.status_code == 400 and "not an arXiv identifier" in bad.json()["error"]
-    done = api(ann, "POST", "/api/submissions",
-               json={"arxiv_id": "arXiv:1605.08386", "note": "a classic"})
-    assert done.status_code == 201, done.text
-    assert done.json()["created"] and done.json()["votes"] == 1
+    queued = api(ann, "POST", "/api/submissions",
+                 json={"arxiv_id": "arXiv:1605.08386", "note": "a classic"})
+    assert queued.status_code == 202, queued.text
+    assert queued.headers["location"] == queued.json()["status_url"]
+    assert ann.get(queued.json()["status_url"]).json()["status"] == "queued"
+    assert bob.get(queued.json()["status_url"]).status_code == 404  # not Bob's to see
+    run_queues(app.store, app.settings)
+    done = ann.get(queued.json()["status_url"]).json()
+    assert done["status"] == "done", done
+    assert done["result"]["created"] and done["result"]["votes"] == 1
     page = ann.get("/papers/1605.08386.json").json()
     assert page["paper"]["title"] and page["community"]["submission"]["submitted_by"] == "Ann"
     assert page["community"]["submission"]["note"] == "a classic"

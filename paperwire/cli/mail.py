@@ -41,6 +41,7 @@ def subscriptions_add(ctx: Context, email: str, period: str, categories: tuple[s
     """Subscribe EMAIL (or update its preferences); without --confirmed it is pending and a
     confirmation link is mailed to it."""
     from paperwire.mail import mailer_for
+    from paperwire.mail_queue import deliver_due
     from paperwire.models import SearchSpec
     from paperwire.subscriptions import SubscriptionError, build, confirmation_message
 
@@ -53,8 +54,9 @@ def subscriptions_add(ctx: Context, email: str, period: str, categories: tuple[s
     sub = request.save(ctx.store, status="active" if confirmed else "pending")
     if not confirmed and sub.status == "pending":
         message = confirmation_message(ctx.settings, request, ctx.store)
-        mailer_for(ctx.settings, ctx.store).send(message, kind="confirm")
-        click.echo(f"{sub.email}: pending; a confirmation link was mailed")
+        mailer_for(ctx.store).send(message, kind="confirm")
+        deliver_due(ctx.settings, ctx.store)  # now, rather than at the sender's next pass
+        click.echo(f"{sub.email}: pending; a confirmation link was queued")
         return
     click.echo(f"{sub.email}: {sub.status}, {sub.period}, "
                f"{len(sub.searches)} saved search(es)")
@@ -217,13 +219,15 @@ def digest_send(ctx: Context, period: str, as_of: Any) -> None:
 @pass_ctx
 def outbox(ctx: Context, to_addr: str | None, kind: str | None, limit: int,
            as_json: bool) -> None:
-    """Mail the site composed, newest first (where it goes when SMTP is not configured)."""
+    """Mail the site composed, newest first, with its delivery status (queued, sending,
+    sent, failed, kept); without SMTP configured, queued mail stays here."""
     rows = ctx.store.outbox(to=to_addr, kind=kind, limit=limit)
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str, ensure_ascii=False))
         return
     for row in rows:
-        state = f"sent {row['sent_at']:%Y-%m-%d %H:%M}" if row["sent_at"] else "not sent"
+        state = (f"sent {row['sent_at']:%Y-%m-%d %H:%M}" if row["sent_at"] else
+                 row["status"] + (f": {row['last_error']}" if row["last_error"] else ""))
         click.echo(f"{row['created_at']:%Y-%m-%d %H:%M}  {row['kind']:<8} {row['to_addr']:<32}"
                    f" {row['subject']}  ({state})")
     if not rows:
@@ -239,7 +243,9 @@ def outbox(ctx: Context, to_addr: str | None, kind: str | None, limit: int,
 @pass_ctx
 def worker(ctx: Context, once: bool, no_harvest: bool, at_time: Any) -> None:
     """Run harvest → index → digest on the schedule (PAPERWIRE_WORKER_TIME, _TIMEZONE,
-    _WEEKLY_DAY); each slot runs once even across restarts and several workers."""
+    _WEEKLY_DAY); each slot runs once even across restarts and several workers. With
+    PAPERWIRE_QUEUE_RUNNER=worker it also delivers queued mail and submissions."""
+    from paperwire.background import Runner
     from paperwire.worker import RunLine, run_due, run_forever
 
     def log(line: RunLine) -> None:
@@ -248,6 +254,8 @@ def worker(ctx: Context, once: bool, no_harvest: bool, at_time: Any) -> None:
     if once:
         now = at_time.replace(tzinfo=UTC) if at_time is not None else None
         lines = run_due(ctx.settings, ctx.store, now, harvest=not no_harvest, log=log)
+        if ctx.settings.queue_runner == "worker":
+            Runner(ctx.settings, ctx.store).run_once()  # one pass of queued mail and jobs
         if not lines:
             click.echo("nothing due now")
         if any(line.status == "failed" for line in lines):

@@ -1,5 +1,7 @@
-"""Store methods of mail: the outbox, subscriptions and saved searches, the digest ledger and
-the worker's runs (SQL in outbox.py and subscriptions.py).
+"""Store methods of mail and queued work: the outbox queue, jobs, subscriptions, the ledger.
+
+Saved searches, the digest ledger and the worker's runs too; the SQL is in outbox.py, jobs.py
+and subscriptions.py.
 
 Mixed into ``Store`` (import that, not this); kept apart so each area's door stays small.
 """
@@ -7,13 +9,14 @@ Mixed into ``Store`` (import that, not this); kept apart so each area's door sta
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
 from sqlalchemy import Engine
 
 from paperwire.models import LedgerEntry, SavedSearch, SearchSpec, Subscription
+from paperwire.store import jobs as _jobs
 from paperwire.store import outbox as _outbox
 from paperwire.store import subscriptions as _subs
 from paperwire.store.database import (
@@ -25,16 +28,52 @@ from paperwire.store.database import (
 class MailMethods:
     engine: Engine
 
-    # --- outbox (mail composed by the site) ---------------------------------------------
-    def record_mail(self, message: EmailMessage, *, kind: str, sent: bool) -> None:
+    # --- outbox (mail composed by the site, and its delivery queue: store/outbox.py) ----
+    def record_mail(self, message: EmailMessage, *, kind: str, status: str = "queued",
+                    note: str | None = None) -> int:
+        """Keep the message with ``status`` (queued: for the sender to deliver); the same
+        Message-ID again is the same row. Returns its id."""
         with write_transaction(self.engine) as conn:
-            _outbox.record_mail(conn, message, kind, utcnow(), sent)
+            return _outbox.record_mail(conn, message, kind, utcnow(), status, note)
 
-    def outbox(self, to: str | None = None, kind: str | None = None, limit: int = 50
-               ) -> list[dict[str, Any]]:
-        """Recorded messages, newest first (``to`` and ``kind`` narrow them)."""
+    def outbox(self, to: str | None = None, kind: str | None = None, limit: int = 50,
+               status: str | None = None) -> list[dict[str, Any]]:
+        """Recorded messages, newest first (``to``, ``kind`` and ``status`` narrow them)."""
         with self.engine.connect() as conn:
-            return _outbox.outbox_messages(conn, to, kind, limit)
+            return _outbox.outbox_messages(conn, to, kind, limit, status)
+
+    def claim_mail(self, stale_after: timedelta, limit: int = 20) -> list[_outbox.Claimed]:
+        """Claim due queued messages for this sender (see store/outbox.py)."""
+        with write_transaction(self.engine) as conn:
+            return _outbox.claim_due(conn, utcnow(), stale_after, limit)
+
+    def mark_mail(self, claim: _outbox.Claimed, status: str, *, error: str | None = None,
+                  retry_at: datetime | None = None) -> bool:
+        with write_transaction(self.engine) as conn:
+            return _outbox.mark(conn, claim, status, utcnow(), error=error, retry_at=retry_at)
+
+    def mail_queue_counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return _outbox.queue_counts(conn)
+
+    # --- jobs a request queued (store/jobs.py) ---------------------------------------------
+    def add_job(self, kind: str, key: str, user_id: int | None, payload: dict[str, Any],
+                message: str) -> _jobs.Job:
+        with write_transaction(self.engine) as conn:
+            return _jobs.add(conn, kind, key, user_id, payload, message, utcnow())
+
+    def job(self, job_id: int) -> _jobs.Job | None:
+        with self.engine.connect() as conn:
+            return _jobs.get(conn, job_id)
+
+    def claim_jobs(self, stale_after: timedelta, limit: int = 4) -> list[_jobs.Job]:
+        with write_transaction(self.engine) as conn:
+            return _jobs.claim_due(conn, utcnow(), stale_after, limit)
+
+    def finish_job(self, job: _jobs.Job, status: str, message: str,
+                   result: dict[str, Any] | None = None) -> bool:
+        with write_transaction(self.engine) as conn:
+            return _jobs.finish(conn, job, status, message, utcnow(), result)
 
     # --- subscriptions, saved searches, digest sends, worker runs (store/subscriptions.py)
     def upsert_subscription(self, email: str, *, period: str = "daily", trending: bool = True,

@@ -292,6 +292,39 @@ class OutboxRow(Base):
     message: Mapped[str] = mapped_column(Text)  # the whole RFC 5322 message
     created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The delivery queue (migration 0007): queued | sending | sent | failed | kept (recorded,
+    # never to be sent: a digest preview without SMTP, a reset asked for a non-account).
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # also the claim's version
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+
+class JobRow(Base):
+    """Work a request queued for the background runner (a submission's fetch from arXiv),
+    claimed like the outbox's rows; ``message`` is what its status page says."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # submit
+    key: Mapped[str] = mapped_column(String(64))  # what it is about: an arXiv id
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16))  # queued | running | done | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    message: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_jobs_due", "status", "next_attempt_at"),)
 
 
 users = cast(Table, UserRow.__table__)
@@ -304,6 +337,7 @@ submissions = cast(Table, SubmissionRow.__table__)
 hidden_papers = cast(Table, HiddenPaperRow.__table__)
 moderation_log = cast(Table, ModerationLogRow.__table__)
 outbox = cast(Table, OutboxRow.__table__)
+jobs = cast(Table, JobRow.__table__)
 
 
 # --- subscriptions: digests, saved searches, the send ledger, worker runs (migration 0004) ---

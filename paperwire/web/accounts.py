@@ -21,7 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from paperwire import accounts
 from paperwire import subscriptions as subs
 from paperwire.accounts import AccountError, NotAllowed, Throttled, WrongCredentials
-from paperwire.mail import MailError, compose
+from paperwire.mail import compose
 from paperwire.models import User
 from paperwire.signing import InvalidToken, Signer
 from paperwire.web.deps import SessionOnly
@@ -72,19 +72,21 @@ def _form_page(request: Request, template: str, status: int = 200, **data: Any) 
 
 
 # --- mail -----------------------------------------------------------------------------------
-def _deliver(site: Site, to: str, subject: str, text: str, kind: str) -> None:
-    """Send, but never fail the request over it: the answer must not differ by whether mail
-    went out (that would tell which addresses have accounts), and the message stays in the
-    outbox unsent for an admin to see (`paperwire outbox`). A few of a kind per address per
-    hour at most (accounts.may_mail); past that, nothing is sent and the answer is the same."""
+def _deliver(site: Site, to: str, subject: str, text: str, kind: str, *,
+             keep_only: str | None = None) -> None:
+    """Queue the message for the background sender and return at once: no request waits on
+    an SMTP server, and the answer cannot differ by whether mail went out (that would tell
+    which addresses have accounts). A few of a kind per address per hour at most
+    (accounts.may_mail); past that, nothing is queued and the answer is the same. With
+    ``keep_only`` (the reason) the message is recorded as kept, and never sent."""
     message = compose(site.settings, to, subject, text)
     if not accounts.may_mail(site.store, site.settings, kind, str(message["To"])):
         log.info("not sending more %s mail to %s this hour", kind, message["To"])
         return
-    try:
+    if keep_only is not None:
+        site.store.record_mail(message, kind=kind, status="kept", note=keep_only)
+    else:
         site.mailer.send(message, kind=kind)
-    except MailError as exc:
-        log.warning("could not send %s mail to %s: %s", kind, message["To"], exc)
 
 
 def send_verification(site: Site, user: User) -> None:
@@ -111,18 +113,31 @@ def _password_mark(password_hash: str) -> str:
     return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
+# A stand-in password hash for addresses without an account, so both paths of a reset
+# request sign the same kind of link (see _send_reset).
+_NO_ACCOUNT_MARK = _password_mark("$argon2id$v=19$m=65536,t=3,p=4$no-account$no-account")
+NO_ACCOUNT = "no account at this address: kept, not sent"
+
+
 def _send_reset(site: Site, email: str) -> None:
+    """Queue a reset link, or for an address without an account do the same work (sign a
+    link, compose, count it against the address's hourly limit, write one outbox row) and
+    keep the row unsent. Equal work keeps the timing and the rows written from telling
+    whether the address has an account. A "there is no account here" mail was the other
+    choice, and is worse: it would let anyone have the site mail any address at all."""
     found = site.store.credentials(email)
-    if found is None:
-        return
-    user, stored = found
-    token = Signer(site.settings, RESET).sign({"uid": user.id, "pw": _password_mark(stored)})
+    uid, mark, to = 0, _NO_ACCOUNT_MARK, email
+    if found is not None:
+        user, stored = found
+        uid, mark, to = user.id, _password_mark(stored), user.email
+    token = Signer(site.settings, RESET).sign({"uid": uid, "pw": mark})
     hours = site.settings.reset_link_hours
     # The name was chosen by whoever signed up, who may not own the address: not in mail.
     text = ("Hello,\n\nto choose a new paperwire password, open this link "
             f"(it works for {hours} hours, once):\n\n{link(site, '/password/reset', token=token)}"
             "\n\nIf you did not ask for this, ignore this message; your password is unchanged.\n")
-    _deliver(site, user.email, "Reset your paperwire password", text, "reset")
+    _deliver(site, to, "Reset your paperwire password", text, "reset",
+             keep_only=None if found is not None else NO_ACCOUNT)
 
 
 # --- sign up, verify ------------------------------------------------------------------------

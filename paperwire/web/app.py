@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from paperwire import accounts
+from paperwire.background import Runner
 from paperwire.errors import IndexDamaged
 from paperwire.mcp import McpHttpApp, streamable_http_app
 from paperwire.settings import Settings
@@ -85,9 +86,19 @@ def _lifespan(mcp_app: McpHttpApp) -> Callable[[FastAPI], AbstractAsyncContextMa
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = VIEW_THREADS
-        # A mounted app's own lifespan never runs: the MCP session manager is started here.
-        async with mcp_app.lifespan():
-            yield
+        site: Site = app.state.site
+        if site.settings.queue_runner == "web":
+            # One per process: rows are claimed atomically, so processes and hosts share.
+            site.runner = Runner(site.settings, site.store)
+            site.runner.start()
+        try:
+            # A mounted app's own lifespan never runs: the MCP session manager starts here.
+            async with mcp_app.lifespan():
+                yield
+        finally:
+            if site.runner is not None:
+                site.runner.stop()
+                site.runner = None
 
     return lifespan
 

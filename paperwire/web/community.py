@@ -12,6 +12,7 @@ from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -19,7 +20,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from paperwire.errors import NotFound
 from paperwire.models import User
-from paperwire.submissions import SubmissionError, submit
+from paperwire.submissions import Queued, SubmissionError, submit
 from paperwire.web.deps import SignedIn, SiteDep, VerifiedUser, Viewer, verified
 from paperwire.web.params import Text, back_url, read_form
 from paperwire.web.renderers import Page, page_route, render
@@ -30,6 +31,7 @@ router = APIRouter(prefix="/api", tags=["community"])
 pages_router = APIRouter(include_in_schema=False)
 
 MAX_IDS = 100
+MAX_JOB_ID = 2**31 - 1
 
 
 class SubmissionIn(BaseModel):
@@ -85,22 +87,46 @@ def me(user: SignedIn) -> dict[str, Any]:
 
 # --- JSON API: submissions ------------------------------------------------------------------
 def _submit(site: Site, user: User, raw_id: str, note: str | None) -> dict[str, Any]:
+    """The submission's answer: done at once (the paper is here), or queued as a job."""
     try:
         done = submit(site.store, site.settings, user, raw_id, note)
     except SubmissionError as exc:
         raise HTTPException(exc.status, str(exc)) from None
-    return {"arxiv_id": done.arxiv_id, "created": done.created, "message": done.message,
-            "votes": done.vote.votes, "voted": done.vote.voted,
+    if isinstance(done, Queued):
+        site.wake()
+        return {"arxiv_id": done.arxiv_id, "status": "queued", "message": done.message,
+                "job": done.job_id, "status_url": f"/api/submissions/jobs/{done.job_id}",
+                "page_url": f"/submit/jobs/{done.job_id}"}
+    return {"arxiv_id": done.arxiv_id, "status": "done", "created": done.created,
+            "message": done.message, "votes": done.vote.votes, "voted": done.vote.voted,
             "url": f"/papers/{done.arxiv_id}"}
 
 
-@router.post("/submissions", summary="Submit a paper by arXiv id or URL", status_code=201,
-             responses={200: {"description": "Already here: the submission counts as an "
-                                             "upvote"},
+def _job_data(site: Site, user: User | None, job_id: int) -> dict[str, Any]:
+    """A submission job's status, for the user who queued it (and moderators) only."""
+    job = site.store.job(job_id) if job_id <= MAX_JOB_ID else None
+    if job is None or user is None or (job.user_id != user.id and not user.is_moderator):
+        raise HTTPException(404, f"no submission {job_id} of yours")
+    return {**job.to_dict(), "arxiv_id": job.key, "pending": job.status in ("queued", "running"),
+            "url": (job.result or {}).get("url") if job.status == "done" else None}
+
+
+@router.post("/submissions", summary="Submit a paper by arXiv id or URL", status_code=202,
+             responses={200: {"description": "already here: counted as your upvote"},
+                        202: {"description": "queued: poll status_url for the outcome"},
                         409: {}, 502: {}})
 def post_submission(site: SiteDep, user: VerifiedUser, body: SubmissionIn) -> JSONResponse:
     data = _submit(site, user, body.arxiv_id, body.note)
-    return JSONResponse(data, status_code=201 if data["created"] else 200)
+    if data["status"] == "queued":
+        return JSONResponse(data, status_code=202, headers={"Location": data["status_url"]})
+    return JSONResponse(data, status_code=200)
+
+
+@router.get("/submissions/jobs/{job_id}", summary="A queued submission's status")
+def get_submission_job(site: SiteDep, user: SignedIn,
+                       job_id: Annotated[int, PathParam(ge=1, le=MAX_JOB_ID)]
+                       ) -> dict[str, Any]:
+    return _job_data(site, user, job_id)
 
 
 # --- forms (browsers without JavaScript) ----------------------------------------------------
@@ -139,7 +165,14 @@ def _form_submit(request: Request, form: dict[str, str]) -> Response:
     except HTTPException as exc:
         data = _submit_form_data(request, exc.detail, raw, note)
         return render(request, Page("submit.html", data, exc.status_code))
-    return RedirectResponse(done["url"], status_code=303)
+    return RedirectResponse(done.get("url") or done["page_url"], status_code=303)
+
+
+@page_route(pages_router, "/submit/jobs/{job_id}")
+def submit_job_page(request: Request, job_id: Annotated[int, PathParam(ge=1, le=MAX_JOB_ID)]
+                    ) -> Page:
+    """What became of a submission: queued (the page reloads itself), done, or why not."""
+    return Page("submit_job.html", _job_data(site_of(request), user_of(request), job_id))
 
 
 @pages_router.post("/submit")

@@ -15,6 +15,7 @@ from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
+from paperwire.background import Runner
 from paperwire.errors import InvalidRecord
 from paperwire.mail import Mailer, mailer_for
 from paperwire.models import User, parse_arxiv_id
@@ -51,7 +52,15 @@ class Site:
         self._lock = threading.Lock()
         self._asset_versions: dict[str, str] = {}
         self.cache = ViewCache()
-        self.mailer: Mailer = mailer_for(settings, store)
+        # Requests only queue mail; the runner (started in the app's lifespan when
+        # PAPERWIRE_QUEUE_RUNNER=web) delivers it, woken at once when this process queued.
+        self.runner: Runner | None = None
+        self.mailer: Mailer = mailer_for(store, on_queued=self.wake)
+
+    def wake(self) -> None:
+        """Something was queued: this process's runner (if it has one) looks now."""
+        if self.runner is not None:
+            self.runner.wake()
 
     @property
     def searcher(self) -> Searcher:

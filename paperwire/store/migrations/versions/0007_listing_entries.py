@@ -1,6 +1,6 @@
 """listing entries: each day a paper appeared in one of arXiv's announcement feeds, and how
 
-Revision ID: 0007c
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-08
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007c"
+revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
