@@ -7,8 +7,10 @@ rebuilt from it at any time, so no paper is re-embedded to switch backends.
 
 The column is ``vector(384)``, not ``halfvec``: the pgvector that the pgserver wheel (and so
 CI) bundles is 0.6.2, which predates halfvec (0.7). bench/pgvector_types.py measured both
-on 0.8.1 (BENCHMARKS.md): equal recall, halfvec's index ~57% the size, similar latency, so
-halfvec is the step to take at 2.8M papers once every server runs pgvector >= 0.7.
+on 0.8.1 at 20k vectors (BENCHMARKS.md): equal recall, halfvec's index 57% the size
+(22 vs 39 MiB), but no faster (p50 3.2 vs 2.1 ms at ef_search 40 on a loaded 2-core box).
+vector works on every pgvector CI and users run; halfvec is the step to take at 2.8M papers
+(index ~2.5 GB instead of ~4.5 GB) once every server has pgvector >= 0.7.
 
 Filtered searches (the allowed-id sets the Searcher sends, at most a fifth of the papers):
   * up to ``EXACT_MAX`` allowed ids: an exact scan of just those rows (a MATERIALIZED CTE
