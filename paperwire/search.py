@@ -23,11 +23,12 @@ from typing import Any, Literal
 import numpy as np
 
 from paperwire.errors import IndexDamaged, PaperwireError
+from paperwire.index.backends import open_backend
 from paperwire.index.embedder import Embedder
 from paperwire.index.indexer import IndexPaths, document_text
 from paperwire.index.lexical import LexicalIndex, analyse, lexical_version
 from paperwire.index.minilm import DIM, MODEL
-from paperwire.index.vectors import VectorBackend, open_backend
+from paperwire.index.vectors import VectorBackend
 from paperwire.models import Filters, Paper, name_tokens, paper_day
 from paperwire.settings import Settings
 from paperwire.store import Store
@@ -166,12 +167,14 @@ class Searcher:
         vectors: VectorBackend | None = None
         if embedder is not None:
             load = lambda: embedder  # noqa: E731
-            vectors = open_backend(paths.root, embedder.model, embedder.dim)
+            vectors = open_backend(paths.root, embedder.model, embedder.dim, store=store,
+                                   wanted=settings.vector_backend)
         elif meaning:
             load = embedder_factory(settings.embedder, settings.embed_threads)
             # Every built-in runtime computes MiniLM, so the backend is known without
             # loading the model (index_version() must stay cheap).
-            vectors = open_backend(paths.root, MODEL, DIM) if load else None
+            vectors = open_backend(paths.root, MODEL, DIM, store=store,
+                                   wanted=settings.vector_backend) if load else None
         return cls(store, paths, load if meaning else None,
                    extra_categories=settings.extra_categories, vectors=vectors)
 

@@ -99,6 +99,14 @@ class Settings:
     embedder: str = _setting("auto",
         "Embedding runtime for search by meaning: `auto` (the fastest installed: onnx-int8, "
         "else torch), `onnx-int8`, `onnx-fp32`, `torch`, or `none` (keyword search only).")
+    vector_backend: str = _setting("faiss",
+        "Where the vectors for search by meaning live: `pgvector` (in PostgreSQL, HNSW; every "
+        "web host searches the same index), `faiss` (files in the home, one copy per host), "
+        "or `auto`: pgvector on PostgreSQL with the `vector` extension, else faiss. The "
+        "default stays faiss until pgvector's recall on real embeddings has been measured. "
+        "`paperwire stats` says which is in use and why; `paperwire index --backend` "
+        "builds either from the stored embeddings (no re-embedding).",
+        lambda v: _choice(v, ("auto", "faiss", "pgvector")))
     embed_threads: int = _setting(0,
         "Threads the embedding model may use (0: all cores).", int)
     progress: bool = _setting(True,

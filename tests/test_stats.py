@@ -153,7 +153,9 @@ def test_cli_stats_by_day_and_category(tmp_path: Path) -> None:
     home = ["--home", str(tmp_path)]
     plain = json.loads(runner.invoke(cli, [*home, "stats", "--json"]).output)
     assert set(plain) == {"papers", "published", "listed", "categories",
-                          "primary_categories", "sources"}  # its shape is kept
+                          "primary_categories", "sources", "vector_backend"}  # its shape is kept
+    assert plain["vector_backend"]["name"] == "faiss"
+    assert plain["vector_backend"]["reason"]  # says why (the setting, or the database)
     by_day = runner.invoke(cli, [*home, "stats", "--by", "day", "--json"])
     assert by_day.exit_code == 0, by_day.output
     assert json.loads(by_day.output)["days"] == {D1.isoformat(): 2, D2.isoformat(): 2,

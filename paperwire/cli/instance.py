@@ -37,16 +37,33 @@ def stats(ctx: Context, as_json: bool, by: str | None, days: int) -> None:
         _stats_by(ctx.store, by, days, as_json)
         return
     data = ctx.store.stats()
+    data["vector_backend"] = _vector_backend(ctx)
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
     click.echo(f"papers: {data['papers']:,}")
     click.echo(f"published: {data['published']['first']} … {data['published']['last']}")
     click.echo(f"listed: {data['listed']['first']} … {data['listed']['last']}")
+    backend = data["vector_backend"]
+    click.echo(f"vector backend: {backend['name']} — {backend['reason']}")
     click.echo("sources: " + ", ".join(f"{k} {v:,}" for k, v in data["sources"].items()))
     click.echo("categories (papers filed under each, cross-lists included):")
     for code, count in data["categories"].items():
         click.echo(f"  {code:<20} {count:>9,}")
+
+
+def _vector_backend(ctx: Context) -> dict[str, str]:
+    """Which vector backend search uses here, and why (PAPERWIRE_VECTOR_BACKEND resolved)."""
+    from paperwire.errors import ConfigError
+    from paperwire.index.backends import choose_backend
+
+    if ctx.settings.embedder == "none":
+        return {"name": "none", "reason": "search by meaning is off (PAPERWIRE_EMBEDDER=none)"}
+    try:
+        choice = choose_backend(ctx.store, ctx.settings.vector_backend)
+    except ConfigError as exc:
+        return {"name": "unavailable", "reason": str(exc)}
+    return {"name": choice.name, "reason": choice.reason}
 
 
 def _stats_by(store: Store, by: str, days: int, as_json: bool) -> None:

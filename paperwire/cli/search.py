@@ -14,24 +14,35 @@ from paperwire.errors import InvalidRecord
 
 if TYPE_CHECKING:
     from paperwire.search import Searcher
+    from paperwire.settings import Settings
 
 
 @click.command(name="index")
 @click.option("--rebuild", is_flag=True, help="Start over: re-index and re-embed everything.")
 @click.option("--no-embed", is_flag=True, help="Only the keyword index (no embedding).")
+@click.option("--backend", type=click.Choice(["auto", "faiss", "pgvector"]), default=None,
+              help="Vector backend to bring up to date (default: PAPERWIRE_VECTOR_BACKEND); "
+                   "built from the stored embeddings, nothing is re-embedded.")
 @pass_ctx
-def index_command(ctx: Context, rebuild: bool, no_embed: bool) -> None:
+def index_command(ctx: Context, rebuild: bool, no_embed: bool, backend: str | None) -> None:
     """Index papers not yet indexed: keywords at once, then embeddings (resumable).
 
     One run at a time per home: a second waits for the first to finish, then catches up.
-    A damaged index is rebuilt from the store."""
+    A damaged index is rebuilt from the store. Web processes use the backend
+    PAPERWIRE_VECTOR_BACKEND names; set it to match a --backend you switch to."""
+    from paperwire.errors import ConfigError
     from paperwire.index.indexer import update_index
 
-    searcher = _searcher(ctx, meaning=not no_embed)
+    settings = ctx.settings if backend is None else ctx.settings.replace(vector_backend=backend)
+    try:
+        searcher = _searcher(ctx, meaning=not no_embed, settings=settings)
+        vectors = searcher.vectors
+    except ConfigError as exc:
+        fail(str(exc), EXIT_USAGE)
     report = update_index(ctx.store, searcher.paths, searcher.embedder, rebuild=rebuild,
-                          progress=ctx.settings.progress, vectors=searcher.vectors,
+                          progress=ctx.settings.progress, vectors=vectors,
                           waiting=_say_waiting)
-    click.echo(report.summary())
+    click.echo(report.summary() + (f" ({_backend_name(vectors)})" if vectors else ""))
     if report.interrupted:
         sys.exit(EXIT_INTERRUPTED)
 
@@ -65,10 +76,15 @@ def _filters(categories: tuple[str, ...], since: Any, until: Any, author: str | 
                    until=day(until, "--until"), author=author or None)
 
 
-def _searcher(ctx: Context, *, meaning: bool = True) -> Searcher:
+def _searcher(ctx: Context, *, meaning: bool = True, settings: Settings | None = None
+              ) -> Searcher:
     from paperwire.search import Searcher
 
-    return Searcher.from_settings(ctx.settings, ctx.store, meaning=meaning)
+    return Searcher.from_settings(settings or ctx.settings, ctx.store, meaning=meaning)
+
+
+def _backend_name(vectors: Any) -> str:
+    return str(getattr(vectors, "name", type(vectors).__name__))
 
 
 def _print_results(results: Any, as_json: bool, offset: int = 0) -> None:

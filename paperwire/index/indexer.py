@@ -27,9 +27,10 @@ from tqdm import tqdm
 
 from paperwire.errors import ConfigError, IndexDamaged
 from paperwire.index import writer_lock
+from paperwire.index.backends import open_backend
 from paperwire.index.embedder import Embedder
 from paperwire.index.lexical import LexicalIndex, SyncReport
-from paperwire.index.vectors import VectorBackend, faiss_files, open_backend
+from paperwire.index.vectors import VectorBackend, faiss_files
 from paperwire.store import Store
 
 EMBED_BATCH = 256

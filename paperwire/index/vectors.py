@@ -1,7 +1,7 @@
 """The VectorBackend protocol, and its faiss implementation: nearest papers by embedding.
 
-Search talks only to ``VectorBackend``; ``open_backend`` picks the implementation (faiss
-files in the data directory, the only one so far; a pgvector backend slots in there).
+Search talks only to ``VectorBackend``; ``index.backends.open_backend`` picks the
+implementation (these faiss files in the data directory, or pgvector in PostgreSQL).
 
 The faiss index (``VectorIndex``) is keyed by the papers' row ids.
 
@@ -87,11 +87,6 @@ class VectorBackend(Protocol):
     def reset(self) -> None:
         """Forget everything derived, so the next ``sync`` rebuilds from the store."""
         ...
-
-
-def open_backend(root: Path, model: str, dim: int) -> VectorBackend:
-    """The vector backend for ``model`` (faiss files under ``root``)."""
-    return FaissBackend(root, model, dim)
 
 
 def _faiss() -> Any:
@@ -209,6 +204,8 @@ class FaissBackend:
     sync adds only embeddings written since; it is rebuilt from the store when missing, when
     it outgrows an exact scan, or when it grew past 4x the vectors its IVF lists learnt from.
     """
+
+    name = "faiss"
 
     def __init__(self, root: Path, model: str, dim: int) -> None:
         self.model, self.dim = model, dim

@@ -45,6 +45,7 @@ from paperwire.store.papers import WriteResult
 from paperwire.store.schema import embeddings as embeddings_table
 from paperwire.store.schema import papers as papers_table
 from paperwire.store.stats import StatsMethods
+from paperwire.store.vectors import VectorMethods
 
 __all__ = ["DayKind", "PaperView", "Store", "WriteResult"]
 
@@ -66,7 +67,7 @@ def _data_version(conn: Connection) -> str:
     return f"{newest.isoformat() if newest else ''}|m{_moderation.moderation_version(conn)}"
 
 
-class Store(CommunityMethods, MailMethods, StatsMethods):
+class Store(CommunityMethods, MailMethods, StatsMethods, VectorMethods):
     """Papers, their provenance and harvest state, in SQLite or PostgreSQL."""
 
     def __init__(self, engine: Engine) -> None:
