@@ -43,7 +43,7 @@ def pg_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         # except where someone points the tests at their own PostgreSQL on purpose.
         if available is None:
             pytest.skip("this PostgreSQL has no vector extension (pgserver bundles one)")
-        assert installed and table, "migration 0009a did not set up pgvector"
+        assert installed and table, "migration 0009 did not set up pgvector"
         yield store
 
 

@@ -1,6 +1,6 @@
 """Vectors in PostgreSQL (pgvector): the paper_vectors table, its HNSW index, and searches.
 
-PostgreSQL only, and only where the ``vector`` extension is installed (migration 0009a
+PostgreSQL only, and only where the ``vector`` extension is installed (migration 0009
 creates the table when it can; ``ensure_pgvector`` does so later). The embeddings table
 stays the source of truth: rows here are copied from it (``sync_pgvector``) and can be
 rebuilt from it at any time, so no paper is re-embedded to switch backends.
@@ -46,7 +46,7 @@ MAX_EF_SEARCH = 1_000  # pgvector's limit
 COPY_BATCH = 20_000
 COUNTER = "pgvector"
 
-# Kept in step with migration 0009a (which holds its own copy, as migrations must).
+# Kept in step with migration 0009 (which holds its own copy, as migrations must).
 DDL = (
     "CREATE TABLE IF NOT EXISTS paper_vectors ("
     " model varchar(64) NOT NULL,"
