@@ -27,9 +27,12 @@ WRITER_LOCK = ".paperwire-writer.lock"
 
 
 @contextmanager
-def writer_lock(root: Path, *, waiting: Callable[[], object] | None = None) -> Iterator[None]:
+def writer_lock(root: Path, *, waiting: Callable[[], object] | None = None,
+                blocking: bool = True) -> Iterator[bool]:
     """Hold the lock of the one process that may write the indexes under ``root`` (a home's
-    ``index`` folder); a second writer calls ``waiting`` once and waits its turn.
+    ``index`` folder); a second writer calls ``waiting`` once and waits its turn. With
+    ``blocking=False`` it does not wait: the block runs at once and is given False when
+    another process holds the lock (True when this one does).
 
     An flock on one fixed file: it dies with its holder (a killed run never blocks the next),
     it is per home (two homes on one PostgreSQL database index apart), and readers (the web)
@@ -40,7 +43,10 @@ def writer_lock(root: Path, *, waiting: Callable[[], object] | None = None) -> I
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            if not blocking:
+                yield False
+                return
             if waiting is not None:
                 waiting()
             fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
+        yield True

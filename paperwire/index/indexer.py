@@ -120,7 +120,7 @@ def _update(store: Store, paths: IndexPaths, embedder: Embedder | None, rebuild:
                               f"embedder computes {embedder.model}")
         if rebuild:
             vectors.reset()
-        _embed_missing(store, embedder, report, show)
+        embed_missing(store, embedder, report, show=show)
         try:
             vectors.refresh()
         except IndexDamaged:
@@ -133,7 +133,10 @@ def _update(store: Store, paths: IndexPaths, embedder: Embedder | None, rebuild:
     return report
 
 
-def _embed_missing(store: Store, embedder: Embedder, report: IndexReport, show: bool) -> None:
+def embed_missing(store: Store, embedder: Embedder, report: IndexReport, *,
+                  show: bool = False) -> None:
+    """Embed the papers that lack a current embedding, committing batch by batch (counted
+    in ``report``)."""
     total = store.count_to_embed(embedder.model)
     started = time.perf_counter()
     after = 0
