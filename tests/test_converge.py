@@ -10,6 +10,8 @@ become searchable on host B within the sync bound, with nobody running `paperwir
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from click.testing import CliRunner
 from paperwire.cli import cli
 from paperwire.convergence import IndexSync
 from paperwire.index import writer_lock
-from paperwire.index.indexer import IndexPaths
+from paperwire.index.indexer import IndexPaths, update_index
 from paperwire.index.lexical import LexicalIndex, lexical_version
 from paperwire.index.minilm import DIM, MODEL
 from paperwire.index.vectors import FaissBackend
@@ -113,6 +115,40 @@ def test_a_damaged_keyword_index_is_rebuilt_by_the_next_pass(database_url: str,
         assert done.repaired == ["keyword"]
         lexical = LexicalIndex(IndexPaths.for_home(tmp_path).lexical)
         assert [r for r, _ in lexical.search("glacier", 5)] == _rows(store, "2501.00001")
+
+
+class _HeldEmbedder:
+    """An embedder that stops in ``embed`` until released: an embedding run in progress."""
+
+    name, model, dim = "held", "held-test-model", 4
+
+    def __init__(self) -> None:
+        self.embedding, self.release = threading.Event(), threading.Event()
+
+    def embed(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
+        self.embedding.set()
+        assert self.release.wait(60)
+        return np.tile(np.float32([1, 0, 0, 0]), (len(texts), 1))
+
+
+def test_an_index_run_does_not_hold_up_the_sync_while_it_embeds(database_url: str,
+                                                                  tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, database_url)
+    with Store.from_url(database_url) as store:
+        store.write_batch([paper("2501.00001")])
+        embedder = _HeldEmbedder()
+        run = threading.Thread(target=update_index, args=(
+            store, IndexPaths.for_home(tmp_path), embedder), kwargs={"progress": False})
+        run.start()
+        try:
+            assert embedder.embedding.wait(60)
+            store.write_batch([paper("2501.00002", title="Glacier calving in fjords")])
+            done = IndexSync(settings, store).run_once()  # while the run embeds
+            assert done.held and done.lexical is not None and done.lexical.added == 1
+        finally:
+            embedder.release.set()
+            run.join(60)
+        assert not run.is_alive() and store.count_embeddings(embedder.model) == 2
 
 
 def test_the_interval_is_a_bounded_setting() -> None:
