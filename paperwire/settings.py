@@ -35,6 +35,13 @@ def _list(value: str) -> tuple[str, ...]:
     return tuple(part for part in value.replace(",", " ").split() if part)
 
 
+def _seconds(value: str) -> float:
+    seconds = float(value)
+    if not 0 <= seconds <= 86_400:
+        raise ValueError(f"expected 0 to 86400 seconds, got {value!r}")
+    return seconds
+
+
 def _choice(value: str, choices: tuple[str, ...]) -> str:
     lowered = value.strip().lower()
     if lowered not in choices:
@@ -96,6 +103,17 @@ class Settings:
     index_on_ingest: bool = _setting(True,
         "Update the keyword index right after each ingest, so new papers are searchable at "
         "once (embedding waits for `paperwire index`).", _bool)
+    index_sync_seconds: float = _setting(30.0,
+        "Each web process keeps this host's keyword index (and faiss vectors) in step with "
+        "the database in a background thread, looking this often, in seconds: a paper "
+        "ingested anywhere (another host, the worker) is searchable here by keywords within "
+        "this bound plus one sync's duration, and by meaning once it has been embedded "
+        "elsewhere, without `paperwire index` or a restart. One process per home writes "
+        "the files (the index writer lock); the others reload them. 0: off.", _seconds)
+    index_sync_embed: bool = _setting(False,
+        "Let the web's index sync also embed the papers that lack an embedding (it loads the "
+        "embedding model in the web process). Off: embedding is left to `paperwire worker` "
+        "or `paperwire index`, and the sync picks their vectors up from the database.", _bool)
     embedder: str = _setting("auto",
         "Embedding runtime for search by meaning: `auto` (the fastest installed: onnx-int8, "
         "else torch), `onnx-int8`, `onnx-fp32`, `torch`, or `none` (keyword search only).")

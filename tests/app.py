@@ -36,11 +36,13 @@ if TYPE_CHECKING:
 
 def make_settings(home: Path, database_url: str = "", **changes: Any) -> Settings:
     """Settings for a test site: a temporary home, no embedder (keyword search only, no model
-    to load), no progress bars, the loopback base URL, and no background runner in the app
-    (tests drain the queues with helpers.run_queues, so what ran is known when they look);
-    ``changes`` override any of them."""
+    to load), no progress bars, the loopback base URL, no background runner in the app
+    (tests drain the queues with helpers.run_queues, so what ran is known when they look) and
+    no background index sync (tests index when they mean to); ``changes`` override any of
+    them."""
     values: dict[str, Any] = {"home": home, "database_url": database_url, "embedder": "none",
                               "progress": False, "base_url": BASE, "queue_runner": "worker",
+                              "index_sync_seconds": 0,
                               **changes}
     return Settings(**values)
 

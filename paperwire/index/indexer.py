@@ -8,8 +8,11 @@ Three steps, each incremental and safe to interrupt:
      its watermark; rebuilt from the store when missing, when it outgrows an exact scan, or
      on ``--rebuild``).
 
-One run at a time per home: a second waits on ``writer_lock`` (calling ``waiting``) instead of
-racing the first (tantivy segments merged away under it, half-written faiss files).
+One run at a time per home: a second waits on ``run_lock`` (calling ``waiting``) instead of
+embedding the same papers. Files are written only under ``writer_lock``, which the web's index
+sync (convergence.py) takes too, so neither races the other (tantivy segments merged away
+under it, half-written faiss files); it is not held while embedding, so a long embedding run
+does not hold up the sync of new papers' keywords.
 
 A damaged keyword or vector index (truncated, unreadable) is rebuilt from the store, which
 holds everything both are made of; the summary says so.
@@ -26,7 +29,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from paperwire.errors import ConfigError, IndexDamaged
-from paperwire.index import writer_lock
+from paperwire.index import run_lock, writer_lock
 from paperwire.index.backends import open_backend
 from paperwire.index.embedder import Embedder
 from paperwire.index.lexical import LexicalIndex, SyncReport
@@ -90,27 +93,30 @@ def update_index(store: Store, paths: IndexPaths, embedder: Embedder | None, *,
                  waiting: Callable[[], object] | None = None) -> IndexReport:
     """Sync the keyword index, embed what is missing and sync the vector backend (the one
     given, or the default one for the embedder's model under ``paths``). Waits for another
-    process updating the same indexes (``waiting`` is called once when it must)."""
-    with writer_lock(paths.root, waiting=waiting):
-        return _update(store, paths, embedder, rebuild, progress, vectors)
+    process updating the same indexes (``waiting`` is called once when it must).
+
+    The home's writer lock is held while files are written, not while embedding (which
+    writes only to the store): the web's index sync keeps the keyword index fresh meanwhile.
+    The run lock keeps a second run from embedding the same papers."""
+    said: list[bool] = []
+
+    def wait_once() -> None:
+        if waiting is not None and not said:
+            said.append(True)
+            waiting()
+
+    with run_lock(paths.root, waiting=wait_once):
+        return _update(store, paths, embedder, rebuild, progress, vectors, wait_once)
 
 
 def _update(store: Store, paths: IndexPaths, embedder: Embedder | None, rebuild: bool,
-            progress: bool, vectors: VectorBackend | None) -> IndexReport:
+            progress: bool, vectors: VectorBackend | None,
+            waiting: Callable[[], object]) -> IndexReport:
     report = IndexReport()
     show = progress and sys.stderr.isatty()
     try:
-        try:
-            lexical = LexicalIndex(paths.lexical)
-        except IndexDamaged:
-            lexical, rebuild_lexical = LexicalIndex.repaired(paths.lexical), True
-            report.repaired.append("keyword")
-        else:
-            rebuild_lexical = rebuild
-        with tqdm(desc="keyword index", unit=" papers", disable=not show,
-                  file=sys.stderr) as bar:
-            sync = lexical.rebuild if rebuild_lexical else lexical.sync
-            report.lexical = sync(store, progress=bar.update)
+        with writer_lock(paths.root, waiting=waiting):
+            _update_lexical(store, paths, rebuild, report, show)
         if embedder is None:
             report.embedding = False
             return report
@@ -119,22 +125,39 @@ def _update(store: Store, paths: IndexPaths, embedder: Embedder | None, rebuild:
         if vectors.model != embedder.model:
             raise ConfigError(f"the vector index holds {vectors.model} vectors, but the "
                               f"embedder computes {embedder.model}")
-        if rebuild:
-            vectors.reset()
-        _embed_missing(store, embedder, report, show)
-        try:
-            vectors.refresh()
-        except IndexDamaged:
-            report.repaired.append("vector")
-            vectors.reset()
-        report.vectors_rebuilt = vectors.sync(store)
-        report.vectors = len(vectors)
+        embed_missing(store, embedder, report, show=show)
+        with writer_lock(paths.root, waiting=waiting):
+            if rebuild:
+                vectors.reset()
+            try:
+                vectors.refresh()
+            except IndexDamaged:
+                report.repaired.append("vector")
+                vectors.reset()
+            report.vectors_rebuilt = vectors.sync(store)
+            report.vectors = len(vectors)
     except KeyboardInterrupt:
         report.interrupted = True
     return report
 
 
-def _embed_missing(store: Store, embedder: Embedder, report: IndexReport, show: bool) -> None:
+def _update_lexical(store: Store, paths: IndexPaths, rebuild: bool, report: IndexReport,
+                    show: bool) -> None:
+    try:
+        lexical = LexicalIndex(paths.lexical)
+    except IndexDamaged:
+        lexical, rebuild = LexicalIndex.repaired(paths.lexical), True
+        report.repaired.append("keyword")
+    with tqdm(desc="keyword index", unit=" papers", disable=not show,
+              file=sys.stderr) as bar:
+        sync = lexical.rebuild if rebuild else lexical.sync
+        report.lexical = sync(store, progress=bar.update)
+
+
+def embed_missing(store: Store, embedder: Embedder, report: IndexReport, *,
+                  show: bool = False) -> None:
+    """Embed the papers that lack a current embedding, committing batch by batch (counted
+    in ``report``)."""
     total = store.count_to_embed(embedder.model)
     started = time.perf_counter()
     after = 0

@@ -157,6 +157,15 @@ class LexicalIndex:
         report.seconds = time.perf_counter() - started
         return report
 
+    def behind(self, store: Store) -> bool:
+        """Whether the store holds papers changed since the last sync (one indexed query of
+        one row): a cheap look before ``sync``, which takes tantivy's writer."""
+        state = self._read_state()
+        if not state.get("watermark"):
+            return bool(store.changed_since(None, 0, 1)) or not state
+        since = datetime.fromisoformat(state["watermark"])
+        return bool(store.changed_since(since, int(state.get("after_id", 0)), 1))
+
     def rebuild(self, store: Store, **kwargs: Any) -> SyncReport:
         writer = self._writer()
         writer.delete_all_documents()

@@ -18,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from paperwire import accounts
 from paperwire.background import Runner
+from paperwire.convergence import IndexSync
 from paperwire.errors import IndexDamaged
 from paperwire.mcp import McpHttpApp, streamable_http_app
 from paperwire.settings import Settings
@@ -91,6 +92,10 @@ def _lifespan(mcp_app: McpHttpApp) -> Callable[[FastAPI], AbstractAsyncContextMa
             # One per process: rows are claimed atomically, so processes and hosts share.
             site.runner = Runner(site.settings, site.store)
             site.runner.start()
+        if site.settings.index_sync_seconds > 0:
+            # Each process tries; the one holding the home's writer lock syncs the files.
+            site.index_sync = IndexSync(site.settings, site.store)
+            site.index_sync.start()
         try:
             # A mounted app's own lifespan never runs: the MCP session manager starts here.
             async with mcp_app.lifespan():
@@ -99,6 +104,9 @@ def _lifespan(mcp_app: McpHttpApp) -> Callable[[FastAPI], AbstractAsyncContextMa
             if site.runner is not None:
                 site.runner.stop()
                 site.runner = None
+            if site.index_sync is not None:
+                await anyio.to_thread.run_sync(site.index_sync.stop)
+                site.index_sync = None
 
     return lifespan
 

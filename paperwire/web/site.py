@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from paperwire.background import Runner
+from paperwire.convergence import IndexSync
 from paperwire.errors import InvalidRecord
 from paperwire.mail import Mailer, mailer_for
 from paperwire.models import User, parse_arxiv_id
@@ -55,6 +56,8 @@ class Site:
         # Requests only queue mail; the runner (started in the app's lifespan when
         # PAPERWIRE_QUEUE_RUNNER=web) delivers it, woken at once when this process queued.
         self.runner: Runner | None = None
+        # Keeps this home's indexes in step with the database (convergence.py; lifespan).
+        self.index_sync: IndexSync | None = None
         self.mailer: Mailer = mailer_for(store, on_queued=self.wake)
 
     def wake(self) -> None:
