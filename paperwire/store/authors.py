@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
 from paperwire.errors import NotFound
 from paperwire.models import Paper
@@ -34,14 +34,14 @@ def link_papers(conn: Connection, arxiv_ids: Iterable[str], now: datetime) -> in
         rows = conn.execute(select(papers.c.id, papers.c.authors, papers.c.categories)
                             .where(papers.c.arxiv_id.in_(chunk)).order_by(papers.c.id)).all()
         written = _written_names(conn, [r.id for r in rows])
-        for row in rows:
-            names = [str(a) for a in row.authors or []]
-            if written.get(row.id) == names:
-                continue
-            if row.id in written:
-                conn.execute(delete(paper_authors).where(paper_authors.c.paper_id == row.id))
-            _link_one(conn, row.id, names, list(row.categories or []), now)
-            linked += 1
+        stale = [r for r in rows if written.get(r.id) != [str(a) for a in r.authors or []]]
+        redo = [r.id for r in stale if r.id in written]
+        if redo:
+            conn.execute(delete(paper_authors).where(paper_authors.c.paper_id.in_(redo)))
+        if stale:
+            _link_batch(conn, [(r.id, [str(a) for a in r.authors or []],
+                                list(r.categories or [])) for r in stale], now)
+        linked += len(stale)
     return linked
 
 
@@ -56,25 +56,42 @@ def _written_names(conn: Connection, paper_ids: Sequence[int]) -> dict[int, list
     return found
 
 
-def _link_one(conn: Connection, paper_id: int, names: list[str], categories: list[str],
-              now: datetime) -> None:
-    normal = [normalise(n) for n in names]
-    keys = {n.key for n in normal}
+def _link_batch(conn: Connection, batch: list[tuple[int, list[str], list[str]]],
+                now: datetime) -> None:
+    """Link papers in order, each seeing the identities the ones before it chose: the
+    evidence is read once for the batch and grown in memory, and new identities are written
+    together at the end (a few statements per batch, not per paper)."""
+    normal = {paper_id: [normalise(n) for n in names] for paper_id, names, _ in batch}
+    keys = {n.key for names in normal.values() for n in names}
     candidates = _candidates(conn, keys)
-    evidence = _evidence(conn, [i for ids in candidates.values() for i in ids], keys)
-    archives = {archive_of(c) for c in categories}
-    rows, chosen_here = [], set()
-    for position, (written, name) in enumerate(zip(names, normal, strict=True)):
-        others = keys - {name.key}
-        pool = [evidence[i] for i in candidates.get(name.key, []) if i not in chosen_here]
-        author_id = choose_identity(pool, others, archives)
-        if author_id is None:
-            author_id = _new_author(conn, name, now)
-        chosen_here.add(author_id)
-        rows.append({"paper_id": paper_id, "position": position, "author_id": author_id,
-                     "name": written[:300]})
-    if rows:
-        conn.execute(insert(paper_authors), rows)
+    known = _evidence(conn, [i for ids in candidates.values() for i in ids], keys)
+    evidence = {i: (set(e.coauthors), set(e.archives)) for i, e in known.items()}
+    fresh: dict[int, Name] = {}  # a placeholder id (negative) → the new identity's name
+    links: list[dict[str, Any]] = []
+    for paper_id, names, categories in batch:
+        paper_keys = {n.key for n in normal[paper_id]}
+        archives = {archive_of(c) for c in categories}
+        chosen: list[int] = []
+        for position, (written, name) in enumerate(zip(names, normal[paper_id], strict=True)):
+            pool = [Evidence(i, frozenset(evidence[i][0]), frozenset(evidence[i][1]))
+                    for i in candidates.get(name.key, []) if i not in chosen]
+            author_id = choose_identity(pool, paper_keys - {name.key}, archives)
+            if author_id is None:
+                author_id = -(len(fresh) + 1)
+                fresh[author_id] = name
+                candidates.setdefault(name.key, []).append(author_id)
+                evidence[author_id] = (set(), set())
+            chosen.append(author_id)
+            links.append({"paper_id": paper_id, "position": position,
+                          "author_id": author_id, "name": written[:300]})
+        for author_id, name in zip(chosen, normal[paper_id], strict=True):
+            evidence[author_id][0].update(paper_keys - {name.key})
+            evidence[author_id][1].update(archives)
+    real = _new_authors(conn, fresh, now)
+    for link in links:
+        link["author_id"] = real.get(link["author_id"], link["author_id"])
+    if links:
+        conn.execute(insert(paper_authors), links)
 
 
 def _candidates(conn: Connection, keys: Iterable[str]) -> dict[str, list[int]]:
@@ -113,16 +130,46 @@ def _evidence(conn: Connection, ids: Sequence[int], keys: set[str]) -> dict[int,
     return {i: Evidence(i, frozenset(coauthors[i]), frozenset(archives[i])) for i in ids}
 
 
+def _free_slugs(conn: Connection, names: list[Name]) -> list[str]:
+    """A slug for each new identity: its name's, else with the first free suffix (-2, -3…)."""
+    bases = {n.slug for n in names}
+    taken: set[str] = set()
+    for chunk in in_chunks(bases):
+        taken.update(conn.execute(select(authors.c.slug)
+                                  .where(authors.c.slug.in_(chunk))).scalars())
+    for base in [b for b in bases if b in taken]:  # homonyms: rare, one look-up each
+        taken.update(conn.execute(select(authors.c.slug)
+                                  .where(authors.c.slug.like(base + "-%"))).scalars())
+    slugs = []
+    for name in names:
+        slug, n = name.slug, 1
+        while slug in taken:
+            n += 1
+            slug = f"{name.slug}-{n}"
+        taken.add(slug)
+        slugs.append(slug)
+    return slugs
+
+
+def _new_authors(conn: Connection, fresh: dict[int, Name], now: datetime) -> dict[int, int]:
+    """Write new identities; their placeholder ids → their real ones."""
+    if not fresh:
+        return {}
+    order = list(fresh)
+    slugs = _free_slugs(conn, [fresh[i] for i in order])
+    rows = [{"slug": slug, "name": fresh[i].display[:300], "sort_name": fresh[i].sort_name[:300],
+             "key": fresh[i].key, "merged_into": None, "created_at": now}
+            for i, slug in zip(order, slugs, strict=True)]
+    conn.execute(insert(authors), rows)
+    ids: dict[str, int] = {}
+    for chunk in in_chunks(slugs):
+        ids.update((s, int(i)) for s, i in conn.execute(
+            select(authors.c.slug, authors.c.id).where(authors.c.slug.in_(chunk))))
+    return {placeholder: ids[slug] for placeholder, slug in zip(order, slugs, strict=True)}
+
+
 def _new_author(conn: Connection, name: Name, now: datetime) -> int:
-    slug, n = name.slug, 1
-    taken = set(conn.execute(select(authors.c.slug).where(
-        or_(authors.c.slug == slug, authors.c.slug.like(slug + "-%")))).scalars())
-    while slug in taken:
-        n += 1
-        slug = f"{name.slug}-{n}"
-    return int(conn.execute(insert(authors).values(
-        slug=slug, name=name.display[:300], sort_name=name.sort_name[:300], key=name.key,
-        merged_into=None, created_at=now).returning(authors.c.id)).scalar_one())
+    return _new_authors(conn, {-1: name}, now)[-1]
 
 
 def unlinked_papers(conn: Connection, after_id: int, limit: int) -> list[tuple[int, str]]:
