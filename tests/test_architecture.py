@@ -33,7 +33,10 @@ MAX_LINES = 500
 # the package may import it.
 LAYERS: tuple[tuple[str, ...], ...] = (
     # arXiv's calendar (schedule, schedule_data) is domain knowledge, like its taxonomy.
+    # Names in normal form (paperwire.names) are domain vocabulary too: the store links
+    # authors as it writes papers.
     ("paperwire.settings", "paperwire.models", "paperwire.errors", "paperwire.taxonomy",
+     "paperwire.names",
      "paperwire.schedule", "paperwire.schedule_data"),
     ("paperwire.sources",),
     ("paperwire.store",),
@@ -42,6 +45,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("paperwire.ingest", "paperwire.signals"),
     ("paperwire.index",),
     ("paperwire.trending", "paperwire.accounts", "paperwire.library", "paperwire.discussion",
+     "paperwire.authors",
      "paperwire.submissions"),
     ("paperwire.search", "paperwire.recommend"),
     ("paperwire.evaluate",),

@@ -38,7 +38,8 @@ URLS = {
     "/unsubscribe/{token}": "/unsubscribe/{token}", "/submit": "/submit",
     "/submit/jobs/{job_id}": "/submit/jobs/{job}",
     "/admin/digest/preview": "/admin/digest/preview?email=reader@example.org",
-    "/stats": "/stats?days=90",
+    "/stats": "/stats?days=90", "/authors/{slug}": "/authors/ada-lovelace",
+    "/following": "/following",
 }
 # Pages that answer 400 when their link token is not valid (that answer has a twin too).
 BAD_LINK = {"/verify", "/password/reset", "/subscribe/confirm"}

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine, func, select
 from paperwire.models import ChangedPaper, HarvestState, Paper, VoteState
 from paperwire.settings import Settings
 from paperwire.sources.listing import ListingEntry
+from paperwire.store import authors as _authors
 from paperwire.store import embeddings as _embeddings
 from paperwire.store import listing_entries as _entries
 from paperwire.store import listings as _listings
@@ -28,6 +29,7 @@ from paperwire.store import papers as _papers
 from paperwire.store import state as _state
 from paperwire.store import submissions as _submissions
 from paperwire.store import votes as _votes
+from paperwire.store.author_methods import AuthorMethods
 from paperwire.store.community_methods import CommunityMethods
 from paperwire.store.counters import counter
 from paperwire.store.database import (
@@ -67,7 +69,7 @@ def _data_version(conn: Connection) -> str:
     return f"{newest.isoformat() if newest else ''}|m{_moderation.moderation_version(conn)}"
 
 
-class Store(CommunityMethods, MailMethods, StatsMethods, VectorMethods):
+class Store(CommunityMethods, MailMethods, StatsMethods, VectorMethods, AuthorMethods):
     """Papers, their provenance and harvest state, in SQLite or PostgreSQL."""
 
     def __init__(self, engine: Engine) -> None:
@@ -121,6 +123,7 @@ class Store(CommunityMethods, MailMethods, StatsMethods, VectorMethods):
             # The lexical index syncs by modified_at: see database.next_stamp.
             now = next_stamp(conn, papers_table.c.modified_at)
             result = _papers.write_papers(conn, batch, now)
+            _authors.link_papers(conn, (p.arxiv_id for p in batch), now)
             if state is not None:
                 _state.save_state(conn, state, now)
         return result
@@ -134,6 +137,7 @@ class Store(CommunityMethods, MailMethods, StatsMethods, VectorMethods):
         with write_transaction(self.engine) as conn:
             now = next_stamp(conn, papers_table.c.modified_at)
             result = _papers.write_papers(conn, [e.paper for e in entries], now)
+            _authors.link_papers(conn, (e.paper.arxiv_id for e in entries), now)
             added = _entries.write_entries(conn, entries, now)
             if state is not None:
                 _state.save_state(conn, state, now)

@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from paperwire.errors import NotFound
 from paperwire.models import Candidate, ExternalVote, HarvestState, Paper, User, VoteState
 from paperwire.store import accounts as _accounts
+from paperwire.store import authors as _authors
 from paperwire.store import moderation as _moderation
 from paperwire.store import papers as _papers
 from paperwire.store import state as _state
@@ -66,6 +67,7 @@ class CommunityMethods:
         with write_transaction(self.engine) as conn:
             now = next_stamp(conn, papers_table.c.modified_at)
             written = _papers.write_weak_papers(conn, papers, now)
+            _authors.link_papers(conn, (p.arxiv_id for p in papers), now)
             imported = _votes.upsert_external_votes(conn, source, rows, now)
             if state is not None:
                 _state.save_state(conn, state, now)

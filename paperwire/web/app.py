@@ -28,6 +28,7 @@ from paperwire.web.admin import pages_router as admin_forms
 from paperwire.web.admin import router as admin_api
 from paperwire.web.api import router as api_router
 from paperwire.web.asgi import BodyLimit, HTTPMiddleware, editing_headers
+from paperwire.web.authors import install as install_authors
 from paperwire.web.citing import register_citation_formats
 from paperwire.web.community import pages_router as community_forms
 from paperwire.web.community import router as community_api
@@ -190,6 +191,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(api_router)
     app.include_router(feeds_router)
     install_stats(app)
+    install_authors(app)
     app.include_router(accounts_router)
     install_subscriptions(app)  # also exempts its one-click unsubscribe from CSRF
     app.include_router(community_forms)

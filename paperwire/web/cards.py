@@ -61,6 +61,7 @@ def with_votes(store: Store, cards: list[dict[str, Any]], viewer: User | None = 
     and, for a signed-in ``viewer``, whether they voted: two indexed reads for the page."""
     states, submitted = store.card_states((c["arxiv_id"] for c in cards),
                                           viewer.id if viewer else None)
+    with_author_links(store, cards)
     for c in cards:
         c["submitted_by"] = (submitted.get(c["arxiv_id"]) or {}).get("submitted_by")
         state = states.get(c["arxiv_id"])
@@ -76,6 +77,18 @@ def with_submitters(store: Store, cards: list[dict[str, Any]]) -> list[dict[str,
     found = store.submissions_for(c["arxiv_id"] for c in cards)
     for c in cards:
         c["submitted_by"] = (found.get(c["arxiv_id"]) or {}).get("submitted_by")
+    return with_author_links(store, cards)
+
+
+def with_author_links(store: Store, cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Cards with ``author_links``: each author as written, with their identity's page
+    (``/authors/<slug>``), in one read; papers not linked yet get plain names."""
+    found = store.authors_of(c["arxiv_id"] for c in cards)
+    for c in cards:
+        links = found.get(c["arxiv_id"])
+        c["author_links"] = ([{"name": a["name"], "url": f"/authors/{a['slug']}"}
+                              for a in links] if links
+                             else [{"name": a, "url": None} for a in c["authors"]])
     return cards
 
 

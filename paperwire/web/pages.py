@@ -38,6 +38,7 @@ from paperwire.web.cards import (
     community_data,
     hit_card,
     scored_card,
+    with_author_links,
     with_my_votes,
     with_submitters,
     with_votes,
@@ -323,7 +324,7 @@ def _paper_shared(site: Site, arxiv_id: str, similar: int
     nearest = with_votes(site.store, [dict(c) for c in nearest])
     path = f"/papers/{arxiv_id}"
     return view.paper, {
-        "paper": card(view.paper), "similar": nearest,
+        "paper": with_author_links(site.store, [card(view.paper)])[0], "similar": nearest,
         "short_date": short_day(paper_day(view.paper)), "hidden": view.hidden,
         "community": community_data(view), "vote_history": vote_history(site, arxiv_id),
         "listings": site.store.listing_entries(arxiv_id),
