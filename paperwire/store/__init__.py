@@ -28,6 +28,7 @@ from paperwire.store import papers as _papers
 from paperwire.store import state as _state
 from paperwire.store import submissions as _submissions
 from paperwire.store import votes as _votes
+from paperwire.store.comment_methods import CommentMethods, DiscussionView
 from paperwire.store.community_methods import CommunityMethods
 from paperwire.store.counters import counter
 from paperwire.store.database import (
@@ -46,7 +47,7 @@ from paperwire.store.schema import embeddings as embeddings_table
 from paperwire.store.schema import papers as papers_table
 from paperwire.store.stats import StatsMethods
 
-__all__ = ["DayKind", "PaperView", "Store", "WriteResult"]
+__all__ = ["DayKind", "DiscussionView", "PaperView", "Store", "WriteResult"]
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def _data_version(conn: Connection) -> str:
     return f"{newest.isoformat() if newest else ''}|m{_moderation.moderation_version(conn)}"
 
 
-class Store(CommunityMethods, MailMethods, StatsMethods):
+class Store(CommunityMethods, CommentMethods, MailMethods, StatsMethods):
     """Papers, their provenance and harvest state, in SQLite or PostgreSQL."""
 
     def __init__(self, engine: Engine) -> None:
@@ -228,14 +229,15 @@ class Store(CommunityMethods, MailMethods, StatsMethods):
             return _listings.latest_day(conn)
 
     def view_version(self) -> str:
-        """Changes whenever papers, votes or moderation do, in one statement of indexed
+        """Changes whenever papers, votes, comments or moderation do, in one statement of indexed
         lookups: the cache key of views computed from all three (trending lists). Pages are
         served many times per change, so this read is on every request's path."""
         with self.engine.connect() as conn:
-            newest, moderated, voted = conn.execute(select(
+            newest, moderated, voted, commented = conn.execute(select(
                 select(func.max(papers_table.c.modified_at)).scalar_subquery(),
-                _moderation.moderation_version_query(), counter("votes"))).one()
-        return f"{newest.isoformat() if newest else ''}|m{moderated}|v{voted}"
+                _moderation.moderation_version_query(), counter("votes"),
+                counter("comments"))).one()
+        return f"{newest.isoformat() if newest else ''}|m{moderated}|v{voted}|c{commented}"
 
     # --- embeddings ---------------------------------------------------------------------
     def count_to_embed(self, model: str) -> int:
