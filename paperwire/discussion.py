@@ -24,7 +24,7 @@ from paperwire.store.database import utcnow
 from paperwire.throttle import HOUR, Limit, Throttled, reserve
 
 __all__ = ["EDIT_WINDOW", "MAX_BODY", "ORDERS", "DiscussionError", "Throttled", "delete",
-           "edit", "lock", "moderate", "post", "report", "thread", "vote"]
+           "edit", "lock", "moderate", "post", "report", "thread", "visible", "vote"]
 
 EDIT_WINDOW = timedelta(minutes=15)
 MAX_BODY = 10_000
@@ -87,7 +87,7 @@ def _comment(store: Store, comment_id: int) -> dict[str, Any]:
     return found
 
 
-def _visible(store: Store, comment_id: int, user: User | None) -> dict[str, Any]:
+def visible(store: Store, comment_id: int, user: User | None) -> dict[str, Any]:
     """The comment when this user may see it (public, their own, or a moderator); else 404."""
     found = _comment(store, comment_id)
     public = (found["status"] == "visible" and found["hidden_at"] is None
@@ -101,7 +101,7 @@ def _parent(store: Store, arxiv_id: str, parent_id: int | None, user: User) -> i
     """The top-level comment a reply hangs under (a reply to a reply joins its thread)."""
     if parent_id is None:
         return None
-    parent = _visible(store, parent_id, user)
+    parent = visible(store, parent_id, user)
     if parent["arxiv_id"] != arxiv_id:
         raise DiscussionError(400, f"parent_id: comment {parent_id} is on another paper")
     if parent["deleted_at"] is not None and parent["parent_id"] is not None:
@@ -148,7 +148,7 @@ def post(store: Store, settings: Settings, user: User | None, arxiv_id: str, tex
 
 def _own(store: Store, user: User | None, comment_id: int, verb: str) -> dict[str, Any]:
     user = _verified(user)
-    found = _visible(store, comment_id, user)
+    found = visible(store, comment_id, user)
     if found["user_id"] != user.id:
         raise DiscussionError(403, f"only its author may {verb} a comment")
     if found["deleted_at"] is not None:
@@ -181,7 +181,7 @@ def delete(store: Store, user: User | None, comment_id: int) -> dict[str, Any]:
 
 def vote(store: Store, user: User | None, comment_id: int, on: bool) -> dict[str, Any]:
     user = _verified(user)
-    found = _visible(store, comment_id, user)
+    found = visible(store, comment_id, user)
     if found["deleted_at"] is not None:
         raise DiscussionError(409, f"comment {comment_id} was deleted")
     return {"id": comment_id, "votes": store.vote_comment(comment_id, user.id, on),
@@ -191,7 +191,7 @@ def vote(store: Store, user: User | None, comment_id: int, on: bool) -> dict[str
 def report(store: Store, user: User | None, comment_id: int, reason: str) -> bool:
     """Report a comment to the moderators; False when this reader reported it before."""
     user = _verified(user)
-    _visible(store, comment_id, user)
+    visible(store, comment_id, user)
     reason = reason.strip()
     if not reason or len(reason) > MAX_REASON:
         raise DiscussionError(400, f"reason: say why, in at most {MAX_REASON:,} characters")

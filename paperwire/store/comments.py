@@ -150,7 +150,7 @@ def discussed(conn: Connection, limit: int, offset: int) -> tuple[list[dict[str,
     total = conn.execute(select(func.count(func.distinct(comments.c.paper_id))).where(*where)
                          ).scalar_one()
     return ([{"arxiv_id": r.arxiv_id, "last_comment_at": r.last_at.isoformat(),
-              "comments": int(r.n)} for r in rows], int(total))
+              "comment_count": int(r.n)} for r in rows], int(total))
 
 
 def author_facts(conn: Connection, user_id: int, body_hash: str, since: datetime
