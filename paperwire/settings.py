@@ -179,6 +179,12 @@ class Settings:
     resets_per_ip_per_hour: int = _setting(10,
         "Password-reset requests one client may make per hour before being asked to wait "
         "(HTTP 429), whichever addresses they name.", int)
+    comments_first_approved: int = _setting(0,
+        "How many of a new account's first comments wait for a moderator's approval before "
+        "anyone else sees them (0: none wait).", int)
+    comments_per_hour: int = _setting(20,
+        "Comments (and edits) one account may post per hour before being asked to wait "
+        "(HTTP 429); one client address may post four times as many.", int)
     queue_runner: str = _setting("web",
         "Where queued work runs: the mail requests queue (verification, reset, subscription "
         "confirmation, notices) and submissions' fetches from arXiv. `web`: a background "

@@ -40,6 +40,8 @@ URLS = {
     "/admin/digest/preview": "/admin/digest/preview?email=reader@example.org",
     "/stats": "/stats?days=90", "/authors/{slug}": "/authors/ada-lovelace",
     "/following": "/following",
+    "/papers/{arxiv_id:path}/discussion": f"/papers/{PAPER}/discussion",
+    "/discussed": "/discussed", "/moderation/comments": "/moderation/comments",
 }
 # Pages that answer 400 when their link token is not valid (that answer has a twin too).
 BAD_LINK = {"/verify", "/password/reset", "/subscribe/confirm"}

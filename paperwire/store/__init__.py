@@ -30,6 +30,7 @@ from paperwire.store import state as _state
 from paperwire.store import submissions as _submissions
 from paperwire.store import votes as _votes
 from paperwire.store.author_methods import AuthorMethods
+from paperwire.store.comment_methods import CommentMethods, DiscussionView
 from paperwire.store.community_methods import CommunityMethods
 from paperwire.store.counters import counter
 from paperwire.store.database import (
@@ -49,7 +50,7 @@ from paperwire.store.schema import papers as papers_table
 from paperwire.store.stats import StatsMethods
 from paperwire.store.vectors import VectorMethods
 
-__all__ = ["DayKind", "PaperView", "Store", "WriteResult"]
+__all__ = ["DayKind", "DiscussionView", "PaperView", "Store", "WriteResult"]
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,8 @@ def _data_version(conn: Connection) -> str:
     return f"{newest.isoformat() if newest else ''}|m{_moderation.moderation_version(conn)}"
 
 
-class Store(CommunityMethods, MailMethods, StatsMethods, VectorMethods, AuthorMethods):
+class Store(CommunityMethods, CommentMethods, MailMethods, StatsMethods, VectorMethods,
+            AuthorMethods):
     """Papers, their provenance and harvest state, in SQLite or PostgreSQL."""
 
     def __init__(self, engine: Engine) -> None:
@@ -233,14 +235,15 @@ class Store(CommunityMethods, MailMethods, StatsMethods, VectorMethods, AuthorMe
             return _listings.latest_day(conn)
 
     def view_version(self) -> str:
-        """Changes whenever papers, votes or moderation do, in one statement of indexed
+        """Changes whenever papers, votes, comments or moderation do, in one statement of indexed
         lookups: the cache key of views computed from all three (trending lists). Pages are
         served many times per change, so this read is on every request's path."""
         with self.engine.connect() as conn:
-            newest, moderated, voted = conn.execute(select(
+            newest, moderated, voted, commented = conn.execute(select(
                 select(func.max(papers_table.c.modified_at)).scalar_subquery(),
-                _moderation.moderation_version_query(), counter("votes"))).one()
-        return f"{newest.isoformat() if newest else ''}|m{moderated}|v{voted}"
+                _moderation.moderation_version_query(), counter("votes"),
+                counter("comments"))).one()
+        return f"{newest.isoformat() if newest else ''}|m{moderated}|v{voted}|c{commented}"
 
     # --- embeddings ---------------------------------------------------------------------
     def count_to_embed(self, model: str) -> int:

@@ -17,7 +17,7 @@ from paperwire.web.deps import SiteDep, Viewer
 from paperwire.web.pages import (
     SEARCH_PER_PAGE,
     about_data,
-    paper_data,
+    paper_with_discussion,
     search_data,
     trending_data,
 )
@@ -60,9 +60,10 @@ def search(site: SiteDep, viewer: Viewer,
         raise HTTPException(400, str(exc)) from None
 
 
-@router.get("/papers/{arxiv_id:path}", summary="One paper, with papers similar to it")
+@router.get("/papers/{arxiv_id:path}",
+            summary="One paper, with papers similar to it and its discussion")
 def paper(site: SiteDep, viewer: Viewer, arxiv_id: str) -> dict[str, Any]:
-    return paper_data(site, arxiv_id, viewer=viewer)
+    return paper_with_discussion(site, arxiv_id, viewer)[1]
 
 
 @router.get("/stats", summary="How many papers this instance holds, by day and category")

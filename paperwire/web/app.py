@@ -32,6 +32,9 @@ from paperwire.web.authors import install as install_authors
 from paperwire.web.citing import register_citation_formats
 from paperwire.web.community import pages_router as community_forms
 from paperwire.web.community import router as community_api
+from paperwire.web.discussion import api_router as discussion_api
+from paperwire.web.discussion import forms_router as discussion_forms
+from paperwire.web.discussion import pages_router as discussion_pages
 from paperwire.web.feeds import router as feeds_router
 from paperwire.web.openapi import openapi_document
 from paperwire.web.pages import router as pages_router
@@ -185,8 +188,10 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.mount("/static", CachedStatic(directory=STATIC), name="static")
     # Routes are matched in order: the pages people open most come first. /papers/{id:path}
     # takes only GET, so the POST forms under /papers/{id}/… still reach their routers.
+    app.include_router(discussion_pages)  # before /papers/{id:path}: …/discussion
     app.include_router(pages_router)
     app.include_router(community_api)  # before api's /api/papers/{id:path}
+    app.include_router(discussion_api)
     app.include_router(admin_api)
     app.include_router(api_router)
     app.include_router(feeds_router)
@@ -195,6 +200,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(accounts_router)
     install_subscriptions(app)  # also exempts its one-click unsubscribe from CSRF
     app.include_router(community_forms)
+    app.include_router(discussion_forms)
     app.include_router(admin_forms)
     # Agents authenticate by Bearer token (or read anonymously), never by cookie: no CSRF.
     # A plain route, not a Mount, so POST /mcp is served without a redirect to /mcp/.

@@ -62,6 +62,7 @@ def with_votes(store: Store, cards: list[dict[str, Any]], viewer: User | None = 
     states, submitted = store.card_states((c["arxiv_id"] for c in cards),
                                           viewer.id if viewer else None)
     with_author_links(store, cards)
+    _with_comments(store, cards)
     for c in cards:
         c["submitted_by"] = (submitted.get(c["arxiv_id"]) or {}).get("submitted_by")
         state = states.get(c["arxiv_id"])
@@ -71,10 +72,18 @@ def with_votes(store: Store, cards: list[dict[str, Any]], viewer: User | None = 
     return cards
 
 
+def _with_comments(store: Store, cards: list[dict[str, Any]]) -> None:
+    # Listings are cached on the view version, which moves with every comment.
+    counts = store.comment_counts(c["arxiv_id"] for c in cards)
+    for c in cards:
+        c["comment_count"] = counts.get(c["arxiv_id"], 0)
+
+
 def with_submitters(store: Store, cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Cards with ``submitted_by`` (None for harvested papers or hidden submissions). A new
     submission always writes its paper, so cached listings keyed on the data version see it."""
     found = store.submissions_for(c["arxiv_id"] for c in cards)
+    _with_comments(store, cards)
     for c in cards:
         c["submitted_by"] = (found.get(c["arxiv_id"]) or {}).get("submitted_by")
     return with_author_links(store, cards)

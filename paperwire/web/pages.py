@@ -44,6 +44,7 @@ from paperwire.web.cards import (
     with_votes,
 )
 from paperwire.web.citing import cite_links, highwire
+from paperwire.web.discussion import discussion_data
 from paperwire.web.params import bad_request, check_choice, parse_day, parse_page, search_args
 from paperwire.web.renderers import Feed, Page, format_of, page_route
 from paperwire.web.security import user_of
@@ -351,8 +352,17 @@ def similar_to(site: Site, paper: Paper, limit: int) -> list[dict[str, Any]]:
 
 @page_route(router, "/papers/{arxiv_id:path}")
 def paper_page(request: Request, arxiv_id: str) -> Page:
-    paper, data = paper_and_data(site_of(request), arxiv_id, viewer=user_of(request))
+    """A paper, its neighbours and its discussion (?order=newest|top)."""
+    paper, data = paper_with_discussion(site_of(request), arxiv_id, user_of(request),
+                                        request.query_params.get("order", "newest"))
     return Page("paper.html", data, citable=(paper,))
+
+
+def paper_with_discussion(site: Site, raw_id: str, viewer: User | None,
+                          order: str = "newest") -> tuple[Paper, dict[str, Any]]:
+    """``paper_and_data`` with the paper's discussion (``discussion``), as its page shows."""
+    paper, data = paper_and_data(site, raw_id, viewer=viewer)
+    return paper, {**data, "discussion": discussion_data(site, paper.arxiv_id, viewer, order)}
 
 
 # --- about --------------------------------------------------------------------------------

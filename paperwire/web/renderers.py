@@ -35,6 +35,9 @@ class Feed:
     title: str
     html_url: str  # a path on this site
     papers: Sequence[Paper]
+    # A feed of something other than papers (a discussion) writes its own body from the
+    # base URL and its own address.
+    entries: Callable[[str, str], bytes] | None = None
 
 
 @dataclass(frozen=True)
@@ -171,8 +174,9 @@ def _atom(request: Request, page: Page) -> Response:
     base = _rendering(request).base_url(request)
     query = sorted(request.query_params.multi_items())
     self_url = f"{base}{requested_path(request)}" + (f"?{urlencode(query)}" if query else "")
-    body = atom.feed(page.feed.papers, title=page.feed.title, self_url=self_url,
-                     html_url=base + page.feed.html_url, base_url=base)
+    body = (page.feed.entries(base, self_url) if page.feed.entries is not None else
+            atom.feed(page.feed.papers, title=page.feed.title, self_url=self_url,
+                      html_url=base + page.feed.html_url, base_url=base))
     # Readers poll; a shared cache may keep a feed a few minutes (its links name the
     # configured address, never the Host a request claimed, see Site.base_url).
     headers = {"Cache-Control": FEED_CACHE, **page.headers}

@@ -1,0 +1,155 @@
+"""Store methods of the discussion: comments, their votes, reports, moderation and locks
+(SQL in comments.py).
+
+Mixed into ``Store`` (import that, not this); kept apart so each area's door stays small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from paperwire.errors import NotFound
+from paperwire.store import comments as _comments
+from paperwire.store import moderation as _moderation
+from paperwire.store import papers as _papers
+from paperwire.store.database import utcnow, write_transaction
+
+MODERATIONS = {"hide": "hide-comment", "restore": "restore-comment",
+               "approve": "approve-comment"}
+
+
+@dataclass(frozen=True)
+class DiscussionView:
+    """What a paper's discussion shows, read on one connection: its comments (public ones,
+    or all for a moderator), the viewer's own held ones and votes, and its lock."""
+
+    comments: list[dict[str, Any]]
+    held: list[dict[str, Any]]
+    voted: set[int]
+    lock: dict[str, Any] | None
+
+
+def _paper_id(conn: Connection, arxiv_id: str) -> int:
+    found = _papers.row_ids(conn, [arxiv_id]).get(arxiv_id)
+    if found is None:
+        raise NotFound(f"no paper {arxiv_id} on this instance")
+    return found
+
+
+class CommentMethods:
+    engine: Engine
+
+    def post_comment(self, arxiv_id: str, values: dict[str, Any], mentions: Sequence[str]
+                     ) -> dict[str, Any]:
+        """Store a comment (``values``: user_id, parent_id, body, html, body_hash, status)
+        with the accounts its ``mentions`` name; the stored comment. NotFound: no paper."""
+        with write_transaction(self.engine) as conn:
+            paper_id = _paper_id(conn, arxiv_id)
+            mentioned = _comments.users_named(conn, mentions)
+            new_id = _comments.add(conn, {**values, "paper_id": paper_id,
+                                          "created_at": utcnow()}, mentioned)
+            found = _comments.get(conn, new_id)
+        assert found is not None
+        return found
+
+    def comment(self, comment_id: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            return _comments.get(conn, comment_id)
+
+    def discussion_view(self, arxiv_id: str, viewer_id: int | None = None, *,
+                        everything: bool = False) -> DiscussionView:
+        with self.engine.connect() as conn:
+            paper_id = _paper_id(conn, arxiv_id)
+            found = _comments.for_paper(conn, paper_id, everything=everything)
+            held = (_comments.held_of(conn, paper_id, viewer_id)
+                    if viewer_id is not None and not everything else [])
+            voted = (_comments.voted_by(conn, [c["id"] for c in found + held], viewer_id)
+                     if viewer_id is not None else set())
+            return DiscussionView(found, held, voted, _comments.lock_of(conn, paper_id))
+
+    def edit_comment(self, comment_id: int, values: dict[str, Any],
+                     mentions: Sequence[str] | None = None) -> dict[str, Any]:
+        """Change a comment's stored fields (an edit: body, html, body_hash, edited_at; a
+        deletion: deleted_at); the comment as it now is."""
+        with write_transaction(self.engine) as conn:
+            ids = None if mentions is None else _comments.users_named(conn, mentions)
+            _comments.edit(conn, comment_id, values, ids)
+            found = _comments.get(conn, comment_id)
+        if found is None:
+            raise NotFound(f"no comment {comment_id}")
+        return found
+
+    def vote_comment(self, comment_id: int, user_id: int, on: bool) -> int:
+        """Upvote (or withdraw); idempotent. The comment's votes after it."""
+        with write_transaction(self.engine) as conn:
+            _comments.set_vote(conn, comment_id, user_id, on, utcnow())
+            return _comments.votes_of(conn, comment_id)
+
+    def comment_counts(self, arxiv_ids: Iterable[str]) -> dict[str, int]:
+        """Comments anyone may see, per paper (papers without any are left out)."""
+        with self.engine.connect() as conn:
+            return _comments.counts(conn, arxiv_ids)
+
+    def discussed_papers(self, limit: int = 30, offset: int = 0
+                         ) -> tuple[list[dict[str, Any]], int]:
+        """Papers by their latest public comment, newest first, and how many there are."""
+        with self.engine.connect() as conn:
+            return _comments.discussed(conn, limit, offset)
+
+    def comment_author_facts(self, user_id: int, body_hash: str, since: datetime
+                             ) -> tuple[datetime, int, bool]:
+        """(account created, comments approved, same text posted since ``since``)."""
+        with self.engine.connect() as conn:
+            return _comments.author_facts(conn, user_id, body_hash, since)
+
+    def report_comment(self, comment_id: int, user_id: int, reason: str) -> bool:
+        with write_transaction(self.engine) as conn:
+            return _comments.report(conn, comment_id, user_id, reason, utcnow())
+
+    def comment_queue(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Held and reported comments, with the reports' reasons, for moderators."""
+        with self.engine.connect() as conn:
+            return _comments.queue(conn, limit)
+
+    def moderate_comment(self, comment_id: int, action: str, reason: str | None,
+                         actor_id: int | None, actor: str) -> dict[str, Any]:
+        """hide (a reason), restore or approve a comment, resolving its reports, logged."""
+        now = utcnow()
+        changes: dict[str, dict[str, Any]] = {
+            "hide": {"hidden_at": now, "hidden_reason": reason},
+            "restore": {"hidden_at": None, "hidden_reason": None},
+            "approve": {"status": "visible"}}
+        values = changes[action]
+        with write_transaction(self.engine) as conn:
+            if _comments.get(conn, comment_id) is None:
+                raise NotFound(f"no comment {comment_id}")
+            _comments.edit(conn, comment_id, values)
+            _comments.resolve_reports(conn, comment_id, now)
+            _moderation.log_action(conn, MODERATIONS[action], f"comment {comment_id}",
+                                   reason, actor_id, actor, now)
+            found = _comments.get(conn, comment_id)
+        assert found is not None
+        return found
+
+    def lock_discussion(self, arxiv_id: str, locked: bool, reason: str | None,
+                        actor_id: int | None, actor: str) -> None:
+        """Close (``locked``) or reopen a paper's discussion, logged."""
+        now = utcnow()
+        with write_transaction(self.engine) as conn:
+            paper_id = _paper_id(conn, arxiv_id)
+            if locked:
+                _comments.lock(conn, paper_id, reason, actor_id, now)
+            else:
+                _comments.unlock(conn, paper_id)
+            _moderation.log_action(conn, "lock-discussion" if locked else "unlock-discussion",
+                                   arxiv_id, reason, actor_id, actor, now)
+
+    def comments_feed(self, arxiv_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        """A paper's newest public comments, newest first (its discussion feed)."""
+        with self.engine.connect() as conn:
+            return _comments.recent_for_feed(conn, _paper_id(conn, arxiv_id), limit)

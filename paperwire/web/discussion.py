@@ -1,0 +1,267 @@
+"""The discussion on the web: a paper's thread (on its page, its own page, JSON and Atom),
+the forms that post, edit, delete, vote, report and moderate without JavaScript, the JSON
+API (``api_router``), the Discussed tab and the moderators' queue.
+
+Every rule is paperwire.discussion's; this module only maps its errors to statuses (429
+with Retry-After when over the rate limit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from paperwire import discussion
+from paperwire.discussion import MAX_BODY, MAX_REASON, ORDERS, DiscussionError, Throttled
+from paperwire.formats.comments_atom import comments_feed
+from paperwire.models import User
+from paperwire.web.cards import card
+from paperwire.web.deps import Moderator, SiteDep, VerifiedUser, Viewer, moderator
+from paperwire.web.params import MAX_ROW_ID, Text, check_choice, parse_int, parse_page, read_form
+from paperwire.web.renderers import Feed, Page, page_route
+from paperwire.web.security import client_ip, user_of
+from paperwire.web.site import Site, site_of
+
+pages_router = APIRouter(include_in_schema=False)
+forms_router = APIRouter(include_in_schema=False)
+api_router = APIRouter(prefix="/api", tags=["discussion"])
+PER_PAGE = 30
+CommentId = Annotated[int, PathParam(ge=1, le=MAX_ROW_ID)]
+
+
+def _call(work: Callable[[], Any]) -> Any:
+    """Run a discussion rule, its refusals as HTTP errors."""
+    try:
+        return work()
+    except DiscussionError as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    except Throttled as exc:
+        raise HTTPException(429, str(exc), headers={"Retry-After": str(exc.retry_after)}
+                            ) from None
+
+
+def discussion_data(site: Site, raw_id: str, viewer: User | None, order: str = "newest"
+                    ) -> dict[str, Any]:
+    """A paper's thread as its page shows it (404 for a paper this viewer may not see)."""
+    check_choice(order, "order", ORDERS)
+    arxiv_id = site.visible_id(raw_id, viewer)
+    everything = bool(viewer and viewer.is_moderator)
+    key = ("discussion", arxiv_id, order, site.store.view_version())
+    shared = site.cache.get(key) if viewer is None else None
+    if shared is None:
+        view = site.store.discussion_view(arxiv_id, viewer.id if viewer else None,
+                                          everything=everything)
+        comments, count = discussion.thread(view, order, viewer)
+        shared = {"arxiv_id": arxiv_id, "comments": comments, "count": count,
+                  "locked": view.lock, "order": order, "orders": list(ORDERS),
+                  "feed": f"/papers/{arxiv_id}/discussion.atom",
+                  "url": f"/papers/{arxiv_id}/discussion", "max_body": MAX_BODY}
+        if viewer is None:
+            site.cache.put(key, shared)
+    return shared
+
+
+def _feed_body(site: Site, arxiv_id: str) -> Callable[[str, str], bytes]:
+    def body(base: str, self_url: str) -> bytes:
+        return comments_feed(site.store.comments_feed(arxiv_id), arxiv_id=arxiv_id,
+                             self_url=self_url, base_url=base)
+    return body
+
+
+@page_route(pages_router, "/papers/{arxiv_id:path}/discussion")
+def discussion_page(request: Request, arxiv_id: str) -> Page:
+    """A paper's discussion alone (?order=newest|top); as Atom, its newest comments."""
+    site = site_of(request)
+    data = discussion_data(site, arxiv_id, user_of(request),
+                           request.query_params.get("order", "newest"))
+    paper = site.store.get_paper(data["arxiv_id"])
+    assert paper is not None  # visible_id said so
+    feed = Feed(f"paperwire: discussion of {paper.title}", data["url"], (),
+                entries=_feed_body(site, data["arxiv_id"]))
+    return Page("discussion.html", {**data, "paper": card(paper)}, feed=feed)
+
+
+@page_route(pages_router, "/discussed")
+def discussed_page(request: Request) -> Page:
+    """Papers by their latest comment, newest first (?page=N)."""
+    site = site_of(request)
+    page = parse_page(request.query_params.get("page"))
+    found, total = site.store.discussed_papers(PER_PAGE, (page - 1) * PER_PAGE)
+    papers = site.store.get_papers(f["arxiv_id"] for f in found)
+    items = [{**card(papers[f["arxiv_id"]]), **f} for f in found if f["arxiv_id"] in papers]
+    pages = max(1, -(-total // PER_PAGE))
+    return Page("discussed.html", {
+        "papers": items, "total": total, "page": page, "pages": pages,
+        "newer_url": f"/discussed?page={page - 1}" if page > 1 else None,
+        "older_url": f"/discussed?page={page + 1}" if page < pages else None})
+
+
+@page_route(pages_router, "/moderation/comments")
+def moderation_page(request: Request) -> Page:
+    """Held and reported comments, with the reasons, for moderators."""
+    moderator(user_of(request))
+    return Page("moderation_comments.html",
+                {"comments": site_of(request).store.comment_queue()})
+
+
+# --- forms (browsers without JavaScript) ----------------------------------------------------
+def _back(arxiv_id: str, comment_id: int | None = None) -> Response:
+    anchor = f"#c{comment_id}" if comment_id else "#discussion"
+    return RedirectResponse(f"/papers/{arxiv_id}{anchor}", status_code=303)
+
+
+def _form_post(request: Request, arxiv_id: str, form: dict[str, str]) -> Response:
+    site, user = site_of(request), user_of(request)
+    if user is None:
+        return RedirectResponse(f"/signin?next=/papers/{arxiv_id}", status_code=303)
+    found = site.visible_id(arxiv_id, user)
+    parent = form.get("parent_id") or None
+    parent_id = parse_int(parent, "parent_id", 1, MAX_ROW_ID) if parent else None
+    posted = _call(lambda: discussion.post(site.store, site.settings, user, found,
+                                           form.get("body", ""), parent_id,
+                                           client_ip(request)))
+    return _back(found, posted.comment["id"])
+
+
+@forms_router.post("/papers/{arxiv_id:path}/comments")
+async def post_form(request: Request, arxiv_id: str) -> Response:
+    form = await read_form(request)
+    return await run_in_threadpool(_form_post, request, arxiv_id, form)
+
+
+def _form_act(request: Request, comment_id: int, action: str, form: dict[str, str]
+              ) -> Response:
+    site, user = site_of(request), user_of(request)
+    store = site.store
+    if user is None:
+        return RedirectResponse("/signin", status_code=303)
+    actions: dict[str, Callable[[], Any]] = {
+        "edit": lambda: discussion.edit(store, site.settings, user, comment_id,
+                                        form.get("body", ""), client_ip(request)),
+        "delete": lambda: discussion.delete(store, user, comment_id),
+        "vote": lambda: discussion.vote(store, user, comment_id, form.get("on") != "0"),
+        "report": lambda: discussion.report(store, user, comment_id, form.get("reason", "")),
+        "hide": lambda: discussion.moderate(store, user, comment_id, "hide",
+                                            form.get("reason")),
+        "restore": lambda: discussion.moderate(store, user, comment_id, "restore"),
+        "approve": lambda: discussion.moderate(store, user, comment_id, "approve")}
+    if action not in actions:
+        raise HTTPException(404, f"no action {action[:40]!r} on comments")
+    found = _call(lambda: discussion.visible(store, comment_id, user))
+    _call(actions[action])
+    if action in ("approve", "restore") and form.get("back") == "queue":
+        return RedirectResponse("/moderation/comments", status_code=303)
+    return _back(found["arxiv_id"], comment_id)
+
+
+@forms_router.post("/comments/{comment_id}/{action}")
+async def act_form(request: Request, comment_id: CommentId, action: str) -> Response:
+    form = await read_form(request)
+    return await run_in_threadpool(_form_act, request, comment_id, action, form)
+
+
+def _form_lock(request: Request, arxiv_id: str, form: dict[str, str]) -> Response:
+    site, user = site_of(request), user_of(request)
+    found = site.visible_id(arxiv_id, user)
+    locked = form.get("locked", "1") != "0"
+    _call(lambda: discussion.lock(site.store, user, found, locked, form.get("reason")))
+    return _back(found)
+
+
+@forms_router.post("/papers/{arxiv_id:path}/discussion/lock")
+async def lock_form(request: Request, arxiv_id: str) -> Response:
+    form = await read_form(request)
+    return await run_in_threadpool(_form_lock, request, arxiv_id, form)
+
+
+# --- JSON API -----------------------------------------------------------------------------
+class CommentIn(BaseModel):
+    body: Text = Field(min_length=1, max_length=MAX_BODY,
+                       description="Markdown; $…$ and $$…$$ are math")
+    parent_id: int | None = Field(None, ge=1, le=MAX_ROW_ID,
+                                  description="the comment this replies to")
+
+
+class CommentEdit(BaseModel):
+    body: Text = Field(min_length=1, max_length=MAX_BODY)
+
+
+class ReportIn(BaseModel):
+    reason: Text = Field(min_length=1, max_length=MAX_REASON)
+
+
+LIMITED: dict[int | str, dict[str, Any]] = {409: {"description": "Locked, deleted or repeated"},
+    429: {"description": "Too many comments; wait Retry-After seconds"}}
+
+
+@api_router.get("/papers/{arxiv_id:path}/comments", summary="A paper's discussion")
+def list_comments(site: SiteDep, viewer: Viewer, arxiv_id: str,
+                  order: Annotated[str, Query(pattern="^(newest|top)$")] = "newest"
+                  ) -> dict[str, Any]:
+    return discussion_data(site, arxiv_id, viewer, order)
+
+
+@api_router.post("/papers/{arxiv_id:path}/comments", summary="Comment on a paper",
+                 status_code=201, responses=LIMITED)
+def post_comment(request: Request, site: SiteDep, user: VerifiedUser, arxiv_id: str,
+                 body: CommentIn) -> JSONResponse:
+    found = site.visible_id(arxiv_id, user)
+    posted = _call(lambda: discussion.post(site.store, site.settings, user, found, body.body,
+                                           body.parent_id, client_ip(request)))
+    comment = {k: v for k, v in posted.comment.items() if k != "user_id"}
+    return JSONResponse({**comment, "held": posted.held}, status_code=201)
+
+
+def _public(comment: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in comment.items() if k != "user_id"}
+
+
+@api_router.patch("/comments/{comment_id}", summary="Edit your comment (15 minutes)",
+                  responses=LIMITED)
+def edit_comment(request: Request, site: SiteDep, user: VerifiedUser, comment_id: CommentId,
+                 body: CommentEdit) -> dict[str, Any]:
+    return _public(_call(lambda: discussion.edit(site.store, site.settings, user, comment_id,
+                                                 body.body, client_ip(request))))
+
+
+@api_router.delete("/comments/{comment_id}", summary="Delete your comment",
+                   responses={409: {"description": "Deleted already"}})
+def delete_comment(site: SiteDep, user: VerifiedUser, comment_id: CommentId
+                   ) -> dict[str, Any]:
+    return _public(_call(lambda: discussion.delete(site.store, user, comment_id)))
+
+
+@api_router.put("/comments/{comment_id}/vote", summary="Upvote a comment (idempotent)",
+                responses={409: {"description": "The comment was deleted"}})
+def put_comment_vote(site: SiteDep, user: VerifiedUser, comment_id: CommentId
+                     ) -> dict[str, Any]:
+    result: dict[str, Any] = _call(lambda: discussion.vote(site.store, user, comment_id, True))
+    return result
+
+
+@api_router.delete("/comments/{comment_id}/vote", summary="Withdraw your upvote",
+                   responses={409: {"description": "The comment was deleted"}})
+def delete_comment_vote(site: SiteDep, user: VerifiedUser, comment_id: CommentId
+                        ) -> dict[str, Any]:
+    result: dict[str, Any] = _call(lambda: discussion.vote(site.store, user, comment_id,
+                                                           False))
+    return result
+
+
+@api_router.post("/comments/{comment_id}/report", summary="Report a comment to moderators")
+def report_comment(site: SiteDep, user: VerifiedUser, comment_id: CommentId, body: ReportIn
+                   ) -> dict[str, Any]:
+    new = _call(lambda: discussion.report(site.store, user, comment_id, body.reason))
+    return {"id": comment_id, "reported": True, "new": bool(new)}
+
+
+@api_router.get("/moderation/comments", summary="Held and reported comments (moderators)")
+def comment_queue(site: SiteDep, user: Moderator) -> dict[str, Any]:
+    return {"comments": [_public(c) for c in site.store.comment_queue()]}
