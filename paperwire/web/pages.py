@@ -362,7 +362,8 @@ def paper_with_discussion(site: Site, raw_id: str, viewer: User | None,
                           order: str = "newest") -> tuple[Paper, dict[str, Any]]:
     """``paper_and_data`` with the paper's discussion (``discussion``), as its page shows."""
     paper, data = paper_and_data(site, raw_id, viewer=viewer)
-    return paper, {**data, "discussion": discussion_data(site, paper.arxiv_id, viewer, order)}
+    return paper, {**data, "discussion": discussion_data(site, paper.arxiv_id, viewer, order,
+                                                         visible=True)}
 
 
 # --- about --------------------------------------------------------------------------------
