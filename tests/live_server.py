@@ -20,14 +20,18 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(app: ASGIApp, startup_timeout: float = 10.0) -> Iterator[str]:
+def serve(app: ASGIApp, startup_timeout: float = 10.0, *, lifespan: bool = False
+          ) -> Iterator[str]:
     """Serve ``app`` on a free loopback port; yields the origin, e.g. ``http://127.0.0.1:5123``.
 
     The server stops (and the thread is joined) when the block ends, even after a failure.
+    ``lifespan`` runs the app's ASGI lifespan, for apps that start work there (the MCP
+    endpoint's session manager, the mail and index runners).
     """
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
+                                           log_level="warning",
+                                           lifespan="on" if lifespan else "off"))
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + startup_timeout

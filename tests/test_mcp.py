@@ -32,7 +32,7 @@ from paperwire.settings import Settings
 from paperwire.sources.files import JsonlSource
 from paperwire.store import Store
 from paperwire.web import create_app
-from tests.asgi_server import serve_with_lifespan
+from tests.live_server import serve
 from tests.shared_data import arxiv_lines
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -252,7 +252,7 @@ def http_url(corpus: Corpus) -> Iterator[str]:
     app = streamable_http_app(corpus.settings, corpus.store, server=server,
                               token_user=lambda t: accounts.api_token_user(corpus.store, t),
                               anonymous_per_minute=1_000, clock=lambda: clock[0])
-    with serve_with_lifespan(app) as origin:
+    with serve(app, lifespan=True) as origin:
         yield f"{origin}/mcp"
 
 
@@ -307,7 +307,7 @@ def test_http_anonymous_callers_are_limited(corpus: Corpus) -> None:
                               token_user=lambda t: accounts.api_token_user(corpus.store, t),
                               anonymous_per_minute=3, clock=lambda: clock[0])
     ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
-    with serve_with_lifespan(app) as origin:
+    with serve(app, lifespan=True) as origin:
         url = f"{origin}/mcp"
         statuses = [httpx.post(url, json=ping).status_code for _ in range(3)]
         assert 429 not in statuses
@@ -328,7 +328,7 @@ def test_web_app_serves_mcp_at_slash_mcp(corpus: Corpus) -> None:
     per_minute = 8
     app = create_app(corpus.settings.replace(mcp_anonymous_per_minute=per_minute),
                      corpus.store)
-    with serve_with_lifespan(app) as origin:
+    with serve(app, lifespan=True) as origin:
         url = f"{origin}/mcp"
 
         async def check() -> None:
