@@ -93,14 +93,15 @@ def mailed_link(store: Store, to: str, kind: str, path: str, base: str = BASE) -
     return match.group(0).removeprefix(base)
 
 
-def follow_mailed_link(client: TestClient, link: str) -> Any:
+def follow_mailed_link(client: TestClient, link: str, **fields: str) -> Any:
     """Open a mailed ``path?token=…`` link as its reader does: its page (which must change
-    nothing), then the page's button, a POST of the token with the page's CSRF token."""
+    nothing), then the page's button, a POST of the token with the page's CSRF token and
+    whatever else the form asks for (``fields``, e.g. the password a confirmation needs)."""
     page = client.get(link)
     assert page.status_code == 200, page.text
     path, _, query = link.partition("?")
     [token] = parse_qs(query)["token"]
-    return client.post(path, data={"token": token, "csrf_token": csrf_in(page.text)})
+    return client.post(path, data={"token": token, "csrf_token": csrf_in(page.text), **fields})
 
 
 def run_queues(store: Store, settings: Settings) -> int:

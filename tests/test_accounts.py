@@ -181,7 +181,7 @@ def test_sign_up_verify_sign_in_sign_out(site: tuple[TestClient, Store, Settings
     user = store.user_by_email("ann@example.org")
     assert user is not None and not user.verified
     link = mailed_link(store, "ann@example.org", "verify", "/verify")
-    assert "Address confirmed" in follow_mailed_link(client, link).text
+    assert "Address confirmed" in follow_mailed_link(client, link, password=PASSWORD).text
     assert store.user_by_email("ann@example.org") == User(user.id, user.email, "Ann", "user",
                                                           True)
     signed_in = post_form(client, "/signin", {"email": "ann@example.org", "password": PASSWORD,

@@ -33,7 +33,7 @@ def test_two_web_processes_share_votes_trending_and_moderation(database_url: str
                                          "display_name": "Ann"})
             assert answer.status_code == 200
             assert "Address confirmed" in follow_mailed_link(b, mailed_link(
-                two, "ann@example.org", "verify", "/verify")).text
+                two, "ann@example.org", "verify", "/verify"), password=PASSWORD).text
             signed_in = post(b, "/signin", {"email": "ann@example.org", "password": PASSWORD})
             assert signed_in.status_code == 200
             # Vote through process b; process a's cached trending list follows at once.

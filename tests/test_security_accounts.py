@@ -100,6 +100,37 @@ def test_pre_account_takeover_the_squatters_token_and_session_die_at_the_reset(
     assert squatter.get("/account", follow_redirects=False).status_code == 303
 
 
+def test_the_owner_cannot_confirm_a_squatters_sign_up_only_replace_it(app: WebApp) -> None:
+    # A stranger signs up with the owner's address; the owner opens the mailed link.
+    post_form(app.client(), "/signup", {"email": "own@example.org", "password": PASSWORD})
+    link = mailed_link(app.store, "own@example.org", "verify", "/verify")
+    owner = app.client()
+    page = owner.get(link)
+    assert 'type="password"' in page.text and 'href="/password/forgot"' in page.text
+    for guess in ("", "not the stranger's password"):
+        refused = follow_mailed_link(owner, link, password=guess)
+        assert refused.status_code == 401 and "reset link" in refused.text
+    user = app.store.user_by_email("own@example.org")
+    assert user is not None and not user.verified
+    # Had the link alone confirmed it, the stranger's password would now open a confirmed
+    # account. It still opens only the unconfirmed one, and a reset shuts the stranger out.
+    post_form(app.client(), "/password/forgot", {"email": "own@example.org"})
+    reset = mailed_link(app.store, "own@example.org", "reset", "/password/reset")
+    post_form(app.client(), "/password/reset", {"token": reset.split("token=")[1],
+                                                "password": "the owner's own password"})
+    stranger = post_form(app.client(), "/signin", {"email": "own@example.org",
+                                                   "password": PASSWORD})
+    assert stranger.status_code == 401
+
+
+def test_confirming_with_the_password_signs_in_afresh(app: WebApp) -> None:
+    post_form(app.client(), "/signup", {"email": "me@example.org", "password": PASSWORD})
+    link = mailed_link(app.store, "me@example.org", "verify", "/verify")
+    me = app.client()
+    assert "Address confirmed" in follow_mailed_link(me, link, password=PASSWORD).text
+    assert me.get("/account.json").json()["user"]["email"] == "me@example.org"
+
+
 def test_confirming_the_address_ends_earlier_tokens_and_sessions(app: WebApp) -> None:
     post_form(app.client(), "/signup", {"email": "late@example.org", "password": PASSWORD})
     user = app.store.user_by_email("late@example.org")
@@ -107,7 +138,8 @@ def test_confirming_the_address_ends_earlier_tokens_and_sessions(app: WebApp) ->
     secret = _token(app.store, user)
     browser = app.client(signed_in="late@example.org")
     link = mailed_link(app.store, "late@example.org", "verify", "/verify")
-    assert "Address confirmed" in follow_mailed_link(app.client(), link).text
+    assert "Address confirmed" in follow_mailed_link(app.client(), link,
+                                                     password=PASSWORD).text
     assert app.client().get("/api/me", headers=_bearer(secret)).status_code == 401
     assert browser.get("/account", follow_redirects=False).status_code == 303
     # Confirming again (an old link) ends nothing more.
@@ -206,7 +238,7 @@ def test_a_verification_link_confirms_only_from_its_page(app: WebApp) -> None:
     assert user is not None and not user.verified
     forged = app.client()
     assert forged.post("/verify", data={"token": link.split("token=")[1]}).status_code == 403
-    follow_mailed_link(app.client(), link)
+    follow_mailed_link(app.client(), link, password=PASSWORD)
     done = app.store.user_by_email("scan@example.org")
     assert done is not None and done.verified
 

@@ -201,7 +201,7 @@ def _bad_verify_link(request: Request, exc: InvalidToken) -> Response:
 
 @page_route(router, "/verify")
 def verify_page(request: Request, token: str = "") -> Response:
-    """The link's page: a button that confirms (a mail scanner's GET changes nothing)."""
+    """The link's page: a form that confirms (a mail scanner's GET changes nothing)."""
     try:
         user = _verify_user(site_of(request), token)
     except InvalidToken as exc:
@@ -210,19 +210,39 @@ def verify_page(request: Request, token: str = "") -> Response:
                                                 "verified": user.verified}))
 
 
+# Confirming asks for the account's password as well as the link. Anyone may sign up with
+# any address, so the link alone proves only the inbox: were it enough, an owner clicking a
+# link from a stranger's sign-up would confirm an account whose password the stranger
+# holds (a pre-account takeover). Someone who did not sign up is sent to a reset instead,
+# which sets their own password and ends everything the stranger had.
 def _verify(request: Request, form: dict[str, str]) -> Response:
     site = site_of(request)
+    token = form.get("token", "")
     try:
-        user = _verify_user(site, form.get("token", ""))
+        user = _verify_user(site, token)
     except InvalidToken as exc:
         return _bad_verify_link(request, exc)
-    if not accounts.confirm_address(site.store, user):
+    if user.verified:
         return notice(request, "Address confirmed", f"{user.email} is confirmed already.")
+    again = {"email": user.email, "token": token, "verified": False}
+    try:
+        accounts.authenticate(site.store, site.settings, user.email,
+                              form.get("password", ""), client_ip(request))
+    except Throttled as exc:
+        return _throttled(request, "verify.html", exc, **again)
+    except WrongCredentials:
+        return _form_page(request, "verify.html", 401, error=(
+            "That is not this account's password. If you did not sign up yourself, set "
+            "your own password with a reset link instead."), **again)
+    accounts.confirm_address(site.store, user)
+    # Confirming ended every earlier session; the one who just proved both the inbox and
+    # the password gets a fresh one.
     response = notice(request, "Address confirmed",
-                      f"{user.email} is confirmed. Sign in again: confirming ended every "
-                      "earlier session and API token of the account. You can vote and "
+                      f"{user.email} is confirmed and you are signed in. Every earlier "
+                      "session and API token of the account has ended. You can vote and "
                       "submit papers now.")
-    clear_session_cookie(response, site.settings)
+    set_session_cookie(response, site.settings,
+                       accounts.start_session(site.store, site.settings, user))
     return response
 
 
