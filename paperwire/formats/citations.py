@@ -218,6 +218,9 @@ def _bib_names(value: str) -> list[str]:
 # --- RIS --------------------------------------------------------------------------------
 
 _RIS_TAG = re.compile(r"^([A-Z][A-Z0-9])  -( |$)")
+# Some exporters write notes as "NOTE - ..." (not an RIS tag); rispy would glue the line onto
+# the field before it (a URL, say), so it is read as the note it is.
+_NOTE_LINE = re.compile(r"^NOTE - ")
 _RIS_ARXIV_FIELDS = ("urls", "doi", "notes", "accession_number", "journal_name",
                      "secondary_title", "type_of_work", "custom1", "note")
 
@@ -248,7 +251,7 @@ def _ris_chunks(text: str) -> Iterator[tuple[int, str]]:
             continue
         if start is None:
             start = number
-        lines.append(raw)
+        lines.append(_NOTE_LINE.sub("N1  - ", raw, count=1))
         if raw.startswith("ER  -"):
             yield start, "\n".join(lines) + "\n"
             start, lines = None, []
