@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.citations_match_report import match_report
 from paperwire.formats.citations import ParsedCitations, parse_citations, sniff_format
+from paperwire.store import Store
+from tests.helpers import paper
 
 REAL = Path(__file__).resolve().parent / "fixtures" / "citations" / "real"
 
@@ -88,3 +91,20 @@ def test_a_script_written_ris_with_a_nonstandard_note_tag() -> None:
     # "NOTE - PDF file: ..." is the record's note, not part of its URL.
     assert first.note == "PDF file: Abu-Hmeidan2017_ULSed.pdf"
     assert first.authors == ("Hani Abu-Hmeidan", "Gustavious Williams", "A. Miller")
+
+
+def test_the_match_report_counts_each_way_an_entry_matches(store: Store) -> None:
+    store.write_batch([
+        paper("2506.02208"),  # the KDRL entry's eprint
+        paper("2501.00002", doi="10.3390/HYDROLOGY5010008"),  # utah-lake's first DOI
+        paper("2501.00003", title="MixHop: Higher-Order Graph Convolutional Architectures "
+              "via Sparsified Neighborhood Mixing", authors=("Sami Abu-El-Haija", "B. P.")),
+    ])
+    reports = {r.name: r for r in match_report(store, sorted(REAL.glob("*.*[bs]")))}
+    assert set(reports) == {"graph-embedding-review.ris", "multivae-paper.bib",
+                            "utah-lake-zotero-doi.ris", "zotero-bbt-llm-data-curation.bib"}
+    bbt, utah, graph = (reports["zotero-bbt-llm-data-curation.bib"],
+                        reports["utah-lake-zotero-doi.ris"], reports["graph-embedding-review.ris"])
+    assert (bbt.entries, bbt.rejected, bbt.by_arxiv_id, bbt.unmatched) == (86, 6, 1, 85)
+    assert (utah.by_doi, utah.unmatched, utah.with_doi) == (1, 59, 60)
+    assert (graph.by_title, graph.by_doi, graph.unmatched) == (1, 0, 59)
