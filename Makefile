@@ -14,7 +14,8 @@ export PAPERWIRE_HOME ?= $(CURDIR)/paperwire-data
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[test,zotero]'
+	$(BIN)/python -m pip install -q --no-deps 'pyzotero==1.16.0'  # see pyproject: zotero
 	touch $@
 
 install: $(BIN)/.installed

@@ -4,7 +4,8 @@
     ├── ConfigError        a setting or CLI argument is wrong
     ├── StoreError         the database cannot be opened or migrated
     ├── SourceError        a source cannot go on (bad file, arXiv keeps failing)
-    │   └── HarvestError   an HTTP harvest gave up after its retries
+    │   ├── HarvestError   an HTTP harvest gave up after its retries
+    │   └── ZoteroError    a Zotero collection cannot be read (paperwire.sources.zotero)
     ├── InvalidRecord      one record is bad; ingest reports it and goes on
     ├── NotFound           a paper (or other thing) asked for by id is not stored
     ├── Busy               another process is running the same job right now
@@ -32,6 +33,10 @@ class SourceError(PaperwireError):
 
 class HarvestError(SourceError):
     pass
+
+
+class ZoteroError(SourceError):
+    """A Zotero collection cannot be read: ``str()`` says what is wrong and what to do."""
 
 
 class InvalidRecord(PaperwireError):

@@ -91,6 +91,9 @@ class Settings:
     arxiv_listing_url: str = _setting("https://rss.arxiv.org/atom",
         "arXiv announcement feeds (Atom): the day's listing with announce types; "
         "`paperwire ingest listing` and the worker read <url>/<set>.")
+    zotero_api_url: str = _setting("https://api.zotero.org",
+        "Zotero Web API (v3) that a Zotero collection import reads (read-only; install "
+        "`paperwire[zotero]`); requests share `PAPERWIRE_HTTP_TIMEOUT`.")
     request_delay: float = _setting(3.0,
         "Seconds between requests to arXiv; arXiv asks for 3.", float)
     max_retries: int = _setting(5,

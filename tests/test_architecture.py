@@ -41,6 +41,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("paperwire.sources",),
     ("paperwire.store",),
     ("paperwire.formats",),
+    # The Zotero source's records are citations (formats.citations' CitationEntry, the type
+    # the .bib/.ris parsers return), so it reads after formats, not with the other sources.
+    ("paperwire.sources.zotero",),
     ("paperwire.mail", "paperwire.mail_queue", "paperwire.throttle", "paperwire.signing"),
     ("paperwire.ingest", "paperwire.signals"),
     ("paperwire.index",),

@@ -21,9 +21,9 @@ from pylatexenc.latex2text import LatexNodes2Text
 from paperwire.formats.cite import ascii_fold, name_parts
 from paperwire.formats.latex import to_text
 
-__all__ = ["CitationEntry", "CitationError", "ParsedCitations", "find_arxiv_id",
+__all__ = ["CitationEntry", "CitationError", "ParsedCitations", "doi_in", "find_arxiv_id",
            "first_author_surname", "normalise_title", "parse_bibtex", "parse_citations",
-           "parse_csl_json", "parse_ris"]
+           "parse_csl_json", "parse_ris", "sniff_format", "year_in"]
 
 MAX_FILE_CHARS = 20_000_000
 MAX_ENTRIES = 20_000
@@ -50,7 +50,8 @@ class CitationEntry:
     doi: str | None
     note: str | None
     tags: tuple[str, ...]
-    line: int  # where the entry began, counting from 1
+    line: int  # where the entry began, counting from 1 (a Zotero item: its position)
+    kind: str = ""  # the entry's type as its format names it: "article", "JOUR", "preprint"
 
 
 @dataclass(frozen=True)
@@ -114,12 +115,14 @@ def _split_tags(value: str) -> tuple[str, ...]:
     return tuple(t.strip() for t in value.split(sep) if t.strip())
 
 
-def _year(value: Any) -> int | None:
+def year_in(value: Any) -> int | None:
+    """The first plausible year (1800-2099) in ``value``."""
     match = _YEAR.search(str(value)) if value is not None else None
     return int(match.group(1)) if match else None
 
 
-def _doi(values: Iterable[str]) -> str | None:
+def doi_in(values: Iterable[str]) -> str | None:
+    """The first DOI in ``values``, lower-cased (DOIs compare without case)."""
     for value in values:
         match = _DOI.search(value)
         if match:
@@ -151,7 +154,7 @@ def parse_bibtex(text: str) -> ParsedCitations:
         fields = {k.lower(): str(f.value) for k, f in entry.fields_dict.items()}
         line = _line_of(entry.start_line)
         try:
-            entries.append(_bib_entry(entry.key, fields, line))
+            entries.append(_bib_entry(entry.key, fields, line, entry.entry_type.lower()))
         except ValueError as exc:
             errors.append(CitationError(line, entry.key, str(exc)))
     _too_many(len(library.entries), errors)
@@ -177,7 +180,7 @@ def _too_many(count: int, errors: list[CitationError]) -> None:
                                     f"first {MAX_ENTRIES:,} were read"))
 
 
-def _bib_entry(key: str, fields: dict[str, str], line: int) -> CitationEntry:
+def _bib_entry(key: str, fields: dict[str, str], line: int, kind: str = "") -> CitationEntry:
     title = " ".join(_delatex(_unbrace(fields.get("title", ""))).split())
     authors = tuple(" ".join(_delatex(a).split()) for a in _bib_names(fields.get("author", "")))
     if not title and not authors:
@@ -189,9 +192,9 @@ def _bib_entry(key: str, fields: dict[str, str], line: int) -> CitationEntry:
     note = fields.get("annote") or fields.get("annotation") or fields.get("comment")
     return CitationEntry(
         key=key, title=title, authors=authors,
-        year=_year(fields.get("year") or fields.get("date")), arxiv_id=arxiv_id,
-        doi=_doi([fields.get("doi", "")]), note=_delatex(note) if note else None,
-        tags=_split_tags(_delatex(fields.get("keywords", ""))), line=line)
+        year=year_in(fields.get("year") or fields.get("date")), arxiv_id=arxiv_id,
+        doi=doi_in([fields.get("doi", "")]), note=_delatex(note) if note else None,
+        tags=_split_tags(_delatex(fields.get("keywords", ""))), line=line, kind=kind)
 
 
 def _unbrace(text: str) -> str:
@@ -215,6 +218,9 @@ def _bib_names(value: str) -> list[str]:
 # --- RIS --------------------------------------------------------------------------------
 
 _RIS_TAG = re.compile(r"^([A-Z][A-Z0-9])  -( |$)")
+# Some exporters write notes as "NOTE - ..." (not an RIS tag); rispy would glue the line onto
+# the field before it (a URL, say), so it is read as the note it is.
+_NOTE_LINE = re.compile(r"^NOTE - ")
 _RIS_ARXIV_FIELDS = ("urls", "doi", "notes", "accession_number", "journal_name",
                      "secondary_title", "type_of_work", "custom1", "note")
 
@@ -245,7 +251,7 @@ def _ris_chunks(text: str) -> Iterator[tuple[int, str]]:
             continue
         if start is None:
             start = number
-        lines.append(raw)
+        lines.append(_NOTE_LINE.sub("N1  - ", raw, count=1))
         if raw.startswith("ER  -"):
             yield start, "\n".join(lines) + "\n"
             start, lines = None, []
@@ -277,10 +283,11 @@ def _ris_entry(record: dict[str, Any], line: int) -> CitationEntry:
     return CitationEntry(
         key=(texts("id") or texts("accession_number") or [f"line{line}"])[0],
         title=" ".join(title.split()), authors=authors,
-        year=_year(next(iter(texts("year", "publication_year", "date")), None)),
+        year=year_in(next(iter(texts("year", "publication_year", "date")), None)),
         arxiv_id=find_arxiv_id(texts(*_RIS_ARXIV_FIELDS)),
-        doi=_doi(texts("doi")), note="\n".join(notes) if notes else None,
-        tags=tuple(texts("keywords")), line=line)
+        doi=doi_in(texts("doi")), note="\n".join(notes) if notes else None,
+        tags=tuple(texts("keywords")), line=line,
+        kind=str(record.get("type_of_reference") or ""))
 
 
 def _ris_name(name: str) -> str:
@@ -352,14 +359,15 @@ def _csl_entry(item: dict[str, Any], line: int) -> CitationEntry:
         find_arxiv_id(strings)
     issued = item.get("issued") or {}
     parts = issued.get("date-parts") if isinstance(issued, dict) else None
-    year = _year(parts[0][0]) if parts and parts[0] else \
-        _year(issued.get("raw") if isinstance(issued, dict) else None)
+    year = year_in(parts[0][0]) if parts and parts[0] else \
+        year_in(issued.get("raw") if isinstance(issued, dict) else None)
     keywords = item.get("keyword")
     return CitationEntry(
         key=str(item.get("id") or f"line{line}"), title=" ".join(title.split()),
-        authors=authors, year=year, arxiv_id=arxiv_id, doi=_doi([str(item.get("DOI") or "")]),
+        authors=authors, year=year, arxiv_id=arxiv_id, doi=doi_in([str(item.get("DOI") or "")]),
         note=str(item["annote"]) if item.get("annote") else None,
-        tags=_split_tags(keywords) if isinstance(keywords, str) else (), line=line)
+        tags=_split_tags(keywords) if isinstance(keywords, str) else (), line=line,
+        kind=str(item.get("type") or ""))
 
 
 def _csl_name(name: dict[str, Any]) -> str:
