@@ -1,13 +1,20 @@
 """The one JSON shape of a paper on pages, API and feeds: the card.
 
 A search hit is a card with its score and snippet, a trending item a card with its score and
-explanation; ``with_votes`` and ``with_submitters`` add the community's part.
+explanation; ``with_votes`` and ``with_submitters`` add the community's part. ``CardMarkup``
+renders each card's HTML once for each content and keeps it.
 """
 
 from __future__ import annotations
 
+import re
+import secrets
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
+
+from jinja2 import Environment
+from markupsafe import Markup, escape
 
 from paperwire.models import Paper, User, paper_day
 from paperwire.search import Hit
@@ -110,3 +117,82 @@ def with_my_votes(store: Store, cards: list[dict[str, Any]], viewer: User | None
     mine = store.vote_states([*also, *(c["arxiv_id"] for c in cards)], viewer.id)
     voted = {i for i, state in mine.items() if state.voted}
     return [{**c, "voted": c["arxiv_id"] in voted} for c in cards], voted
+
+
+# --- card markup --------------------------------------------------------------------------
+class Cache(Protocol):
+    """A bounded, thread-safe map (web.site.ViewCache)."""
+
+    def get(self, key: Any) -> Any: ...
+
+    def put(self, key: Any, value: Any) -> None: ...
+
+
+def content_key(p: Mapping[str, Any], *args: Any) -> Hashable | None:
+    """Everything a card may show, as one hashable value (None when it has no such form):
+    the whole card, so that any change to it (a vote, a comment count, a title, a field a
+    template starts reading tomorrow) is a new key."""
+    parts: list[Any] = list(args)
+    for name, value in p.items():
+        if type(value) is list:  # authors, author links, a hit's highlight spans
+            value = tuple(tuple(v.items()) if type(v) is dict
+                          else tuple(v) if type(v) is list else v for v in value)
+        elif type(value) is dict:
+            value = tuple(value.items())
+        parts += (name, value)
+    key = tuple(parts)
+    try:
+        hash(key)
+    except TypeError:  # something nested deeper than a card's own lists: not kept
+        return None
+    return key
+
+
+def _not_in_cards() -> None:
+    raise RuntimeError("a card's markup is shared between readers: put what it shows of its "
+                       "reader in the card itself (as with_my_votes does), not current_user()")
+
+
+class CardMarkup:
+    """Cards as HTML (the ``card_markup`` macro), each rendered once for each content and kept
+    in ``cache``: rendering 30 cards through Jinja, with their MathML, was most of a listing's
+    time. The template global ``card_html``.
+
+    The kept markup must hold nothing of one reader that another could be shown. What a card
+    shows of its reader (votes, voted) is in the card, hence in the key; the reader's CSRF
+    token is not (it would make every anonymous visit a miss): the macro is rendered with a
+    random placeholder for the token, which each call replaces with its reader's."""
+
+    def __init__(self, templates: Environment, cache: Cache) -> None:
+        self._templates = templates
+        self._cache = cache
+        self._slot = {"input": f"csrfslot{secrets.token_hex(12)}i",
+                      "token": f"csrfslot{secrets.token_hex(12)}t"}
+        self._split = re.compile("(" + "|".join(self._slot.values()) + ")")
+        self._macro: Callable[..., Any] | None = None
+
+    def _render(self) -> Callable[..., Any]:
+        if self._macro is None:
+            slot = self._slot
+            module: Any = self._templates.get_template("_macros.html").make_module({
+                "csrf_input": lambda: Markup(slot["input"]),
+                "csrf_token": lambda: slot["token"], "current_user": _not_in_cards})
+            self._macro = module.card_markup
+        return self._macro
+
+    def __call__(self, p: Mapping[str, Any], snippet: str | None = None,
+                 highlights: Sequence[Sequence[int]] | None = None) -> Markup:
+        helpers: Mapping[str, Any] = self._templates.globals
+        if not isinstance(p, Mapping) or "csrf_input" not in helpers:
+            # No card dict, or an environment without the CSRF helpers: render as it is.
+            macros: Any = self._templates.get_template("_macros.html").module
+            return Markup(macros.card_markup(p, snippet, highlights))
+        key = content_key(p, snippet, tuple(map(tuple, highlights)) if highlights else None)
+        parts: tuple[str, ...] | None = self._cache.get(key) if key is not None else None
+        if parts is None:
+            parts = tuple(self._split.split(str(self._render()(p, snippet, highlights))))
+            if key is not None:
+                self._cache.put(key, parts)
+        fill = {self._slot["input"]: str(escape(helpers["csrf_input"]())),
+                self._slot["token"]: str(escape(helpers["csrf_token"]()))}
+        return Markup("".join(fill.get(part, part) for part in parts))
