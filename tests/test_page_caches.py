@@ -17,7 +17,7 @@ from sqlalchemy import event
 from paperwire import discussion
 from paperwire.index.indexer import IndexPaths, update_index
 from paperwire.store import Store
-from paperwire.web.cards import CardMarkup, content_key
+from paperwire.web.cards import KeptMarkup, content_key, frozen
 from paperwire.web.site import ViewCache
 from tests.app import make_app
 from tests.helpers import csrf_in, paper, sign_in
@@ -118,9 +118,14 @@ def test_comments_titles_and_moderation_show_at_once(tmp_path: Path, database_ur
         moderator = _user(site.store, "mod@example.org")
         discussion.post(site.store, site.settings, moderator, A, "A first comment.")
         assert "1 comment<" in _card(anonymous.get("/").text, A)
+        before = anonymous.get(f"/papers/{A}").text
+        assert f"<h1>Paper {A}</h1>" in before and "v1</p>" in before
         site.store.write_batch([paper(A, title="A better title", version=2)])
         home = anonymous.get("/").text
         assert "A better title" in _card(home, A) and f"Paper {A}" not in home
+        page = anonymous.get(f"/papers/{A}").text  # its kept head, top and citation
+        assert "<h1>A better title</h1>" in page and "v2</p>" in page
+        assert 'content="A better title"' in page and "title = {A better title}" in page
         site.store.hide_paper(B, "spam", moderator.id, moderator.email)
         assert f'data-arxiv-id="{B}"' not in anonymous.get("/").text
         assert anonymous.get(f"/papers/{B}").status_code == 404
@@ -180,7 +185,7 @@ def _env(token: list[str]) -> Environment:
 
 def test_card_markup_is_kept_per_content_and_filled_per_reader() -> None:
     token = ["t1"]
-    cards = CardMarkup(_env(token), ViewCache(8))
+    cards = KeptMarkup(_env(token), ViewCache(8)).card
     card = {"title": "<b>T</b>", "votes": 1, "authors": ["A"]}
     first = str(cards(card))
     assert "&lt;b&gt;T&lt;/b&gt;" in first and "1" in first
@@ -194,7 +199,7 @@ def test_card_markup_is_kept_per_content_and_filled_per_reader() -> None:
 
 
 def test_card_markup_refuses_the_reader_from_outside_the_card() -> None:
-    cards = CardMarkup(_env(["t"]), ViewCache(8))
+    cards = KeptMarkup(_env(["t"]), ViewCache(8)).card
     with pytest.raises(RuntimeError, match="current_user"):
         cards({"title": "T", "who": True})
 
@@ -211,3 +216,11 @@ def test_content_key_covers_every_field() -> None:
     assert content_key({"deep": {"er": (1,)}}) is not None
     assert content_key({"highlights": [[0, 4], [9, 12]]}) is not None  # a search hit's
     assert content_key({"deep": {"er": [1]}}) is None  # not hashable: rendered, not kept
+
+
+def test_frozen_takes_nested_page_data() -> None:
+    data = {"paper": {"authors": ["x"], "links": [{"name": "x"}]}, "meta": [["a", "b"]]}
+    key = frozen((data, "May 1"))
+    assert key is not None and key == frozen(({**data}, "May 1"))
+    assert frozen(({**data, "meta": [["a", "c"]]}, "May 1")) != key
+    assert frozen(({"s": {1, 2}},)) is None  # a set has no order: rendered, not kept

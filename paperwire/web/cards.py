@@ -1,7 +1,7 @@
 """The one JSON shape of a paper on pages, API and feeds: the card.
 
 A search hit is a card with its score and snippet, a trending item a card with its score and
-explanation; ``with_votes`` and ``with_submitters`` add the community's part. ``CardMarkup``
+explanation; ``with_votes`` and ``with_submitters`` add the community's part. ``KeptMarkup``
 renders each card's HTML once for each content and keeps it.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -148,20 +148,47 @@ def content_key(p: Mapping[str, Any], *args: Any) -> Hashable | None:
     return key
 
 
-def _not_in_cards() -> None:
-    raise RuntimeError("a card's markup is shared between readers: put what it shows of its "
-                       "reader in the card itself (as with_my_votes does), not current_user()")
+_NESTED = frozenset({dict, list, tuple})
 
 
-class CardMarkup:
-    """Cards as HTML (the ``card_markup`` macro), each rendered once for each content and kept
-    in ``cache``: rendering 30 cards through Jinja, with their MathML, was most of a listing's
-    time. The template global ``card_html``.
+def frozen(value: Any) -> Hashable | None:
+    """``value`` (dicts, lists and tuples of plain values, nested) as one hashable value, or
+    None when something in it has no such form."""
+    def freeze(v: Any) -> Any:
+        # On every page view: exact type tests and no call for a plain value.
+        kind = type(v)
+        if kind is dict:
+            return tuple([(k, freeze(x) if type(x) in _NESTED else x) for k, x in v.items()])
+        if kind is list or kind is tuple:
+            return tuple([freeze(x) if type(x) in _NESTED else x for x in v])
+        if isinstance(v, Mapping):
+            return freeze(dict(v))
+        return v
 
-    The kept markup must hold nothing of one reader that another could be shown. What a card
-    shows of its reader (votes, voted) is in the card, hence in the key; the reader's CSRF
-    token is not (it would make every anonymous visit a miss): the macro is rendered with a
-    random placeholder for the token, which each call replaces with its reader's."""
+    key = freeze(value)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key  # type: ignore[no-any-return]
+
+
+def _not_in_kept() -> None:
+    raise RuntimeError("kept markup is shared between readers: put what it shows of its "
+                       "reader in its arguments (as with_my_votes does), not current_user()")
+
+
+class KeptMarkup:
+    """Macros rendered once for each content of their arguments and kept in ``cache``:
+    cards (``card``, the template global ``card_html``; rendering 30 cards through Jinja,
+    with their MathML, was most of a listing's time) and the parts of a page every reader
+    shares (``macro``, the global ``kept``).
+
+    The kept markup must hold nothing of one reader that another could be shown. What it
+    shows of its reader (a card's votes, voted) is in its arguments, hence in the key; the
+    reader's CSRF token is not (it would make every anonymous visit a miss): the macro is
+    rendered with a random placeholder for the token, which each call replaces with its
+    reader's. A kept macro may not call current_user()."""
 
     def __init__(self, templates: Environment, cache: Cache) -> None:
         self._templates = templates
@@ -169,30 +196,42 @@ class CardMarkup:
         self._slot = {"input": f"csrfslot{secrets.token_hex(12)}i",
                       "token": f"csrfslot{secrets.token_hex(12)}t"}
         self._split = re.compile("(" + "|".join(self._slot.values()) + ")")
-        self._macro: Callable[..., Any] | None = None
+        self._modules: dict[str, Any] = {}
 
-    def _render(self) -> Callable[..., Any]:
-        if self._macro is None:
+    def _module(self, template: str) -> Any:
+        module = self._modules.get(template)
+        if module is None:
             slot = self._slot
-            module: Any = self._templates.get_template("_macros.html").make_module({
+            module = self._templates.get_template(template).make_module({
                 "csrf_input": lambda: Markup(slot["input"]),
-                "csrf_token": lambda: slot["token"], "current_user": _not_in_cards})
-            self._macro = module.card_markup
-        return self._macro
+                "csrf_token": lambda: slot["token"], "current_user": _not_in_kept})
+            self._modules[template] = module
+        return module
 
-    def __call__(self, p: Mapping[str, Any], snippet: str | None = None,
-                 highlights: Sequence[Sequence[int]] | None = None) -> Markup:
+    def _kept(self, key: Hashable | None, template: str, name: str, *args: Any) -> Markup:
         helpers: Mapping[str, Any] = self._templates.globals
-        if not isinstance(p, Mapping) or "csrf_input" not in helpers:
-            # No card dict, or an environment without the CSRF helpers: render as it is.
-            macros: Any = self._templates.get_template("_macros.html").module
-            return Markup(macros.card_markup(p, snippet, highlights))
-        key = content_key(p, snippet, tuple(map(tuple, highlights)) if highlights else None)
-        parts: tuple[str, ...] | None = self._cache.get(key) if key is not None else None
+        if key is None or "csrf_input" not in helpers:
+            # Nothing to key on, or an environment without the CSRF helpers: rendered as is.
+            macros: Any = self._templates.get_template(template).module
+            return Markup(getattr(macros, name)(*args))
+        parts: tuple[str, ...] | None = self._cache.get(key)
         if parts is None:
-            parts = tuple(self._split.split(str(self._render()(p, snippet, highlights))))
-            if key is not None:
-                self._cache.put(key, parts)
+            html = str(getattr(self._module(template), name)(*args))
+            parts = tuple(self._split.split(html))
+            self._cache.put(key, parts)
         fill = {self._slot["input"]: str(escape(helpers["csrf_input"]())),
                 self._slot["token"]: str(escape(helpers["csrf_token"]()))}
         return Markup("".join(fill.get(part, part) for part in parts))
+
+    def card(self, p: Mapping[str, Any], snippet: str | None = None,
+             highlights: Sequence[Sequence[int]] | None = None) -> Markup:
+        """A paper's card (``card_markup`` in _macros.html)."""
+        key = (content_key(p, snippet, tuple(map(tuple, highlights)) if highlights else None)
+               if isinstance(p, Mapping) else None)
+        return self._kept(key, "_macros.html", "card_markup", p, snippet, highlights)
+
+    def macro(self, template: str, name: str, *args: Any) -> Markup:
+        """Macro ``name`` of ``template`` called with ``args``."""
+        found = frozen(args)
+        return self._kept(None if found is None else (template, name, found), template,
+                          name, *args)

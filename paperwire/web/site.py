@@ -23,7 +23,7 @@ from paperwire.models import User, parse_arxiv_id
 from paperwire.search import Searcher
 from paperwire.settings import Settings
 from paperwire.store import Store
-from paperwire.web.cards import CardMarkup
+from paperwire.web.cards import KeptMarkup
 from paperwire.web.mathtext import install as install_math_filters
 from paperwire.web.renderers import Page, Registry, default_formats, format_of, render
 
@@ -51,7 +51,8 @@ class Site:
         self.templates.filters["highlight"] = highlight
         install_math_filters(self.templates)
         # Cards of ~2 KB each: 4,096 hold a few hundred listings' worth (~10 MB).
-        self.templates.globals["card_html"] = CardMarkup(self.templates, ViewCache(4096))
+        kept = KeptMarkup(self.templates, ViewCache(4096))
+        self.templates.globals.update(card_html=kept.card, kept=kept.macro)
         self._searcher: Searcher | None = None
         self._refreshed: Hashable = None  # the index version the searcher last reloaded at
         self._lock = threading.Lock()
