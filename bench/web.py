@@ -336,9 +336,9 @@ def medians(runs: list[Run]) -> list[tuple[Run, list[Run]]]:
 
 def table(runs: list[Run]) -> str:
     lines = ["| code | route | workers | req/s (median) | rounds' req/s | target | p50 ms | "
-             "p95 ms | errors | server CPU (cores) | load gen CPU (cores) | "
-             "other CPU (cores) |",
-             "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "p95 ms | errors | server CPU (cores) | req per server CPU s | "
+             "load gen CPU (cores) | other CPU (cores) |",
+             "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r, rounds in medians(runs):
         repeated = (" (queries repeated)" if any(x.wrapped for x in rounds)
                     and r.route == "search" else "")
@@ -347,6 +347,7 @@ def table(runs: list[Run]) -> str:
                      f"{r.rps:,.0f} | {each} | ≥{TARGETS[r.route]} | {r.p50_ms:.1f} | "
                      f"{r.p95_ms:.1f} | "
                      f"{sum(x.errors for x in rounds)} | {r.server_cpu_s / r.seconds:.2f} | "
+                     f"{r.requests / r.server_cpu_s if r.server_cpu_s else 0:,.0f} | "
                      f"{r.client_cpu_s / r.seconds:.2f} | {r.other_cpu_s / r.seconds:.2f} |")
     return "\n".join(lines)
 
@@ -400,7 +401,8 @@ def main() -> None:
         f"`paperwire serve --workers N` on 127.0.0.1 in a subprocess, the "
         f"75k-paper instance with real embeddings. Load generator: {gen}, on the same "
         f"{os.cpu_count()} cores as the server; CPU columns are CPU seconds per wall second "
-        f"(1.00 = one core busy); "
+        f"(1.00 = one core busy), and requests per CPU second of the server, "
+        f"which other work on a shared machine disturbs less than req/s; "
         f"'other' is the rest of the machine's busy CPU in the same window. Paper pages "
         f"rotate over {args.papers} ids; every search is a "
         f"distinct Hugging Face daily-paper title (hybrid mode), so none is cached. Errors: "
