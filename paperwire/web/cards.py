@@ -1,13 +1,20 @@
 """The one JSON shape of a paper on pages, API and feeds: the card.
 
 A search hit is a card with its score and snippet, a trending item a card with its score and
-explanation; ``with_votes`` and ``with_submitters`` add the community's part.
+explanation; ``with_votes`` and ``with_submitters`` add the community's part. ``KeptMarkup``
+renders each card's HTML once for each content and keeps it.
 """
 
 from __future__ import annotations
 
+import re
+import secrets
+from collections.abc import Hashable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
+
+from jinja2 import Environment
+from markupsafe import Markup, escape
 
 from paperwire.models import Paper, User, paper_day
 from paperwire.search import Hit
@@ -110,3 +117,121 @@ def with_my_votes(store: Store, cards: list[dict[str, Any]], viewer: User | None
     mine = store.vote_states([*also, *(c["arxiv_id"] for c in cards)], viewer.id)
     voted = {i for i, state in mine.items() if state.voted}
     return [{**c, "voted": c["arxiv_id"] in voted} for c in cards], voted
+
+
+# --- card markup --------------------------------------------------------------------------
+class Cache(Protocol):
+    """A bounded, thread-safe map (web.site.ViewCache)."""
+
+    def get(self, key: Any) -> Any: ...
+
+    def put(self, key: Any, value: Any) -> None: ...
+
+
+def content_key(p: Mapping[str, Any], *args: Any) -> Hashable | None:
+    """Everything a card may show, as one hashable value (None when it has no such form):
+    the whole card, so that any change to it (a vote, a comment count, a title, a field a
+    template starts reading tomorrow) is a new key."""
+    parts: list[Any] = list(args)
+    for name, value in p.items():
+        if type(value) is list:  # authors, author links, a hit's highlight spans
+            value = tuple(tuple(v.items()) if type(v) is dict
+                          else tuple(v) if type(v) is list else v for v in value)
+        elif type(value) is dict:
+            value = tuple(value.items())
+        parts += (name, value)
+    key = tuple(parts)
+    try:
+        hash(key)
+    except TypeError:  # something nested deeper than a card's own lists: not kept
+        return None
+    return key
+
+
+_NESTED = frozenset({dict, list, tuple})
+
+
+def frozen(value: Any) -> Hashable | None:
+    """``value`` (dicts, lists and tuples of plain values, nested) as one hashable value, or
+    None when something in it has no such form."""
+    def freeze(v: Any) -> Any:
+        # On every page view: exact type tests and no call for a plain value.
+        kind = type(v)
+        if kind is dict:
+            return tuple([(k, freeze(x) if type(x) in _NESTED else x) for k, x in v.items()])
+        if kind is list or kind is tuple:
+            return tuple([freeze(x) if type(x) in _NESTED else x for x in v])
+        if isinstance(v, Mapping):
+            return freeze(dict(v))
+        return v
+
+    key = freeze(value)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key  # type: ignore[no-any-return]
+
+
+def _not_in_kept() -> None:
+    raise RuntimeError("kept markup is shared between readers: put what it shows of its "
+                       "reader in its arguments (as with_my_votes does), not current_user()")
+
+
+class KeptMarkup:
+    """Macros rendered once for each content of their arguments and kept in ``cache``:
+    cards (``card``, the template global ``card_html``; rendering 30 cards through Jinja,
+    with their MathML, was most of a listing's time) and the parts of a page every reader
+    shares (``macro``, the global ``kept``).
+
+    The kept markup must hold nothing of one reader that another could be shown. What it
+    shows of its reader (a card's votes, voted) is in its arguments, hence in the key; the
+    reader's CSRF token is not (it would make every anonymous visit a miss): the macro is
+    rendered with a random placeholder for the token, which each call replaces with its
+    reader's. A kept macro may not call current_user()."""
+
+    def __init__(self, templates: Environment, cache: Cache) -> None:
+        self._templates = templates
+        self._cache = cache
+        self._slot = {"input": f"csrfslot{secrets.token_hex(12)}i",
+                      "token": f"csrfslot{secrets.token_hex(12)}t"}
+        self._split = re.compile("(" + "|".join(self._slot.values()) + ")")
+        self._modules: dict[str, Any] = {}
+
+    def _module(self, template: str) -> Any:
+        module = self._modules.get(template)
+        if module is None:
+            slot = self._slot
+            module = self._templates.get_template(template).make_module({
+                "csrf_input": lambda: Markup(slot["input"]),
+                "csrf_token": lambda: slot["token"], "current_user": _not_in_kept})
+            self._modules[template] = module
+        return module
+
+    def _kept(self, key: Hashable | None, template: str, name: str, *args: Any) -> Markup:
+        helpers: Mapping[str, Any] = self._templates.globals
+        if key is None or "csrf_input" not in helpers:
+            # Nothing to key on, or an environment without the CSRF helpers: rendered as is.
+            macros: Any = self._templates.get_template(template).module
+            return Markup(getattr(macros, name)(*args))
+        parts: tuple[str, ...] | None = self._cache.get(key)
+        if parts is None:
+            html = str(getattr(self._module(template), name)(*args))
+            parts = tuple(self._split.split(html))
+            self._cache.put(key, parts)
+        fill = {self._slot["input"]: str(escape(helpers["csrf_input"]())),
+                self._slot["token"]: str(escape(helpers["csrf_token"]()))}
+        return Markup("".join(fill.get(part, part) for part in parts))
+
+    def card(self, p: Mapping[str, Any], snippet: str | None = None,
+             highlights: Sequence[Sequence[int]] | None = None) -> Markup:
+        """A paper's card (``card_markup`` in _macros.html)."""
+        key = (content_key(p, snippet, tuple(map(tuple, highlights)) if highlights else None)
+               if isinstance(p, Mapping) else None)
+        return self._kept(key, "_macros.html", "card_markup", p, snippet, highlights)
+
+    def macro(self, template: str, name: str, *args: Any) -> Markup:
+        """Macro ``name`` of ``template`` called with ``args``."""
+        found = frozen(args)
+        return self._kept(None if found is None else (template, name, found), template,
+                          name, *args)

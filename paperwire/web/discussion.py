@@ -48,14 +48,15 @@ def _call(work: Callable[[], Any]) -> Any:
 
 
 def discussion_data(site: Site, raw_id: str, viewer: User | None, order: str = "newest", *,
-                    visible: bool = False) -> dict[str, Any]:
+                    visible: bool = False, version: str | None = None) -> dict[str, Any]:
     """A paper's thread as its page shows it (404 for a paper this viewer may not see;
     ``visible`` when the caller has already checked that, as the paper page has: two reads
-    fewer on every page view)."""
+    fewer on every page view; ``version``, the store's view version when the caller has
+    read it for this request already)."""
     check_choice(order, "order", ORDERS)
     arxiv_id = raw_id if visible else site.visible_id(raw_id, viewer)
     everything = bool(viewer and viewer.is_moderator)
-    key = ("discussion", arxiv_id, order, site.store.view_version())
+    key = ("discussion", arxiv_id, order, version or site.store.view_version())
     shared = site.cache.get(key) if viewer is None else None
     if shared is None:
         view = site.store.discussion_view(arxiv_id, viewer.id if viewer else None,

@@ -9,6 +9,7 @@ functions, so a page and its API answer cannot drift apart.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -281,19 +282,21 @@ def paper_data(site: Site, raw_id: str, similar: int = 6, viewer: User | None = 
     return paper_and_data(site, raw_id, similar, viewer)[1]
 
 
-def paper_and_data(site: Site, raw_id: str, similar: int = 6, viewer: User | None = None
-                   ) -> tuple[Paper, dict[str, Any]]:
-    """``paper_data`` with the Paper itself (what the citation formats export)."""
+def paper_and_data(site: Site, raw_id: str, similar: int = 6, viewer: User | None = None,
+                   version: str | None = None) -> tuple[Paper, dict[str, Any]]:
+    """``paper_data`` with the Paper itself (what the citation formats export); ``version``
+    is the store's view version when the caller has read it already."""
     try:
         arxiv_id, _ = parse_arxiv_id(raw_id)
     except InvalidRecord as exc:
         raise HTTPException(404, str(exc)) from None
     # What every visitor sees is cached on the versions of papers, votes and moderation
     # (one statement) and of the indexes; only a signed-in visitor's own vote is read apart.
-    key = ("paper", arxiv_id, similar, site.store.view_version(), site.index_version())
+    index = site.index_version()
+    key = ("paper", arxiv_id, similar, version or site.store.view_version(), index)
     cached: tuple[Paper | None, dict[str, Any]] | None = site.cache.get(key)
     if cached is None:
-        cached = _paper_shared(site, arxiv_id, similar)
+        cached = _paper_shared(site, arxiv_id, similar, index)
         site.cache.put(key, cached)
     paper, shared = cached
     if paper is None or (shared["hidden"] is not None
@@ -307,16 +310,16 @@ def paper_and_data(site: Site, raw_id: str, similar: int = 6, viewer: User | Non
                    "similar": nearest}
 
 
-def _paper_shared(site: Site, arxiv_id: str, similar: int
+def _paper_shared(site: Site, arxiv_id: str, similar: int, index: Hashable
                   ) -> tuple[Paper | None, dict[str, Any]]:
     """The paper and the part of its page that is the same for every visitor (None and
-    ``paper`` None when the paper is not stored)."""
+    ``paper`` None when the paper is not stored), at the indexes' version ``index``."""
     view = site.store.paper_view(arxiv_id)  # one connection for five reads
     if view is None:
         return None, {"paper": None, "hidden": None}
     # Similar papers change only when papers or the indexes do, not with votes: kept apart,
     # so a vote does not cost the next visitor a vector search.
-    key = ("similar", arxiv_id, similar, view.data_version, site.index_version())
+    key = ("similar", arxiv_id, similar, view.data_version, index)
     nearest = site.cache.get(key)
     if nearest is None:
         nearest = similar_to(site, view.paper, similar)
@@ -360,10 +363,12 @@ def paper_page(request: Request, arxiv_id: str) -> Page:
 
 def paper_with_discussion(site: Site, raw_id: str, viewer: User | None,
                           order: str = "newest") -> tuple[Paper, dict[str, Any]]:
-    """``paper_and_data`` with the paper's discussion (``discussion``), as its page shows."""
-    paper, data = paper_and_data(site, raw_id, viewer=viewer)
+    """``paper_and_data`` with the paper's discussion (``discussion``), as its page shows:
+    both keyed on one read of the view version."""
+    version = site.store.view_version()
+    paper, data = paper_and_data(site, raw_id, viewer=viewer, version=version)
     return paper, {**data, "discussion": discussion_data(site, paper.arxiv_id, viewer, order,
-                                                         visible=True)}
+                                                         visible=True, version=version)}
 
 
 # --- about --------------------------------------------------------------------------------

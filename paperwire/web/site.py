@@ -23,6 +23,7 @@ from paperwire.models import User, parse_arxiv_id
 from paperwire.search import Searcher
 from paperwire.settings import Settings
 from paperwire.store import Store
+from paperwire.web.cards import KeptMarkup
 from paperwire.web.mathtext import install as install_math_filters
 from paperwire.web.renderers import Page, Registry, default_formats, format_of, render
 
@@ -49,7 +50,11 @@ class Site:
         self.templates.globals["static"] = self.static_url
         self.templates.filters["highlight"] = highlight
         install_math_filters(self.templates)
+        # Cards of ~2 KB each: 4,096 hold a few hundred listings' worth (~10 MB).
+        kept = KeptMarkup(self.templates, ViewCache(4096))
+        self.templates.globals.update(card_html=kept.card, kept=kept.macro)
         self._searcher: Searcher | None = None
+        self._refreshed: Hashable = None  # the index version the searcher last reloaded at
         self._lock = threading.Lock()
         self._asset_versions: dict[str, str] = {}
         self.cache = ViewCache()
@@ -67,18 +72,30 @@ class Site:
 
     @property
     def searcher(self) -> Searcher:
+        """The searcher, holding the newest committed indexes (see ``index_version``)."""
+        return self._current()[0]
+
+    def index_version(self) -> Hashable:
+        """The versions of the keyword and vector indexes a view may read (a cache key part);
+        a couple of file stats, and never loads the model."""
+        return self._current()[1]
+
+    def _current(self) -> tuple[Searcher, Hashable]:
         # Built on first use and kept: the embedder inside loads once per app, not per request.
         if self._searcher is None:
             with self._lock:
                 if self._searcher is None:
                     self._searcher = Searcher.from_settings(self.settings, self.store)
-        self._searcher.refresh()
-        return self._searcher
-
-    def index_version(self) -> Hashable:
-        """The versions of the keyword and vector indexes a view may read (a cache key part);
-        a couple of file stats, and never loads the model."""
-        return self.searcher.index_version()
+        searcher = self._searcher
+        # Reopening the keyword index costs ~0.15 ms; it is done only when a writer (this
+        # host's IndexSync, `paperwire index`) has committed since, which the version shows.
+        # The version is read before the reload, so a commit landing during it is picked up
+        # by the next request, and a page cached under this version never predates it.
+        version = searcher.index_version()
+        if version != self._refreshed:
+            searcher.refresh()
+            self._refreshed = version
+        return searcher, version
 
     def base_url(self, request: Request) -> str:
         """The address absolute links start with (no trailing slash): PAPERWIRE_BASE_URL when
