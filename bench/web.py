@@ -56,6 +56,7 @@ HF = ROOT.parent / "shared" / "data" / "hf-daily-papers" / "daily-papers-2024-20
 HOST = "127.0.0.1"
 # req/s on 2 cores, from the issues
 TARGETS = {"home": 300, "paper": 300, "search": 60, "stats": 200}
+ROUTES: tuple[str, ...] = ("home", "paper", "search", "stats")
 
 
 @dataclass
@@ -294,7 +295,8 @@ def drive(name: str, server: Server, route: str, paths: list[str], workers: int,
 
 
 def bench(codes: list[tuple[str, Path, Path]], workers: int, seconds: int, clients: int,
-          n_papers: int, wrk: str | None, queries: list[str]) -> list[Run]:
+          n_papers: int, wrk: str | None, queries: list[str],
+          only: tuple[str, ...] = ROUTES) -> list[Run]:
     """Each (name, code root, home) served at once; routes driven in turn, code by code."""
     servers: list[tuple[str, Server, dict[str, list[str]]]] = []
     try:
@@ -302,7 +304,7 @@ def bench(codes: list[tuple[str, Path, Path]], workers: int, seconds: int, clien
             server, routes = start(home, workers, code, n_papers, queries)
             servers.append((name, server, routes))
         runs = []
-        for route in ("home", "paper", "search", "stats"):
+        for route in only:
             for name, server, routes in servers:
                 if route not in routes:
                     continue
@@ -345,6 +347,8 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true", help="print, don't touch BENCHMARKS.md")
     ap.add_argument("--baseline", type=Path, help="an older checkout to measure alongside")
     ap.add_argument("--baseline-home", type=Path, help="its own copy of the instance")
+    ap.add_argument("--routes", nargs="+", choices=ROUTES, default=list(ROUTES),
+                    help="drive only these routes (e.g. --routes search)")
     args = ap.parse_args()
     codes = [("this", ROOT, args.home)]
     if args.baseline:
@@ -357,7 +361,8 @@ def main() -> None:
     runs: list[Run] = []
     for k, workers in enumerate(args.workers):
         queries = titles(k * args.queries, args.queries)  # fresh queries for each server
-        runs += bench(codes, workers, args.seconds, args.clients, args.papers, wrk, queries)
+        runs += bench(codes, workers, args.seconds, args.clients, args.papers, wrk, queries,
+                      tuple(args.routes))
     body = table(runs)
     gen = ("wrk (1 thread, Lua script rotating the URLs)" if wrk
            else "a Python httpx.AsyncClient loop")
