@@ -172,7 +172,7 @@ class Searcher:
             vectors = open_backend(paths.root, embedder.model, embedder.dim, store=store,
                                    wanted=settings.vector_backend)
         elif meaning:
-            load = embedder_factory(settings.embedder, settings.embed_threads)
+            load = embedder_factory(settings.embedder, settings.search_threads)
             # Every built-in runtime computes MiniLM, so the backend is known without
             # loading the model (index_version() must stay cheap).
             vectors = open_backend(paths.root, MODEL, DIM, store=store,

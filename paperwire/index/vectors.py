@@ -178,6 +178,9 @@ class VectorIndex:
                ) -> tuple[IdArray, FloatArray]:
         """The k nearest ids and their cosine scores, best first; only ``allowed`` ids if given."""
         faiss = _faiss()
+        # OpenMP's thread count is per calling thread, and a web worker searches from its
+        # thread pool's threads, which start at all cores, not at the 1 set in ``load``.
+        faiss.omp_set_num_threads(1)
         if len(self) == 0 or k <= 0 or (allowed is not None and len(allowed) == 0):
             return np.empty(0, np.int64), np.empty(0, np.float32)
         q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)

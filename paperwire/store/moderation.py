@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, select, update
 
 from paperwire.models import Paper
-from paperwire.store.papers import in_chunks, row_to_paper
+from paperwire.store.papers import PAPER_COLUMNS, in_chunks, row_to_paper
 from paperwire.store.schema import hidden_papers, moderation_log, papers, submissions, users
 
 
@@ -98,7 +98,8 @@ def papers_by_row_moderated(conn: Connection, row_ids: Iterable[int]
     found: dict[int, Paper] = {}
     version: int | None = None
     for chunk in in_chunks(row_ids):
-        rows = conn.execute(select(papers, moderation_version_query().label("moderated"))
+        rows = conn.execute(select(*PAPER_COLUMNS,
+                                   moderation_version_query().label("moderated"))
                             .where(papers.c.id.in_(chunk))).all()
         found.update({row.id: row_to_paper(row) for row in rows})
         if rows and version is None:
