@@ -1,8 +1,9 @@
 """Search → hits: keyword (BM25), meaning (embeddings) and their fusion; similar papers.
 
 Hybrid search takes the best ``CANDIDATES`` papers of each side, gives every candidate both
-scores (a keyword-only candidate gets its exact cosine from its stored embedding; a
-meaning-only candidate scores 0 on keywords), normalises each side by its best score and
+scores (a keyword-only candidate gets its exact cosine from its stored embedding, which the
+vector backend keeps in memory: ``VectorBackend.vectors_of``; a meaning-only candidate scores
+0 on keywords), normalises each side by its best score and
 ranks by ``alpha·keywords + (1-alpha)·meaning``. ``alpha`` was tuned on SciFact's train
 split (bench/search_scifact.py); BENCHMARKS.md has the numbers.
 
