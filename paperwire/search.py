@@ -1,8 +1,9 @@
 """Search → hits: keyword (BM25), meaning (embeddings) and their fusion; similar papers.
 
 Hybrid search takes the best ``CANDIDATES`` papers of each side, gives every candidate both
-scores (a keyword-only candidate gets its exact cosine from its stored embedding; a
-meaning-only candidate scores 0 on keywords), normalises each side by its best score and
+scores (a keyword-only candidate gets its exact cosine from its stored embedding, which the
+vector backend keeps in memory: ``VectorBackend.vectors_of``; a meaning-only candidate scores
+0 on keywords), normalises each side by its best score and
 ranks by ``alpha·keywords + (1-alpha)·meaning``. ``alpha`` was tuned on SciFact's train
 split (bench/search_scifact.py); BENCHMARKS.md has the numbers.
 
@@ -155,6 +156,8 @@ class Searcher:
         self.extra_categories = tuple(extra_categories)
         self.alpha = ALPHA
         self._stems: dict[str, str] = {}
+        # (moderation version, hidden rows); None matches no version, so the first page reads.
+        self._hidden: tuple[int | None, frozenset[int]] = (None, frozenset())
 
     @classmethod
     def from_settings(cls, settings: Settings, store: Store, *, meaning: bool = True,
@@ -170,7 +173,7 @@ class Searcher:
             vectors = open_backend(paths.root, embedder.model, embedder.dim, store=store,
                                    wanted=settings.vector_backend)
         elif meaning:
-            load = embedder_factory(settings.embedder, settings.embed_threads)
+            load = embedder_factory(settings.embedder, settings.search_threads)
             # Every built-in runtime computes MiniLM, so the backend is known without
             # loading the model (index_version() must stay cheap).
             vectors = open_backend(paths.root, MODEL, DIM, store=store,
@@ -219,7 +222,7 @@ class Searcher:
         A damaged index is not an error here: the searches that need it say so."""
         if self._lexical is not None:
             try:
-                self._lexical.reload()
+                self._lexical.refresh()
             except IndexDamaged:
                 self._lexical = None  # reopened (or found still damaged) by the next use
         if self._vectors is not None:
@@ -265,7 +268,7 @@ class Searcher:
         check_filters(filters, self.extra_categories)
         row = self.store.row_ids([arxiv_id])[arxiv_id]
         embedder = self._require_embedder()
-        _, vectors = self.store.get_embeddings(embedder.model, [row], embedder.dim)
+        _, vectors = self._stored_vectors([row])
         qvec = vectors[0] if len(vectors) else embedder.embed(
             [document_text(paper.title, paper.abstract)])[0]
         ranked: list[Ranked] = [(r, s, None, s) for r, s in
@@ -374,6 +377,18 @@ class Searcher:
         ids, scores = vectors.search(qvec, k, allowed)
         return list(zip(ids.tolist(), scores.tolist(), strict=True))
 
+    def _stored_vectors(self, rows: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The stored vectors of those ``rows`` that have one: from the vector backend's own
+        copy (no database read), else from the store."""
+        vectors = self.vectors
+        found = None
+        if vectors is not None:
+            found = vectors.vectors_of(np.asarray(rows, dtype=np.int64))
+        if found is None:
+            embedder = self._require_embedder()
+            found = self.store.get_embeddings(embedder.model, rows, embedder.dim)
+        return found
+
     def _fuse(self, keyword: list[tuple[int, float]], qvec: np.ndarray | None, k: int,
               filters: Filters) -> list[Ranked]:
         """(row, fused score, keyword score, meaning score), best first."""
@@ -385,8 +400,7 @@ class Searcher:
         words = dict(keyword)
         missing = [r for r in words if r not in meaning]
         if missing:
-            embedder = self._require_embedder()
-            ids, vecs = self.store.get_embeddings(embedder.model, missing, embedder.dim)
+            ids, vecs = self._stored_vectors(missing)
             meaning.update(zip(ids.tolist(), (vecs @ qvec).tolist(), strict=True))
         norm_words, norm_meaning = _normalizer(words.values()), _normalizer(meaning.values())
         fused = []
@@ -401,20 +415,24 @@ class Searcher:
     def _hits(self, ranked: list[Ranked], text: str,
               sort: str, offset: int, limit: int) -> list[Hit]:
         # Papers a moderator hid leave search and similar papers; dropping them before the
-        # page is cut keeps pages full.
-        hidden = self.store.hidden_row_ids()
-        if hidden:
-            ranked = [r for r in ranked if r[0] not in hidden]
+        # page is cut keeps pages full. The hidden rows are kept by moderation version, which
+        # comes back with the page's papers: one read per page unless a moderator acted.
+        for _ in range(3):
+            version, hidden = self._hidden
+            visible = [r for r in ranked if r[0] not in hidden] if hidden else ranked
+            pool = visible[:MAX_RESULTS // 5] if sort == "date" else \
+                visible[offset:offset + limit]
+            papers, current = self.store.papers_by_row_moderated(r[0] for r in pool)
+            if current == version:
+                break
+            self._hidden = self.store.hidden_rows_moderated()
         if sort == "date":
             # Newest first among the best matches (not among everything that shares a word).
-            pool = ranked[:MAX_RESULTS // 5]
-            papers = self.store.get_papers_by_row(r[0] for r in pool)
             pool = [r for r in pool if r[0] in papers]
             pool.sort(key=lambda r: (paper_day(papers[r[0]]) or date.min, r[1]), reverse=True)
             window = pool[offset:offset + limit]
         else:
-            window = ranked[offset:offset + limit]
-            papers = self.store.get_papers_by_row(r[0] for r in window)
+            window = pool
         terms = set(analyse(text)) if text else set()
         return [Hit(papers[r], s, w, m, self._snippet(papers[r].abstract, terms))
                 for r, s, w, m in window if r in papers]

@@ -49,6 +49,13 @@ def _choice(value: str, choices: tuple[str, ...]) -> str:
     return lowered
 
 
+def _bounded_int(value: str, low: int, high: int) -> int:
+    number = int(value)
+    if not low <= number <= high:
+        raise ValueError(f"expected {low} to {high}, got {value!r}")
+    return number
+
+
 T = TypeVar("T")
 # The loopback address `paperwire serve` listens on by default; as base_url it means "not set".
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
@@ -130,6 +137,12 @@ class Settings:
         lambda v: _choice(v, ("auto", "faiss", "pgvector")))
     embed_threads: int = _setting(0,
         "Threads the embedding model may use (0: all cores).", int)
+    search_threads: int = _setting(1,
+        "Threads one search query's embedding may use (web workers, `paperwire search`; 0: "
+        "all cores). 1 runs each query's model on the thread that asked: a query is a few "
+        "tokens, too short to split, and concurrent requests and workers fill the cores; "
+        "ONNX Runtime's pool only adds hand-overs (BENCHMARKS.md, search).",
+        lambda v: _bounded_int(v, 0, 256))
     progress: bool = _setting(True,
         "Show progress bars on long jobs (off when not a terminal).", _bool)
     base_url: str = _setting(DEFAULT_BASE_URL,

@@ -106,6 +106,7 @@ class LexicalIndex:
         self.index.register_tokenizer(_ANALYZER, _analyzer())
         self.analyzer = _shared_analyzer()
         self._searcher: Any = None
+        self._meta_stamp: Hashable = None  # meta.json when last reloaded (refresh)
 
     @classmethod
     def repaired(cls, path: Path) -> LexicalIndex:
@@ -217,6 +218,14 @@ class LexicalIndex:
                 if attempt == 2:
                     raise _damaged(self.path, str(exc)) from None
                 time.sleep(0.05)
+
+    def refresh(self) -> None:
+        """``reload`` if a commit replaced meta.json since the last one (one stat): the web
+        calls this per request, and tantivy's reload costs far more than the stat."""
+        stamp = file_stamp(self.path / "meta.json")
+        if stamp != self._meta_stamp or self._searcher is None:
+            self.reload()
+            self._meta_stamp = stamp
 
     @property
     def searcher(self) -> Any:

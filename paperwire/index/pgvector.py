@@ -64,6 +64,13 @@ class PgvectorBackend:
         return (np.fromiter((r for r, _ in found), np.int64, len(found)),
                 np.fromiter((s for _, s in found), np.float32, len(found)))
 
+    def vectors_of(self, ids: IdArray) -> tuple[IdArray, FloatArray] | None:
+        """From the embeddings table, the source of truth: PostgreSQL is a server every host
+        reads anyway, and one indexed read by id costs what a paper_vectors read would."""
+        if len(ids) == 0:
+            return np.empty(0, np.int64), np.empty((0, self.dim), np.float32)
+        return self.store.get_embeddings(self.model, ids.tolist(), self.dim)
+
     def version(self) -> Hashable:
         return ("pgvector", self.store.vectors_version())
 

@@ -31,6 +31,7 @@ import numpy.typing as npt
 
 from paperwire.errors import IndexDamaged
 from paperwire.index import MISSING, file_stamp
+from paperwire.index.halfvectors import HalfVectors
 from paperwire.store import Store
 
 # Below this an exact scan is cheap. It was 100k until bench/web.py showed the exact scan
@@ -70,6 +71,12 @@ class VectorBackend(Protocol):
                ) -> tuple[IdArray, FloatArray]:
         """The k nearest row ids and their cosine scores, best first; only ``allowed`` ids
         if given (the Searcher resolves category/date/author filters into that set)."""
+        ...
+
+    def vectors_of(self, ids: IdArray) -> tuple[IdArray, FloatArray] | None:
+        """The stored vectors (exactly as the store holds them) of those ``ids`` that have
+        one, in the given order; None when this backend keeps no copy and the caller should
+        read the store. Hybrid search scores its keyword-only candidates with these."""
         ...
 
     def version(self) -> Hashable:
@@ -171,6 +178,9 @@ class VectorIndex:
                ) -> tuple[IdArray, FloatArray]:
         """The k nearest ids and their cosine scores, best first; only ``allowed`` ids if given."""
         faiss = _faiss()
+        # OpenMP's thread count is per calling thread, and a web worker searches from its
+        # thread pool's threads, which start at all cores, not at the 1 set in ``load``.
+        faiss.omp_set_num_threads(1)
         if len(self) == 0 or k <= 0 or (allowed is not None and len(allowed) == 0):
             return np.empty(0, np.int64), np.empty(0, np.float32)
         q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
@@ -197,12 +207,19 @@ def faiss_files(root: Path, model: str) -> tuple[Path, Path]:
     return root / f"vectors-{model}.faiss", root / f"vectors-{model}.json"
 
 
+def half_file(root: Path, model: str) -> Path:
+    """The memory-mapped float16 copy of the stored vectors (index/halfvectors.py)."""
+    return root / f"vectors-{model}.f16.npy"
+
+
 class FaissBackend:
     """A VectorBackend in a faiss file, reloaded when another process replaced it.
 
     The file's JSON state holds the newest embedding stamp it contains (``watermark``), so a
     sync adds only embeddings written since; it is rebuilt from the store when missing, when
     it outgrows an exact scan, or when it grew past 4x the vectors its IVF lists learnt from.
+    Beside it, the same sync keeps the stored float16 vectors (``HalfVectors``), which answer
+    ``vectors_of`` from memory.
     """
 
     name = "faiss"
@@ -212,6 +229,7 @@ class FaissBackend:
         self.path, self.state_path = faiss_files(root, model)
         self._index: VectorIndex | None = None
         self._stamp = MISSING
+        self.half = HalfVectors(half_file(root, model), dim)
 
     def _current(self) -> VectorIndex | None:
         stamp = file_stamp(self.path)
@@ -251,18 +269,27 @@ class FaissBackend:
             return np.empty(0, np.int64), np.empty(0, np.float32)
         return index.search(query, k, allowed)
 
+    def vectors_of(self, ids: IdArray) -> tuple[IdArray, FloatArray] | None:
+        return self.half.lookup(ids)
+
     def add(self, ids: IdArray, vectors: FloatArray) -> None:
         index = self._current() or VectorIndex.empty(self.dim)
+        if self.half.exists():
+            self.half.upsert(ids, vectors)
+        elif len(index) == 0:
+            self.half.write(ids, vectors)
         index.add(ids, vectors)
         self._save(index)
 
     def remove(self, ids: IdArray) -> None:
         index = self._current()
         if index is not None:
+            self.half.remove(ids)
             index.remove(ids)
             self._save(index)
 
     def reset(self) -> None:
+        self.half.reset()
         self.path.unlink(missing_ok=True)
         self._current()
 
@@ -283,22 +310,36 @@ class FaissBackend:
             self._save(index, {"watermark": newest.isoformat() if newest else None,
                                "trained_on": stored})
             return True
+        if not self.half.exists():
+            # A home indexed before the float16 copy existed: made once, from the store up to
+            # the watermark read below (what comes after is added to both just after).
+            self._stored(store, write_half=True)
         since = datetime.fromisoformat(state["watermark"]) if state.get("watermark") else None
-        changed = False
+        added: list[tuple[IdArray, npt.NDArray[np.float16]]] = []
         for ids, vectors, newest in store.embeddings_since(self.model, since, self.dim):
             index.add(ids, vectors)
+            added.append((ids, vectors.astype(np.float16)))  # as stored: exact, half the size
             state["watermark"] = newest.isoformat()
-            changed = True
-        if changed:
+        if added:
+            self.half.upsert(np.concatenate([a[0] for a in added]),
+                             np.concatenate([a[1] for a in added]))
             self._save(index, state)
         return False
 
-    def _build(self, store: Store) -> VectorIndex:
+    def _stored(self, store: Store, *, write_half: bool) -> tuple[IdArray, FloatArray]:
         chunks = list(store.iter_embeddings(self.model, self.dim))
-        if not chunks:
+        ids = (np.concatenate([c[0] for c in chunks]) if chunks
+               else np.empty(0, np.int64))
+        vectors = (np.concatenate([c[1] for c in chunks]) if chunks
+                   else np.empty((0, self.dim), np.float32))
+        if write_half:
+            self.half.write(ids, vectors)
+        return ids, vectors
+
+    def _build(self, store: Store) -> VectorIndex:
+        ids, vectors = self._stored(store, write_half=True)
+        if not len(ids):
             return VectorIndex.empty(self.dim)
-        ids = np.concatenate([c[0] for c in chunks])
-        vectors = np.concatenate([c[1] for c in chunks])
         return VectorIndex.build(ids, vectors)
 
     def _save(self, index: VectorIndex, state: dict[str, Any] | None = None) -> None:

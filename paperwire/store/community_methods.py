@@ -272,6 +272,16 @@ class CommunityMethods:
         with self.engine.connect() as conn:
             return _moderation.hidden_row_ids(conn)
 
+    def hidden_rows_moderated(self) -> tuple[int, frozenset[int]]:
+        """(moderation version, hidden row ids): what a searcher caches by that version."""
+        with self.engine.connect() as conn:
+            return _moderation.hidden_rows_moderated(conn)
+
+    def papers_by_row_moderated(self, row_ids: Iterable[int]) -> tuple[dict[int, Paper], int]:
+        """Papers by row id, and the moderation version from the same statement."""
+        with self.engine.connect() as conn:
+            return _moderation.papers_by_row_moderated(conn, row_ids)
+
     def hidden_papers(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             return _moderation.hidden_papers_list(conn)

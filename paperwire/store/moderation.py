@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, func, select, update
 
+from paperwire.models import Paper
+from paperwire.store.papers import PAPER_COLUMNS, in_chunks, row_to_paper
 from paperwire.store.schema import hidden_papers, moderation_log, papers, submissions, users
 
 
@@ -86,6 +89,28 @@ def set_submission_hidden(conn: Connection, submission_id: int, reason: str | No
 
 def moderation_version_query() -> Any:
     return select(func.coalesce(func.max(moderation_log.c.id), 0)).scalar_subquery()
+
+
+def papers_by_row_moderated(conn: Connection, row_ids: Iterable[int]
+                            ) -> tuple[dict[int, Paper], int]:
+    """Papers by row id and the moderation version, read in one statement (a page of search
+    hits): a caller keeping the hidden rows checks them without a read of its own."""
+    found: dict[int, Paper] = {}
+    version: int | None = None
+    for chunk in in_chunks(row_ids):
+        rows = conn.execute(select(*PAPER_COLUMNS,
+                                   moderation_version_query().label("moderated"))
+                            .where(papers.c.id.in_(chunk))).all()
+        found.update({row.id: row_to_paper(row) for row in rows})
+        if rows and version is None:
+            version = int(rows[0].moderated)
+    return found, version if version is not None else moderation_version(conn)
+
+
+def hidden_rows_moderated(conn: Connection) -> tuple[int, frozenset[int]]:
+    """The moderation version, then the hidden rows: read in this order, a hide committed in
+    between leaves an older version beside the newer rows, which only costs a re-read."""
+    return moderation_version(conn), hidden_row_ids(conn)
 
 
 def moderation_version(conn: Connection) -> int:
