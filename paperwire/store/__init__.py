@@ -44,6 +44,7 @@ from paperwire.store.database import (
 )
 from paperwire.store.listing_entries import DayKind
 from paperwire.store.mail_methods import MailMethods
+from paperwire.store.notice_methods import NoticeMethods
 from paperwire.store.papers import WriteResult
 from paperwire.store.schema import embeddings as embeddings_table
 from paperwire.store.schema import papers as papers_table
@@ -71,7 +72,7 @@ def _data_version(conn: Connection) -> str:
 
 
 class Store(CommunityMethods, CommentMethods, MailMethods, StatsMethods, VectorMethods,
-            AuthorMethods):
+            AuthorMethods, NoticeMethods):
     """Papers, their provenance and harvest state, in SQLite or PostgreSQL."""
 
     def __init__(self, engine: Engine) -> None:
