@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.report import stamp, write_section  # noqa: E402
+from bench.report import write_section  # noqa: E402
 from bench.web import LUA, Server, ensure_wrk, get  # noqa: E402
 from paperwire import accounts, discussion  # noqa: E402
 from paperwire.models import User  # noqa: E402
@@ -202,7 +202,7 @@ def report(args: argparse.Namespace, rows: list[tuple[str, float, float, float, 
     body = "\n".join(lines)
     print(body)
     print(f"posted {posted}; errors: {seen}; database locked: {locked}", file=sys.stderr)
-    text = (f"{stamp()}\n`python bench/discussion.py --home /work/bench-home/pw --seconds "
+    text = (f"`python bench/discussion.py --home /work/bench-home/pw --seconds "
             f"{args.seconds} --clients {args.clients}` on a copy of the instance, "
             f"`paperwire serve --workers 1`, SQLite; wrk for the page, {args.posters} httpx "
             f"clients with tokens for posting. Seeding {args.comments} comments in-process "
