@@ -1,8 +1,9 @@
-"""The background runner: delivers queued mail and runs queued jobs, off the request path.
+"""The background runner: delivers queued mail, runs queued jobs and queues comment notices
+(notifications.py), off the request path.
 
 Web requests only queue (mail in the outbox, submissions in the jobs table) and return at
-once. A Runner works the queues in two daemon threads, one for mail and one for jobs, so a
-submission waiting minutes on arXiv never holds up a verification mail. Where it runs is
+once. A Runner works the queues in daemon threads (notices, mail, jobs), so a submission
+waiting minutes on arXiv never holds up a verification mail. Where it runs is
 PAPERWIRE_QUEUE_RUNNER: ``web`` starts one per web process in the app's lifespan; ``worker``
 leaves it to ``paperwire worker``. Any number may run against one database: every row is
 claimed atomically (store/outbox.py, store/jobs.py), and a claim whose holder died is taken
@@ -19,6 +20,7 @@ from datetime import timedelta
 
 from paperwire import submissions
 from paperwire.mail_queue import deliver_due
+from paperwire.notifications import send_notices
 from paperwire.settings import Settings
 from paperwire.store import Store
 
@@ -57,7 +59,7 @@ def run_jobs(settings: Settings, store: Store, *,
 
 
 class Runner:
-    """Two daemon threads working the mail queue and the job queue until stopped."""
+    """Daemon threads working the mail queue, the job queue and the notices until stopped."""
 
     def __init__(self, settings: Settings, store: Store, *, poll_s: float = 5.0) -> None:
         self.settings = settings
@@ -68,7 +70,10 @@ class Runner:
         self._threads: list[threading.Thread] = []
 
     def passes(self) -> list[tuple[str, Callable[[], int]]]:
-        return [("mail", lambda: deliver_due(self.settings, self.store)),
+        # Notices first: run_once then delivers the mail a notice pass just queued.
+        return [("notices", lambda: send_notices(self.settings, self.store,
+                                                 on_queued=self.wake).readers),
+                ("mail", lambda: deliver_due(self.settings, self.store)),
                 ("jobs", lambda: run_jobs(self.settings, self.store))]
 
     def run_once(self) -> int:

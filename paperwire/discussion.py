@@ -140,7 +140,7 @@ def post(store: Store, settings: Settings, user: User | None, arxiv_id: str, tex
         comment = store.post_comment(arxiv_id, {
             "user_id": user.id, "parent_id": parent, "body": body, "html": rendered.html,
             "body_hash": body_hash, "status": "held" if held else "visible"},
-            rendered.mentions)
+            rendered.mentions, reply_to=tuple(i for i in {parent_id, parent} if i is not None))
     except NotFound as exc:
         raise DiscussionError(404, str(exc)) from None
     return Posted(comment, held)
@@ -237,6 +237,7 @@ def _shape(c: dict[str, Any], view: DiscussionView, viewer: User | None, now: da
     return {
         "id": c["id"], "arxiv_id": c["arxiv_id"], "parent_id": c["parent_id"],
         "author": None if deleted else c["author"], "html": DELETED if deleted else c["html"],
+        "paper_author": not deleted and c["user_id"] in view.authors,
         "body": "" if deleted else c["body"], "created_at": c["created_at"],
         "edited_at": c["edited_at"], "deleted": deleted, "votes": c["votes"],
         "voted": c["id"] in view.voted, "mine": mine, "held": c["status"] == "held",

@@ -284,6 +284,11 @@ class ChangedPaper:
 
 # --- subscriptions, saved searches and the digest ledger -------------------------------
 DIGEST_PERIODS = ("daily", "weekly")
+# Why a comment concerns a reader, most personal first (a mail names the first that
+# applies), and whether a reader who never chose hears of it.
+NOTICE_KINDS = ("reply", "mention", "authored", "saved", "voted")
+NOTICE_DEFAULTS = {"reply": True, "mention": True, "authored": False, "saved": False,
+                   "voted": False}
 SUBSCRIPTION_STATUSES = ("pending", "active", "unsubscribed", "bounced")
 
 

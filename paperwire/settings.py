@@ -201,6 +201,12 @@ class Settings:
     comments_per_hour: int = _setting(20,
         "Comments (and edits) one account may post per hour before being asked to wait "
         "(HTTP 429); one client address may post four times as many.", int)
+    notice_delay_seconds: float = _setting(300.0,
+        "How long a comment notice waits before it is mailed, so that replies in quick "
+        "succession arrive in one mail (0 to 86400).", _seconds)
+    notice_interval_seconds: float = _setting(3600.0,
+        "At most one notice mail per reader per this many seconds; what comes in between "
+        "waits and goes in the next one (0 to 86400).", _seconds)
     queue_runner: str = _setting("web",
         "Where queued work runs: the mail requests queue (verification, reset, subscription "
         "confirmation, notices) and submissions' fetches from arXiv. `web`: a background "

@@ -31,15 +31,16 @@ def require_chromium() -> None:
 
 
 @contextmanager
-def open_page(base_url: str) -> Iterator[Page]:
-    """A fresh browser context and page whose relative URLs go to ``base_url``."""
+def open_page(base_url: str, *, javascript: bool = True) -> Iterator[Page]:
+    """A fresh browser context and page whose relative URLs go to ``base_url`` (scripts
+    off with ``javascript=False``)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
                                     args=CHROMIUM_ARGS)
         try:
-            ctx = browser.new_context(base_url=base_url)
+            ctx = browser.new_context(base_url=base_url, java_script_enabled=javascript)
             ctx.set_default_timeout(10_000)
             yield ctx.new_page()
         finally:

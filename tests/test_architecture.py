@@ -54,7 +54,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("paperwire.evaluate",),
     # convergence (the web's background index sync) reads the Searcher's choice of backend.
     ("paperwire.digest", "paperwire.subscriptions", "paperwire.background",
-     "paperwire.convergence"),
+     "paperwire.convergence", "paperwire.notifications"),
     # The MCP server sits below the web app (STYLE.md draws it above): the web app mounts it
     # at /mcp, and it needs nothing of the web package.
     ("paperwire.mcp", "paperwire.mcp_tools"),

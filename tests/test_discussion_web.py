@@ -13,7 +13,7 @@ from paperwire import accounts
 from paperwire.store import Store
 from paperwire.web import create_app
 from tests.app import WebApp, make_app
-from tests.helpers import call_api, paper, post_form
+from tests.helpers import call_api, csrf_in, paper, post_form
 
 ID = "2501.00001"
 USERS = [("ann@example.org", "user", "ann"), ("bob@example.org", "user", "bob"),
@@ -135,3 +135,19 @@ def test_rate_limit_answers_429(tmp_path: Path, database_url: str) -> None:
         refused = client.post(f"/api/papers/{ID}/comments", json={"body": "two"},
                               headers=ann)
         assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+
+
+def test_the_cached_thread_carries_each_readers_own_csrf_token(tmp_path: Path,
+                                                               database_url: str) -> None:
+    # Signed out, the thread's markup is rendered once per version and shared: each
+    # reader's forms must still carry that reader's token, not the first reader's.
+    with _site(tmp_path, database_url) as site:
+        post_form(site.client(signed_in="ann@example.org"), f"/papers/{ID}/comments",
+                  {"body": "shared words"})
+        pages = [site.client().get(f"/papers/{ID}").text for _ in range(2)]
+        tokens = [csrf_in(p) for p in pages]
+        assert tokens[0] != tokens[1]
+        for page, token in zip(pages, tokens, strict=True):
+            assert "shared words" in page
+            form = page[page.index('class="inline comment-vote"'):]
+            assert f'name="csrf_token" value="{token}"' in form[:400]

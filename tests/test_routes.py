@@ -16,6 +16,7 @@ from paperwire import accounts
 from paperwire import subscriptions as subs
 from paperwire.index.indexer import IndexPaths, update_index
 from paperwire.ingest import ingest
+from paperwire.notifications import unsubscribe_token
 from paperwire.settings import Settings
 from paperwire.sources.files import JsonlSource
 from paperwire.store import Store
@@ -42,6 +43,7 @@ URLS = {
     "/following": "/following",
     "/papers/{arxiv_id:path}/discussion": f"/papers/{PAPER}/discussion",
     "/discussed": "/discussed", "/moderation/comments": "/moderation/comments",
+    "/notifications/unsubscribe/{token}": "/notifications/unsubscribe/{notice_token}",
 }
 # Pages that answer 400 when their link token is not valid (that answer has a twin too).
 BAD_LINK = {"/verify", "/password/reset", "/subscribe/confirm"}
@@ -74,7 +76,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient,
     session = accounts.start_session(store, settings, user)
     sub = subs.build(settings, "reader@example.org").save(store, status="active")
     job = store.add_job("submit", "2512.09999", user.id, {}, "queued — fetching 2512.09999")
-    values = {"{token}": sub.token, "{job}": str(job.id)}
+    values = {"{token}": sub.token, "{job}": str(job.id),
+              "{notice_token}": unsubscribe_token(settings, user.id, ["reply"])}
     with TestClient(create_app(settings, store)) as client:
         client.cookies.set("pw_session", session)
         yield client, values

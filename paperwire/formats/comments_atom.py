@@ -32,8 +32,10 @@ def comments_feed(comments: Sequence[dict[str, Any]], *, arxiv_id: str, self_url
     for c in comments:
         fe = fg.add_entry(order="append")
         fe.id(f"{page}#c{c['id']}")
-        fe.title(xml_text(f"{c['author']} on arXiv:{arxiv_id}"))
-        fe.author({"name": xml_text(c["author"])})
+        # A verified author of the paper wears the badge here too, as on the page.
+        who = f"{c['author']} (author)" if c.get("paper_author") else c["author"]
+        fe.title(xml_text(f"{who} on arXiv:{arxiv_id}"))
+        fe.author({"name": xml_text(who)})
         updated = _aware(c["edited_at"] or c["created_at"])
         stamps.append(updated)
         fe.updated(updated)

@@ -45,6 +45,7 @@ from paperwire.store.database import (
 )
 from paperwire.store.listing_entries import DayKind
 from paperwire.store.mail_methods import MailMethods
+from paperwire.store.notice_methods import NoticeMethods
 from paperwire.store.paper_lookup import PaperLookupMethods
 from paperwire.store.papers import WriteResult
 from paperwire.store.schema import embeddings as embeddings_table
@@ -93,7 +94,7 @@ def _data_version(conn: Connection) -> str:
 
 
 class Store(CommunityMethods, CommentMethods, MailMethods, StatsMethods, VectorMethods,
-            AuthorMethods, PaperLookupMethods):
+            AuthorMethods, PaperLookupMethods, NoticeMethods):
     """Papers, their provenance and harvest state, in SQLite or PostgreSQL."""
 
     def __init__(self, engine: Engine) -> None:

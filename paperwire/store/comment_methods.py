@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine
 from paperwire.errors import NotFound
 from paperwire.store import comments as _comments
 from paperwire.store import moderation as _moderation
+from paperwire.store import notices as _notices
 from paperwire.store import papers as _papers
 from paperwire.store.database import utcnow, write_transaction
 
@@ -26,12 +27,14 @@ MODERATIONS = {"hide": "hide-comment", "restore": "restore-comment",
 @dataclass(frozen=True)
 class DiscussionView:
     """What a paper's discussion shows, read on one connection: its comments (public ones,
-    or all for a moderator), the viewer's own held ones and votes, and its lock."""
+    or all for a moderator), the viewer's own held ones and votes, its lock, and the
+    accounts that are its verified authors (their comments wear a badge)."""
 
     comments: list[dict[str, Any]]
     held: list[dict[str, Any]]
     voted: set[int]
     lock: dict[str, Any] | None
+    authors: frozenset[int] = frozenset()
 
 
 def _paper_id(conn: Connection, arxiv_id: str) -> int:
@@ -44,15 +47,20 @@ def _paper_id(conn: Connection, arxiv_id: str) -> int:
 class CommentMethods:
     engine: Engine
 
-    def post_comment(self, arxiv_id: str, values: dict[str, Any], mentions: Sequence[str]
-                     ) -> dict[str, Any]:
+    def post_comment(self, arxiv_id: str, values: dict[str, Any], mentions: Sequence[str],
+                     reply_to: Sequence[int] = ()) -> dict[str, Any]:
         """Store a comment (``values``: user_id, parent_id, body, html, body_hash, status)
-        with the accounts its ``mentions`` name; the stored comment. NotFound: no paper."""
+        with the accounts its ``mentions`` name, and the notices of it (to the authors of
+        the comments in ``reply_to``, the mentioned, …: store/notices.py) in the same
+        transaction; the stored comment. NotFound: no paper."""
+        now = utcnow()
         with write_transaction(self.engine) as conn:
             paper_id = _paper_id(conn, arxiv_id)
             mentioned = _comments.users_named(conn, mentions)
             new_id = _comments.add(conn, {**values, "paper_id": paper_id,
-                                          "created_at": utcnow()}, mentioned)
+                                          "created_at": now}, mentioned)
+            _notices.record(conn, new_id, paper_id, values["user_id"], reply_to, mentioned,
+                            now)
             found = _comments.get(conn, new_id)
         assert found is not None
         return found
@@ -70,7 +78,8 @@ class CommentMethods:
                     if viewer_id is not None and not everything else [])
             voted = (_comments.voted_by(conn, [c["id"] for c in found + held], viewer_id)
                      if viewer_id is not None else set())
-            return DiscussionView(found, held, voted, _comments.lock_of(conn, paper_id))
+            return DiscussionView(found, held, voted, _comments.lock_of(conn, paper_id),
+                                  frozenset(_notices.authors_of_paper(conn, paper_id)))
 
     def edit_comment(self, comment_id: int, values: dict[str, Any],
                      mentions: Sequence[str] | None = None) -> dict[str, Any]:
@@ -80,6 +89,10 @@ class CommentMethods:
             ids = None if mentions is None else _comments.users_named(conn, mentions)
             _comments.edit(conn, comment_id, values, ids)
             found = _comments.get(conn, comment_id)
+            if found is not None and ids:
+                # Someone named only in the edit hears of it; someone named before, once.
+                _notices.record(conn, comment_id, found["paper_id"], found["user_id"], (),
+                                ids, utcnow(), mentions_only=True)
         if found is None:
             raise NotFound(f"no comment {comment_id}")
         return found
@@ -150,6 +163,10 @@ class CommentMethods:
                                    arxiv_id, reason, actor_id, actor, now)
 
     def comments_feed(self, arxiv_id: str, limit: int = 50) -> list[dict[str, Any]]:
-        """A paper's newest public comments, newest first (its discussion feed)."""
+        """A paper's newest public comments, newest first (its discussion feed), each saying
+        whether its writer is a verified author of the paper (``paper_author``)."""
         with self.engine.connect() as conn:
-            return _comments.recent_for_feed(conn, _paper_id(conn, arxiv_id), limit)
+            paper_id = _paper_id(conn, arxiv_id)
+            authors = _notices.authors_of_paper(conn, paper_id)
+            return [{**c, "paper_author": c["user_id"] in authors}
+                    for c in _comments.recent_for_feed(conn, paper_id, limit)]

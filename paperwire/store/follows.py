@@ -16,6 +16,7 @@ from paperwire.store.author_schema import (
     follows,
     paper_authors,
 )
+from paperwire.store.counters import bump
 from paperwire.store.papers import row_to_paper
 from paperwire.store.schema import hidden_papers, papers, users
 
@@ -54,6 +55,7 @@ def decide_claim(conn: Connection, claim_id: int, status: str, moderator_id: int
                         .values(status=status, decided_at=now, decided_by=moderator_id))
     if not done.rowcount:
         return None
+    bump(conn, "comments")  # an author's badge on their comments comes or goes with it
     return claims(conn, claim_id=claim_id)[0]
 
 

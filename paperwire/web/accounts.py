@@ -25,6 +25,7 @@ from paperwire.mail import compose
 from paperwire.models import User
 from paperwire.signing import InvalidToken, Signer
 from paperwire.web.deps import SessionOnly
+from paperwire.web.notifications import choices as notice_choices
 from paperwire.web.params import read_form, safe_next
 from paperwire.web.renderers import Page, page_route, render
 from paperwire.web.security import (
@@ -380,7 +381,8 @@ def account_data(site: Site, user: User, new_token: dict[str, Any] | None = None
     return {"user": {"id": user.id, "email": user.email, "display_name": user.display_name,
                      "role": user.role, "verified": user.verified},
             "tokens": site.store.list_api_tokens(user.id), "new_token": new_token,
-            "subscriptions": _subscriptions_of(site, user), "error": None}
+            "subscriptions": _subscriptions_of(site, user), "error": None,
+            "notifications": notice_choices(site.store.notice_prefs(user.id))}
 
 
 def _subscriptions_of(site: Site, user: User) -> list[dict[str, Any]]:

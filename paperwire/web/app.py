@@ -34,8 +34,10 @@ from paperwire.web.community import pages_router as community_forms
 from paperwire.web.community import router as community_api
 from paperwire.web.discussion import api_router as discussion_api
 from paperwire.web.discussion import forms_router as discussion_forms
+from paperwire.web.discussion import install as install_discussion
 from paperwire.web.discussion import pages_router as discussion_pages
 from paperwire.web.feeds import router as feeds_router
+from paperwire.web.notifications import install as install_notifications
 from paperwire.web.openapi import openapi_document
 from paperwire.web.pages import router as pages_router
 from paperwire.web.params import clean_parameters
@@ -199,6 +201,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     install_authors(app)
     app.include_router(accounts_router)
     install_subscriptions(app)  # also exempts its one-click unsubscribe from CSRF
+    install_notifications(app)  # the same for comment notices
+    install_discussion(site)  # the templates' discussion_html
     app.include_router(community_forms)
     app.include_router(discussion_forms)
     app.include_router(admin_forms)

@@ -8,11 +8,13 @@ with Retry-After when over the rate limit).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
+from markupsafe import Markup, escape
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -26,7 +28,7 @@ from paperwire.web.cards import card
 from paperwire.web.deps import Moderator, SiteDep, VerifiedUser, Viewer, moderator
 from paperwire.web.params import MAX_ROW_ID, Text, check_choice, parse_int, parse_page, read_form
 from paperwire.web.renderers import Feed, Page, page_route
-from paperwire.web.security import client_ip, user_of
+from paperwire.web.security import client_ip, csrf_as, csrf_token, current_user, user_of
 from paperwire.web.site import Site, site_of
 
 pages_router = APIRouter(include_in_schema=False)
@@ -56,7 +58,8 @@ def discussion_data(site: Site, raw_id: str, viewer: User | None, order: str = "
     check_choice(order, "order", ORDERS)
     arxiv_id = raw_id if visible else site.visible_id(raw_id, viewer)
     everything = bool(viewer and viewer.is_moderator)
-    key = ("discussion", arxiv_id, order, version or site.store.view_version())
+    version = version or site.store.view_version()
+    key = ("discussion", arxiv_id, order, version)
     shared = site.cache.get(key) if viewer is None else None
     if shared is None:
         view = site.store.discussion_view(arxiv_id, viewer.id if viewer else None,
@@ -65,10 +68,34 @@ def discussion_data(site: Site, raw_id: str, viewer: User | None, order: str = "
         shared = {"arxiv_id": arxiv_id, "comments": comments, "count": count,
                   "locked": view.lock, "order": order, "orders": list(ORDERS),
                   "feed": f"/papers/{arxiv_id}/discussion.atom",
-                  "url": f"/papers/{arxiv_id}/discussion", "max_body": MAX_BODY}
+                  "url": f"/papers/{arxiv_id}/discussion", "max_body": MAX_BODY,
+                  # Changes with the thread (and anything else that moves the page).
+                  "version": hashlib.sha1(version.encode()).hexdigest()[:16]}
         if viewer is None:
             site.cache.put(key, shared)
     return shared
+
+
+_PLACEHOLDER = "\x00csrf\x00"  # no rendered text holds a NUL: Markdown output drops it
+
+
+def install(site: Site) -> None:
+    """Give the templates ``discussion_html(d)``: the thread's section, rendered once per
+    version for every signed-out reader (200 comments take tens of milliseconds to render;
+    a page served from the cache, well under one), with the reader's CSRF token put in."""
+    def discussion_html(d: dict[str, Any]) -> Markup:
+        body = site.templates.get_template("_comments.html").module.discussion_body  # type: ignore[attr-defined]
+        if current_user() is not None:
+            return Markup(body(d))
+        key = ("discussion-html", d["arxiv_id"], d["order"], d["version"])
+        cached: str | None = site.cache.get(key)
+        if cached is None:
+            with csrf_as(_PLACEHOLDER):
+                cached = str(body(d))
+            site.cache.put(key, cached)
+        return Markup(cached.replace(_PLACEHOLDER, str(escape(csrf_token()))))
+
+    site.templates.globals["discussion_html"] = discussion_html
 
 
 def _feed_body(site: Site, arxiv_id: str) -> Callable[[str, str], bytes]:

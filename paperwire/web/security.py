@@ -19,6 +19,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
@@ -81,6 +83,17 @@ def csrf_input() -> Markup:
             CSRF_FIELD, escape(token)))
         _csrf_field.set(cached)
     return cached[1]
+
+
+@contextmanager
+def csrf_as(placeholder: str) -> Iterator[None]:
+    """Render with ``placeholder`` for the CSRF token: markup cached for every signed-out
+    reader has it put in per request (web/discussion.py)."""
+    reset = _csrf.set(placeholder)
+    try:
+        yield
+    finally:
+        _csrf.reset(reset)
 
 
 def current_user() -> User | None:
