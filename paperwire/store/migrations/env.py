@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from alembic import context
 
-from paperwire.store import comment_schema  # noqa: F401  (its tables join Base's metadata)
+from paperwire.store import (
+    comment_schema,  # noqa: F401  (its tables join Base's metadata)
+    library_schema,  # noqa: F401  (its tables join Base's metadata)
+)
 from paperwire.store.schema import Base
 
 connection = context.config.attributes["connection"]
