@@ -41,6 +41,11 @@ class LibraryMethods:
         with self.engine.connect() as conn:
             return _library.groups_of(conn, user_id)
 
+    def add_group_member(self, group_id: int, user_id: int, role: str = "member") -> bool:
+        """Add a member (an existing one keeps their role); whether they were new."""
+        with write_transaction(self.engine) as conn:
+            return _library.add_member(conn, group_id, user_id, role, utcnow())
+
     def set_group_role(self, group_id: int, user_id: int, role: str | None) -> None:
         """Change a member's role; None removes them."""
         with write_transaction(self.engine) as conn:

@@ -36,6 +36,9 @@ from paperwire.web.discussion import api_router as discussion_api
 from paperwire.web.discussion import forms_router as discussion_forms
 from paperwire.web.discussion import pages_router as discussion_pages
 from paperwire.web.feeds import router as feeds_router
+from paperwire.web.library import router as library_router
+from paperwire.web.library_api import router as library_api
+from paperwire.web.library_groups import router as library_groups
 from paperwire.web.openapi import openapi_document
 from paperwire.web.pages import router as pages_router
 from paperwire.web.params import clean_parameters
@@ -193,6 +196,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(community_api)  # before api's /api/papers/{id:path}
     app.include_router(discussion_api)
     app.include_router(admin_api)
+    app.include_router(library_api)
     app.include_router(api_router)
     app.include_router(feeds_router)
     install_stats(app)
@@ -202,6 +206,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(community_forms)
     app.include_router(discussion_forms)
     app.include_router(admin_forms)
+    app.include_router(library_groups)  # before /library/groups/{id}: …/join
+    app.include_router(library_router)
     # Agents authenticate by Bearer token (or read anonymously), never by cookie: no CSRF.
     # A plain route, not a Mount, so POST /mcp is served without a redirect to /mcp/.
     app.router.routes.append(Route(MCP_PATH, mcp_app, include_in_schema=False))
