@@ -274,15 +274,21 @@ def ids_by_doi(conn: Connection, dois: Iterable[str]) -> dict[str, str]:
 
 
 def titles_by_family(conn: Connection, families: Iterable[str]) -> list[tuple[str, str, str]]:
-    """(family key, arXiv id, title) of the papers whose first author's identity has one of
-    ``families`` as the family part of its key."""
+    """(family, arXiv id, title) of the papers whose first author's identity has one of
+    ``families`` as the family part of its key ("lovelace" of "lovelace|ada")."""
+    family = (func.split_part(authors.c.key, "|", 1) if conn.dialect.name == "postgresql"
+              else None)
+    query = (select(authors.c.key, papers.c.arxiv_id, papers.c.title)
+             .join(paper_authors, paper_authors.c.author_id == authors.c.id)
+             .join(papers, papers.c.id == paper_authors.c.paper_id)
+             .where(paper_authors.c.position == 0))
     out: list[tuple[str, str, str]] = []
-    for family in dict.fromkeys(families):
-        rows = conn.execute(
-            select(authors.c.key, papers.c.arxiv_id, papers.c.title)
-            .join(paper_authors, paper_authors.c.author_id == authors.c.id)
-            .join(papers, papers.c.id == paper_authors.c.paper_id)
-            .where(paper_authors.c.position == 0,
-                   authors.c.key.startswith(f"{family}|", autoescape=True)).limit(5000))
-        out += [(family, r.arxiv_id, r.title) for r in rows]
+    for chunk in in_chunks(families):
+        if family is not None:  # one scan of the keys for the chunk
+            where = family.in_(chunk)
+        else:  # keys compare by bytes in SQLite: one index range per family
+            where = or_(*(and_(authors.c.key >= f"{f}|", authors.c.key < f"{f}}}")
+                          for f in chunk))
+        rows = conn.execute(query.where(where))
+        out += [(r.key.split("|", 1)[0], r.arxiv_id, r.title) for r in rows]
     return out

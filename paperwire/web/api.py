@@ -41,7 +41,8 @@ def trending(site: SiteDep,
     return trending_data(site, date, period, page, category)
 
 
-@router.get("/search", summary="Search papers by keyword and meaning")
+@router.get("/search", summary="Search papers by keyword and meaning",
+            responses={404: {"description": "no such collection of yours (collection=)"}})
 def search(site: SiteDep, viewer: Viewer,
            q: Annotated[str, Query(min_length=1, max_length=1000, description="the query")],
            category: Annotated[list[str] | None, Query(max_length=MAX_CATEGORIES,

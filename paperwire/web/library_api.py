@@ -72,7 +72,7 @@ def list_collections(site: SiteDep, user: SignedIn) -> dict[str, Any]:
 
 
 @router.post("/collections", summary="Create a collection", status_code=201,
-             responses={409: {}})
+             responses={404: {}, 409: {}})
 def create_collection(site: SiteDep, user: VerifiedUser, body: CollectionIn) -> dict[str, Any]:
     with answering():
         return library.create(site.store, user, body.name, description=body.description,
@@ -123,7 +123,8 @@ def patch_item(site: SiteDep, user: SignedIn, collection_id: Id, item_id: Id,
             "tags": body.tags}
 
 
-@router.post("/save", summary="Save a paper into a collection (or take it out)")
+@router.post("/save", summary="Save a paper into a collection (or take it out)",
+             responses={404: {}, 409: {}})
 def save(site: SiteDep, user: VerifiedUser, body: SaveIn) -> dict[str, Any]:
     arxiv_id = site.visible_id(body.arxiv_id, user)
     with answering():
@@ -142,7 +143,7 @@ def saved(site: SiteDep, viewer: Viewer,
 
 @router.post("/collections/{collection_id}/import", status_code=202,
              summary="Import a .bib, .ris or CSL-JSON file (runs in the background)",
-             responses={429: {}})
+             responses={409: {}, 429: {}})
 def import_file(request: Request, site: SiteDep, user: SignedIn, collection_id: Id,
                 body: ImportIn) -> JSONResponse:
     throttled(site, user, "import", IMPORTS_PER_HOUR)
@@ -167,7 +168,8 @@ def list_groups(site: SiteDep, user: SignedIn) -> dict[str, Any]:
                        for g in site.store.groups_of(user.id)]}
 
 
-@router.post("/groups", summary="Create a group (you are its owner)", status_code=201)
+@router.post("/groups", summary="Create a group (you are its owner)", status_code=201,
+             responses={409: {}})
 def create_group(site: SiteDep, user: VerifiedUser, body: GroupIn) -> dict[str, Any]:
     with answering():
         group_id = library_groups.create_group(site.store, user, body.name)
