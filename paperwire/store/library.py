@@ -284,6 +284,7 @@ def titles_by_family(conn: Connection, families: Iterable[str]) -> list[tuple[st
              .where(paper_authors.c.position == 0))
     out: list[tuple[str, str, str]] = []
     for chunk in in_chunks(families):
+        where: Any
         if family is not None:  # one scan of the keys for the chunk
             where = family.in_(chunk)
         else:  # keys compare by bytes in SQLite: one index range per family
