@@ -235,3 +235,28 @@ def test_an_import_runs_as_a_job_with_its_result(lib: Store, tmp_path: Path) -> 
     assert done is not None and done.status == "done", done
     assert done.result and done.result["matched"] == 3 and done.result["rejected"] == 1
     assert "3 matched" in (done.message or "")
+
+
+def test_a_members_digest_tells_what_the_lab_added(lib: Store, tmp_path: Path) -> None:
+    from datetime import date
+
+    from paperwire.digest import Composer
+    from paperwire.models import Subscription
+
+    ann, bob = make_user(lib), make_user(lib, "bob@example.org")
+    group = lib.create_group("Lab", ann.id)
+    lib.add_group_member(group, bob.id)
+    lab = library.create(lib, ann, "Lab papers", visibility="lab", group_id=group)
+    library.save(lib, ann, "2501.00002", lab.id)
+    library.save(lib, ann, "2501.00003")  # her private Reading list: not the lab's
+    today = utcnow().date()
+    sub = Subscription(1, bob.email, "daily", False, (), "active", "t", bob.id, utcnow(),
+                       utcnow(), None)
+    composer = Composer(Settings(home=tmp_path, embedder="none"), lib)
+    [section] = composer.compose(sub, "daily", today).sections
+    assert section.title == "New in your labs' collections"
+    assert [p.arxiv_id for p in section.papers] == ["2501.00002"]
+    later = Subscription(1, bob.email, "daily", False, (), "active", "t", bob.id, utcnow(),
+                         utcnow(), today)
+    assert composer.compose(later, "daily", date.fromordinal(today.toordinal() + 1)
+                            ).sections == ()
