@@ -18,11 +18,13 @@ import threading
 from collections.abc import Callable
 from datetime import timedelta
 
-from paperwire import submissions
+from paperwire import library_jobs, submissions
+from paperwire.library import LibraryError
 from paperwire.mail_queue import deliver_due
 from paperwire.notifications import send_notices
 from paperwire.settings import Settings
 from paperwire.store import Store
+from paperwire.store.jobs import Job
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,9 @@ def run_jobs(settings: Settings, store: Store, *,
             store.finish_job(job, "failed", "this submission was interrupted too often; "
                              "please submit it again")
             continue
+        if job.kind == library_jobs.JOB_KIND:
+            _run_import(settings, store, job)
+            continue
         if job.kind != submissions.JOB_KIND:
             store.finish_job(job, "failed", f"unknown kind of job {job.kind!r}")
             continue
@@ -56,6 +61,20 @@ def run_jobs(settings: Settings, store: Store, *,
                 "arxiv_id": done.arxiv_id, "created": done.created, "votes": done.vote.votes,
                 "voted": done.vote.voted, "url": f"/papers/{done.arxiv_id}"})
     return len(claimed)
+
+
+def _run_import(settings: Settings, store: Store, job: Job,
+                fetch: library_jobs.Fetch | None = None) -> None:
+    try:
+        result = library_jobs.run_import_job(store, settings, job, fetch=fetch)
+    except LibraryError as exc:
+        store.finish_job(job, "failed", str(exc), {"status": exc.status})
+    except Exception as exc:  # noqa: BLE001 (recorded on the job; the runner goes on)
+        log.exception("import job %s failed", job.id)
+        store.finish_job(job, "failed", f"the server hit an unexpected error "
+                         f"({type(exc).__name__}); please import the file again")
+    else:
+        store.finish_job(job, "done", result["summary"], result)
 
 
 class Runner:

@@ -1,8 +1,9 @@
 """Digests: compose each subscriber's mail for a period, then send, then record (Zulip's way).
 
 A digest holds the period's top trending papers in the subscriber's categories (when they
-asked for trending) and, for each saved search, the papers that match it and are new since
-their last digest, each paper shown once. Empty digests are not sent (recorded as skipped).
+asked for trending), what was added to the lab collections of a member's groups since their
+last digest, and, for each saved search, the papers that match it and are new since their
+last digest, each paper shown once. Empty digests are not sent (recorded as skipped).
 
 **Never twice, never skipped.** Every (subscription, period key) has one row in the ledger:
 written as ``sending`` before the message goes to SMTP, marked ``sent`` after. A rerun of the
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from html import escape
 
@@ -38,6 +39,7 @@ from paperwire.settings import Settings
 from paperwire.store import Store
 
 TRENDING_WINDOW = {"daily": "day", "weekly": "week"}
+LAB_PAPERS = 20  # at most, in a digest's lab section
 LOOKBACK_DAYS = 3  # Friday's list still counts as "today's" on Monday morning
 CHUNK = 1_000  # subscribers composed, then sent, at a time: bounds memory on big lists
 
@@ -131,11 +133,25 @@ class Composer:
             cats = f" in {', '.join(sub.categories)}" if sub.categories else ""
             sections.append(Section(f"Trending{cats}", papers))
         since = self.since(sub, period, as_of)
+        if sub.user_id is not None:
+            lab = self._dedupe(self.lab_papers(sub.user_id, since), shown)
+            if lab:
+                sections.append(Section("New in your labs' collections", lab,
+                                        f"{self.base}/library"))
         for search in sub.searches:
             papers = self._dedupe(self.search(search, since, as_of), shown)
             sections.append(Section(f"New for “{search.query}”{_filters_label(search)}",
                                     papers, f"{self.base}/feeds/alerts/{search.token}.atom"))
         return Digest(sub, period, as_of, period_key(period, as_of), tuple(sections))
+
+    def lab_papers(self, user_id: int, since: date) -> tuple[Paper, ...]:
+        """Papers added since ``since`` to the lab collections of the user's groups (each
+        digest covers the days after the last, so each addition is told once)."""
+        rows = self.store.lab_items_since(user_id, datetime.combine(since, datetime.min.time()),
+                                          LAB_PAPERS)
+        papers = self.store.get_papers(r["arxiv_id"] for r in rows)
+        return tuple(papers[i] for i in dict.fromkeys(r["arxiv_id"] for r in rows)
+                     if i in papers)
 
     @staticmethod
     def since(sub: Subscription, period: str, as_of: date) -> date:

@@ -225,16 +225,19 @@ def name_tokens(name: str) -> list[str]:
 class Filters:
     """What a search is limited to. Categories match any of a paper's categories (cross-lists
     count); an archive such as ``cs`` matches all of its categories. ``author`` matches a
-    name containing those words in that order ("hinton", "geoffrey hinton")."""
+    name containing those words in that order ("hinton", "geoffrey hinton"). ``rows``
+    keeps only papers with those row ids (a search inside a collection)."""
 
     categories: tuple[str, ...] = ()
     since: date | None = None
     until: date | None = None
     author: str | None = None
+    rows: frozenset[int] | None = None
 
     @property
     def empty(self) -> bool:
-        return not (self.categories or self.since or self.until or self.author)
+        return not (self.categories or self.since or self.until or self.author
+                    or self.rows is not None)
 
     def matches(self, paper: Paper) -> bool:
         if self.categories and not any(

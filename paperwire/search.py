@@ -369,7 +369,8 @@ class Searcher:
             ids, scores = vectors.search(qvec, int(k * 2 * len(vectors) / share))
             papers = self.store.get_papers_by_row(ids.tolist())
             kept = [(r, s) for r, s in zip(ids.tolist(), scores.tolist(), strict=True)
-                    if r in papers and filters.matches(papers[r])]
+                    if r in papers and filters.matches(papers[r])
+                    and (filters.rows is None or r in filters.rows)]
             if len(kept) >= k or matching is None:
                 return kept[:k]
         allowed = np.asarray(self.lexical.matching_rows(filters, max(matching, 1)),

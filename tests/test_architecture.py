@@ -47,7 +47,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("paperwire.mail", "paperwire.mail_queue", "paperwire.throttle", "paperwire.signing"),
     ("paperwire.ingest", "paperwire.signals"),
     ("paperwire.index",),
+    # The library's stages: matching (pure), collections, groups, imports, in that order.
     ("paperwire.trending", "paperwire.accounts", "paperwire.library", "paperwire.discussion",
+     "paperwire.library_import", "paperwire.library_groups", "paperwire.library_jobs",
      "paperwire.authors",
      "paperwire.submissions"),
     ("paperwire.search", "paperwire.recommend"),

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from paperwire import discussion, notifications
+from paperwire import discussion, library, notifications
 from paperwire.mail_queue import STALE_AFTER, deliver_due
 from paperwire.models import User
 from paperwire.settings import Settings
@@ -151,6 +151,22 @@ def test_hidden_deleted_and_held_comments(site: tuple[Store, Settings],
     assert "New here" in mail.message.get_body(("plain",)).get_content()
 
 
+def test_a_reader_who_saved_the_paper_hears_of_new_comments_on_it(
+        site: tuple[Store, Settings], smtp: SmtpServer) -> None:
+    store, settings = site
+    ann, _, _ = _people(store)
+    eve = make_user(store, "eve@example.org", name="eve")
+    library.save(store, eve, ID)
+    assert store.readers_who_saved(ID) == [eve.id]
+    discussion.post(store, settings, ann, ID, "Before eve chose")  # "saved" is off at first
+    notifications.set_choices(store, eve.id, {"saved": True})
+    discussion.post(store, settings, ann, ID, "On a paper eve saved")
+    _pass(store, settings, utcnow() + DELAY)
+    [mail] = smtp.sink.to("eve@example.org")
+    text = mail.message.get_body(("plain",)).get_content()
+    assert "On a paper eve saved" in text and "Before eve chose" not in text
+
+
 def test_who_hears_of_what_by_choice(site: tuple[Store, Settings], smtp: SmtpServer) -> None:
     store, settings = site
     ann, bob, cat = _people(store)
@@ -167,7 +183,7 @@ def test_who_hears_of_what_by_choice(site: tuple[Store, Settings], smtp: SmtpSer
     notifications.set_choices(store, cat.id, {"authored": True})
     notifications.set_choices(store, bob.id, {"mention": False})
     discussion.post(store, settings, ann, ID, "Hello @bob and @dan")
-    assert store.readers_who_saved(ID) == []  # the library's hook: nothing saved yet
+    assert store.readers_who_saved(ID) == []  # nobody keeps the paper in a library
     assert _pass(store, settings, utcnow() + DELAY).mailed == 2
     assert smtp.sink.to("bob@example.org") == []  # turned mentions off
     [to_dan] = smtp.sink.to("dan@example.org")

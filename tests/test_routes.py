@@ -44,9 +44,15 @@ URLS = {
     "/papers/{arxiv_id:path}/discussion": f"/papers/{PAPER}/discussion",
     "/discussed": "/discussed", "/moderation/comments": "/moderation/comments",
     "/notifications/unsubscribe/{token}": "/notifications/unsubscribe/{notice_token}",
+    "/library": "/library", "/library/c/{collection_id}": "/library/c/{collection}",
+    "/library/c/{collection_id}/delete": "/library/c/{collection}/delete",
+    "/library/c/{collection_id}/import": "/library/c/{collection}/import",
+    "/library/jobs/{job_id}": "/library/jobs/{import}",
+    "/library/groups/{group_id}": "/library/groups/{group}",
+    "/library/groups/join": "/library/groups/join?token=x",
 }
 # Pages that answer 400 when their link token is not valid (that answer has a twin too).
-BAD_LINK = {"/verify", "/password/reset", "/subscribe/confirm"}
+BAD_LINK = {"/verify", "/password/reset", "/subscribe/confirm", "/library/groups/join"}
 VOLATILE = {"took_ms"}  # how long a search took differs between two requests
 
 
@@ -76,7 +82,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient,
     session = accounts.start_session(store, settings, user)
     sub = subs.build(settings, "reader@example.org").save(store, status="active")
     job = store.add_job("submit", "2512.09999", user.id, {}, "queued — fetching 2512.09999")
-    values = {"{token}": sub.token, "{job}": str(job.id),
+    collection = store.create_collection(user.id, "Reading")
+    imported = store.add_job("library-import", str(collection["id"]), user.id, {}, "queued")
+    values = {"{token}": sub.token, "{job}": str(job.id), "{collection}": str(collection["id"]),
+              "{import}": str(imported.id), "{group}": str(store.create_group("Lab", user.id)),
               "{notice_token}": unsubscribe_token(settings, user.id, ["reply"])}
     with TestClient(create_app(settings, store)) as client:
         client.cookies.set("pw_session", session)

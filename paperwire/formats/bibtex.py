@@ -18,12 +18,20 @@ _SPECIAL = re.compile(r"[\\{}&%#_~^$]")
 _REPLACEMENTS = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "&": r"\&", "%": r"\%",
                  "#": r"\#", "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
                  "$": r"\$"}
+_SPACE = re.compile(r"\s\s|[^\S ]")  # whitespace that is not one plain space
+_SPACES = re.compile(r"\s+")
+_AND = re.compile(r"\band\b", re.I)
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
 
 def escape_prose(text: str) -> str:
     """Plain text safe inside a braced BibTeX field, with every special character escaped."""
-    return _SPECIAL.sub(lambda m: _REPLACEMENTS[m.group(0)], re.sub(r"\s+", " ", text))
+    text = _SPACES.sub(" ", text) if _SPACE.search(text) else text
+    return _SPECIAL.sub(_replace, text) if _SPECIAL.search(text) else text
+
+
+def _replace(match: re.Match[str]) -> str:
+    return _REPLACEMENTS[match.group(0)]
 
 
 def escape_bibtex(text: str) -> str:
@@ -59,7 +67,7 @@ def _names(names: tuple[str, ...]) -> str:
     for name in names:
         parts = name_parts(name)
         family = escape_prose(parts.family)
-        if re.search(r"\band\b", family, re.I):
+        if _AND.search(family):
             family = "{" + family + "}"
         written.append(f"{family}, {escape_prose(parts.given)}" if parts.given else family)
     return " and ".join(written)

@@ -87,8 +87,22 @@ class NameParts:
     family: str
 
 
+def _simple(name: str) -> list[str] | None:
+    # "Ada King Lovelace": no comma, brace, or lower-case (von) word, so BibTeX's rule is
+    # plain: the last word is the family name. Most names are so, and an export of
+    # thousands skips the general splitter for them (bench/library.py).
+    words = name.split()
+    if (len(words) < 2 or any(c in name for c in ",{\\~")
+            or any(not w[:1].isupper() for w in words)):
+        return None
+    return words
+
+
 def name_parts(name: str) -> NameParts:
     """Split "Jean-Pierre van der Berg" into given "Jean-Pierre", family "van der Berg"."""
+    words = _simple(name)
+    if words is not None:
+        return NameParts(given=" ".join(words[:-1]), family=words[-1])
     parts = parse_single_name_into_parts(name, strict=False)
     family = " ".join([*parts.von, *parts.last])
     given = " ".join([*parts.first, *parts.jr])
@@ -108,8 +122,9 @@ def base_key(paper: Paper) -> str:
     """The undisambiguated key: ``author2026word``."""
     # The surname without its von part ("van der Berg" → "berg"), as Google Scholar and
     # Better BibTeX key it.
-    last = parse_single_name_into_parts(paper.authors[0], strict=False).last \
-        if paper.authors else []
+    simple = _simple(paper.authors[0]) if paper.authors else None
+    last = simple[-1:] if simple is not None else parse_single_name_into_parts(
+        paper.authors[0], strict=False).last if paper.authors else []
     surname = ascii_fold(" ".join(last))
     surname = re.sub(r"^[0-9]+", "", surname) or "anon"
     return f"{surname}{year(paper) or ''}{_title_word(paper.title)}"

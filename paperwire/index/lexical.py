@@ -282,6 +282,9 @@ class LexicalIndex:
             author = (t.Query.term_query(self.schema, "authors", words[0]) if len(words) == 1
                       else t.Query.phrase_query(self.schema, "authors", words))
             musts.append((t.Occur.Must, author))
+        if filters.rows is not None:
+            musts.append((t.Occur.Must, t.Query.term_set_query(
+                self.schema, "row", sorted(filters.rows))))
         return t.Query.const_score_query(t.Query.boolean_query(musts), 0.0)
 
     def matching_rows(self, filters: Filters, limit: int) -> list[int]:

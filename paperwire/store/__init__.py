@@ -43,6 +43,7 @@ from paperwire.store.database import (
     utcnow,
     write_transaction,
 )
+from paperwire.store.library_methods import LibraryMethods
 from paperwire.store.listing_entries import DayKind
 from paperwire.store.mail_methods import MailMethods
 from paperwire.store.notice_methods import NoticeMethods
@@ -94,7 +95,7 @@ def _data_version(conn: Connection) -> str:
 
 
 class Store(CommunityMethods, CommentMethods, MailMethods, StatsMethods, VectorMethods,
-            AuthorMethods, PaperLookupMethods, NoticeMethods):
+            AuthorMethods, PaperLookupMethods, NoticeMethods, LibraryMethods):
     """Papers, their provenance and harvest state, in SQLite or PostgreSQL."""
 
     def __init__(self, engine: Engine) -> None:

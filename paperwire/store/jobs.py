@@ -91,3 +91,11 @@ def finish(conn: Connection, job: Job, status: str, message: str, now: datetime,
         jobs.c.id == job.id, jobs.c.status == RUNNING, jobs.c.attempts == job.attempts
     ).values(status=status, message=message, result=result, claimed_at=None,
              finished_at=now)).rowcount == 1
+
+
+def progress(conn: Connection, job: Job, message: str) -> bool:
+    """Say how far a claimed job has come (its status page shows it); False when its claim
+    was taken over meanwhile."""
+    return conn.execute(jobs.update().where(
+        jobs.c.id == job.id, jobs.c.status == RUNNING, jobs.c.attempts == job.attempts
+    ).values(message=message)).rowcount == 1

@@ -20,6 +20,7 @@ from paperwire.store import outbox as _outbox
 from paperwire.store.author_schema import author_claims, paper_authors
 from paperwire.store.comment_schema import comments
 from paperwire.store.database import utcnow
+from paperwire.store.library_schema import collection_items, collections
 from paperwire.store.notice_schema import notice_batches, notice_prefs, notices
 from paperwire.store.papers import in_chunks
 from paperwire.store.schema import hidden_papers, papers, users, votes
@@ -28,10 +29,12 @@ PENDING, SENT, DROPPED = "pending", "sent", "dropped"
 
 
 def readers_who_saved(conn: Connection, paper_id: int) -> list[int]:
-    """Readers who keep the paper in a library (collection): the hook the library wires in
-    when it lands (it has no table on this branch yet, so no one has saved anything)."""
-    del conn, paper_id
-    return []
+    """Readers who keep the paper in one of their own collections (not a deleted one)."""
+    return list(conn.execute(
+        select(collections.c.owner_id).distinct()
+        .join(collection_items, collection_items.c.collection_id == collections.c.id)
+        .where(collection_items.c.paper_id == paper_id, collections.c.deleted_at.is_(None))
+    ).scalars())
 
 
 def _voters(conn: Connection, paper_id: int) -> list[int]:

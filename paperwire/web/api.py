@@ -41,7 +41,8 @@ def trending(site: SiteDep,
     return trending_data(site, date, period, page, category)
 
 
-@router.get("/search", summary="Search papers by keyword and meaning")
+@router.get("/search", summary="Search papers by keyword and meaning",
+            responses={404: {"description": "no such collection of yours (collection=)"}})
 def search(site: SiteDep, viewer: Viewer,
            q: Annotated[str, Query(min_length=1, max_length=1000, description="the query")],
            category: Annotated[list[str] | None, Query(max_length=MAX_CATEGORIES,
@@ -51,11 +52,16 @@ def search(site: SiteDep, viewer: Viewer,
            sort: Sort = "relevance", mode: Mode | None = None,
            page: Page = 1,
            per_page: Annotated[int, Query(ge=1, le=100)] = SEARCH_PER_PAGE,
+           collection: Annotated[int | None, Query(
+               ge=1, le=2**31 - 1, description="search inside this collection")] = None,
+           library: Annotated[str | None, Query(
+               pattern="^mine$", description="mine: search inside your library")] = None,
            ) -> dict[str, Any]:
     try:
         return search_data(site, q, categories=tuple(category or ()), since=since,
                                  until=until, author=author, sort=sort, mode=mode,
-                                 page=page, per_page=per_page, viewer=viewer)
+                                 page=page, per_page=per_page, viewer=viewer,
+                                 collection=collection, mine=library == "mine")
     except QueryError as exc:
         raise HTTPException(400, str(exc)) from None
 

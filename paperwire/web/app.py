@@ -37,6 +37,9 @@ from paperwire.web.discussion import forms_router as discussion_forms
 from paperwire.web.discussion import install as install_discussion
 from paperwire.web.discussion import pages_router as discussion_pages
 from paperwire.web.feeds import router as feeds_router
+from paperwire.web.library import router as library_router
+from paperwire.web.library_api import router as library_api
+from paperwire.web.library_groups import router as library_groups
 from paperwire.web.notifications import install as install_notifications
 from paperwire.web.openapi import openapi_document
 from paperwire.web.pages import router as pages_router
@@ -195,6 +198,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(community_api)  # before api's /api/papers/{id:path}
     app.include_router(discussion_api)
     app.include_router(admin_api)
+    app.include_router(library_api)
     app.include_router(api_router)
     app.include_router(feeds_router)
     install_stats(app)
@@ -206,6 +210,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(community_forms)
     app.include_router(discussion_forms)
     app.include_router(admin_forms)
+    app.include_router(library_groups)  # before /library/groups/{id}: …/join
+    app.include_router(library_router)
     # Agents authenticate by Bearer token (or read anonymously), never by cookie: no CSRF.
     # A plain route, not a Mount, so POST /mcp is served without a redirect to /mcp/.
     app.router.routes.append(Route(MCP_PATH, mcp_app, include_in_schema=False))

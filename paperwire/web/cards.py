@@ -76,6 +76,16 @@ def with_votes(store: Store, cards: list[dict[str, Any]], viewer: User | None = 
         c["votes"] = state.votes if state else 0
         c["external"] = state.external if state else 0
         c["voted"] = bool(state and state.voted)
+    if viewer is not None:
+        with_saved(store, cards, viewer)
+    return cards
+
+
+def with_saved(store: Store, cards: list[dict[str, Any]], viewer: User) -> list[dict[str, Any]]:
+    """Cards marked with whether ``viewer`` has saved each (one read); in place."""
+    saved = store.saved_ids(viewer.id, [c["arxiv_id"] for c in cards])
+    for c in cards:
+        c["saved"] = c["arxiv_id"] in saved
     return cards
 
 
@@ -116,7 +126,9 @@ def with_my_votes(store: Store, cards: list[dict[str, Any]], viewer: User | None
         return cards, set()
     mine = store.vote_states([*also, *(c["arxiv_id"] for c in cards)], viewer.id)
     voted = {i for i, state in mine.items() if state.voted}
-    return [{**c, "voted": c["arxiv_id"] in voted} for c in cards], voted
+    saved = store.saved_ids(viewer.id, [c["arxiv_id"] for c in cards])
+    return [{**c, "voted": c["arxiv_id"] in voted, "saved": c["arxiv_id"] in saved}
+            for c in cards], voted
 
 
 # --- card markup --------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from paperwire.formats import latex
 from paperwire.formats.bibtex import to_bibtex
+from paperwire.formats.cite import ExportItem
 from paperwire.formats.csl import to_csl_json
 from paperwire.formats.ris import to_ris
 from paperwire.models import Paper
@@ -25,7 +26,7 @@ from paperwire.web.renderers import Format, Page, Registry, papers_of
 __all__ = ["CITATION_FORMATS", "cite_links", "highwire", "register_citation_formats"]
 
 
-def _renderer(export: Callable[[Sequence[Paper]], str], media_type: str
+def _renderer(export: Callable[[Sequence[Paper | ExportItem]], str], media_type: str
               ) -> Callable[[Request, Page], Response]:
     def render(request: Request, page: Page) -> Response:
         return Response(export(list(papers_of(page))), status_code=page.status,

@@ -46,6 +46,7 @@ from paperwire.web.cards import (
 )
 from paperwire.web.citing import cite_links, highwire
 from paperwire.web.discussion import discussion_data
+from paperwire.web.library_search import scoped_results
 from paperwire.web.params import bad_request, check_choice, parse_day, parse_page, search_args
 from paperwire.web.renderers import Feed, Page, format_of, page_route
 from paperwire.web.security import user_of
@@ -210,7 +211,8 @@ def search_listing(site: Site, q: str, *, categories: tuple[str, ...] = (),
                    since: date | None = None, until: date | None = None,
                    author: str | None = None, sort: str = "relevance",
                    mode: str | None = None, page: int = 1, per_page: int = SEARCH_PER_PAGE,
-                   viewer: User | None = None) -> Listing:
+                   viewer: User | None = None, collection: int | None = None,
+                   mine: bool = False) -> Listing:
     """One page of search results, each with its votes; QueryError (a 400) says what to
     change."""
     mode = mode or ("lexical" if site.settings.embedder == "none" else "hybrid")
@@ -223,7 +225,8 @@ def search_listing(site: Site, q: str, *, categories: tuple[str, ...] = (),
         "until": until.isoformat() if until else None, "author": author or None,
         "sort": sort, "mode": mode, "modes": list(MODES), "sorts": list(SORTS),
         "page": page, "per_page": per_page, "hits": [], "notes": [], "took_ms": 0.0,
-        "prev_url": None, "next_url": None,
+        "prev_url": None, "next_url": None, "collection": collection,
+        "library": "mine" if mine else None,
     }
     if not q.strip():
         return Listing(data, [])
@@ -231,21 +234,28 @@ def search_listing(site: Site, q: str, *, categories: tuple[str, ...] = (),
     if offset + per_page > MAX_RESULTS:
         raise QueryError(f"results go {MAX_RESULTS:,} deep; page {page} is too far")
     # One extra hit tells whether a next page exists without counting every match.
-    results = site.searcher.search(
-        q, limit=min(per_page + 1, MAX_RESULTS - offset), offset=offset, mode=mode, sort=sort,
-        filters=Filters(categories=categories, since=since, until=until, author=author or None))
+    filters = Filters(categories=categories, since=since, until=until, author=author or None)
+    limit = min(per_page + 1, MAX_RESULTS - offset)
+    if collection is not None or mine:  # inside a library: see web/library_search.py
+        results = scoped_results(site, q, viewer, collection, mine, mode=mode, sort=sort,
+                                 filters=filters, offset=offset, limit=limit)
+    else:
+        results = site.searcher.search(q, limit=limit, offset=offset, mode=mode, sort=sort,
+                                       filters=filters)
     hits = results.hits[:per_page]
     data.update(notes=results.notes, took_ms=round(results.took_ms, 2),
                 hits=with_votes(site.store, [hit_card(h) for h in hits], viewer))
     params: dict[str, Any] = {"q": q, "category": list(categories), "since": data["since"],
                               "until": data["until"], "author": author, "sort": sort,
-                              "mode": mode}
+                              "mode": mode, "collection": collection,
+                              "library": "mine" if mine else None}
     params = {k: v for k, v in params.items() if v}
     if page > 1:
         data["prev_url"] = "/search?" + urlencode({**params, "page": page - 1}, doseq=True)
     if len(results.hits) > per_page:
         data["next_url"] = "/search?" + urlencode({**params, "page": page + 1}, doseq=True)
-    data["feed"] = "/feeds/search.atom?" + urlencode(params, doseq=True)
+    public = {k: v for k, v in params.items() if k not in ("collection", "library")}
+    data["feed"] = "/feeds/search.atom?" + urlencode(public, doseq=True)
     return Listing(data, [h.paper for h in hits])
 
 
@@ -306,7 +316,9 @@ def paper_and_data(site: Site, raw_id: str, similar: int = 6, viewer: User | Non
         return paper, shared
     # The reader's own votes, on the paper and its neighbours, in one read.
     nearest, voted = with_my_votes(site.store, shared["similar"], viewer, arxiv_id)
-    return paper, {**shared, "community": {**shared["community"], "voted": arxiv_id in voted},
+    saved = arxiv_id in site.store.saved_ids(viewer.id, [arxiv_id])
+    return paper, {**shared, "community": {**shared["community"], "voted": arxiv_id in voted,
+                                           "saved": saved},
                    "similar": nearest}
 
 

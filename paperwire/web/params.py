@@ -144,7 +144,12 @@ def search_args(q: QueryParams) -> dict[str, Any]:
     until = parse_day(q["until"], "until") if q.get("until") else None
     sort = check_choice(q.get("sort") or "relevance", "sort", SORTS)
     mode = check_choice(q["mode"], "mode", MODES) if q.get("mode") else None
+    collection = (parse_int(q["collection"], "collection", 1, MAX_ROW_ID)
+                  if q.get("collection") else None)
+    mine = check_choice(q["library"], "library", ("mine",)) == "mine" if q.get("library") \
+        else False
     return {"q": text, "categories": tuple(dict.fromkeys(categories)),
+            "collection": collection, "mine": mine,
             "since": since, "until": until, "author": author,
             "sort": sort, "mode": mode, "page": parse_page(q.get("page"))}
 

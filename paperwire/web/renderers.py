@@ -24,6 +24,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from paperwire.formats import atom
+from paperwire.formats.cite import ExportItem
 from paperwire.models import Paper
 from paperwire.web.asgi import HTTPMiddleware
 
@@ -50,10 +51,12 @@ class Page:
     status: int = 200
     headers: Mapping[str, str] = field(default_factory=dict)
     feed: Feed | None = None
-    citable: Sequence[Paper] = ()  # what the citation formats export (a paper's own page)
+    # What the citation formats export (a paper's own page; a collection's items, with
+    # their notes and tags).
+    citable: Sequence[Paper | ExportItem] = ()
 
 
-def papers_of(page: Page) -> Sequence[Paper]:
+def papers_of(page: Page) -> Sequence[Paper | ExportItem]:
     """The papers a page carries: the ones it cites, else its feed's (list pages)."""
     if page.citable:
         return page.citable

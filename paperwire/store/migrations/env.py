@@ -6,6 +6,7 @@ from alembic import context
 
 from paperwire.store import (
     comment_schema,  # noqa: F401  (its tables join Base's metadata)
+    library_schema,  # noqa: F401  (its tables join Base's metadata)
     notice_schema,  # noqa: F401  (as comment_schema)
 )
 from paperwire.store.schema import Base
