@@ -11,6 +11,9 @@ PyTorch fp32's (the reference implementation), the time to import and load, and 
 size of each runtime's packages with everything they pull in.
 
     python bench/embed.py [--n 2000] [--repeats 3] [--threads 2] [--batch-size 32]
+
+With ``--engine ray`` it measures instead `paperwire index --engine ray`'s embedding step on a
+local Ray of 1 and 2 workers beside the one-process step, in one run (bench/embed_ray.py).
 """
 
 from __future__ import annotations
@@ -150,6 +153,8 @@ def main() -> None:
     parser.add_argument("--runtimes", default="torch,onnx-fp32,onnx-int8",
                         help="comma-separated; torch first, it is the reference")
     parser.add_argument("--no-write", action="store_true", help="print, leave BENCHMARKS.md")
+    parser.add_argument("--engine", choices=["runtimes", "ray"], default="runtimes",
+                        help="compare the runtimes, or Ray against one process")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--vectors", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -158,6 +163,11 @@ def main() -> None:
         return
     if not SAMPLE.exists():
         sys.exit(f"missing {SAMPLE}")
+    if args.engine == "ray":
+        from bench.embed_ray import main as ray_main
+
+        ray_main(args, SAMPLE)
+        return
     import numpy as np
 
     runtimes = [r for r in args.runtimes.split(",") if available(r)]

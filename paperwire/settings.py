@@ -42,18 +42,18 @@ def _seconds(value: str) -> float:
     return seconds
 
 
+def _bounded(value: str, low: int, high: int) -> int:
+    number = int(value)
+    if not low <= number <= high:
+        raise ValueError(f"expected {low} to {high}, got {value!r}")
+    return number
+
+
 def _choice(value: str, choices: tuple[str, ...]) -> str:
     lowered = value.strip().lower()
     if lowered not in choices:
         raise ValueError(f"expected one of {', '.join(choices)}, got {value!r}")
     return lowered
-
-
-def _bounded_int(value: str, low: int, high: int) -> int:
-    number = int(value)
-    if not low <= number <= high:
-        raise ValueError(f"expected {low} to {high}, got {value!r}")
-    return number
 
 
 T = TypeVar("T")
@@ -142,7 +142,21 @@ class Settings:
         "all cores). 1 runs each query's model on the thread that asked: a query is a few "
         "tokens, too short to split, and concurrent requests and workers fill the cores; "
         "ONNX Runtime's pool only adds hand-overs (BENCHMARKS.md, search).",
-        lambda v: _bounded_int(v, 0, 256))
+        lambda v: _bounded(v, 0, 256))
+    ray_address: str = _setting("",
+        "The Ray cluster `paperwire index --engine ray` embeds on: `local` starts a private "
+        "Ray on this machine for the run; `auto` joins the one `ray start` runs here; "
+        "`HOST:6379` or `ray://HOST:10001` (Ray Client) another; empty does what Ray does "
+        "(`RAY_ADDRESS`, else a `ray start` cluster here, else a private one). Only the "
+        "machine running `paperwire index` reads the database; the cluster's nodes need "
+        "the package.",
+        lambda v: v.strip())
+    ray_actors: int = _setting(0,
+        "Embedding actors on the Ray cluster, one CPU and one model each (0: one per CPU "
+        "of the cluster).", lambda v: _bounded(v, 0, 4_096))
+    ray_batch_size: int = _setting(256,
+        "Papers per Ray batch: the unit an actor embeds and the driver writes back to the "
+        "store in one transaction.", lambda v: _bounded(v, 1, 4_096))
     progress: bool = _setting(True,
         "Show progress bars on long jobs (off when not a terminal).", _bool)
     base_url: str = _setting(DEFAULT_BASE_URL,

@@ -13,6 +13,7 @@ from paperwire.cli.base import EXIT_INTERRUPTED, EXIT_USAGE, Context, day, fail,
 from paperwire.errors import InvalidRecord
 
 if TYPE_CHECKING:
+    from paperwire.index.indexer import EmbedStep
     from paperwire.search import Searcher
     from paperwire.settings import Settings
 
@@ -23,8 +24,16 @@ if TYPE_CHECKING:
 @click.option("--backend", type=click.Choice(["auto", "faiss", "pgvector"]), default=None,
               help="Vector backend to bring up to date (default: PAPERWIRE_VECTOR_BACKEND); "
                    "built from the stored embeddings, nothing is re-embedded.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local",
+              show_default=True, help="Embed in this process, or on a Ray cluster "
+              "(pip install 'paperwire[cluster]'; this process still reads and writes the "
+              "database).")
+@click.option("--address", default=None, metavar="auto|HOST:PORT|ray://HOST:PORT",
+              help="The Ray cluster for --engine ray (default: PAPERWIRE_RAY_ADDRESS); "
+                   "local starts a private one for the run.")
 @pass_ctx
-def index_command(ctx: Context, rebuild: bool, no_embed: bool, backend: str | None) -> None:
+def index_command(ctx: Context, rebuild: bool, no_embed: bool, backend: str | None,
+                  engine: str, address: str | None) -> None:
     """Index papers not yet indexed: keywords at once, then embeddings (resumable).
 
     One run at a time per home: a second waits for the first to finish, then catches up.
@@ -34,17 +43,26 @@ def index_command(ctx: Context, rebuild: bool, no_embed: bool, backend: str | No
     from paperwire.index.indexer import update_index
 
     settings = ctx.settings if backend is None else ctx.settings.replace(vector_backend=backend)
+    if address is not None and engine != "ray":
+        fail("--address is for --engine ray", EXIT_USAGE)
     try:
         searcher = _searcher(ctx, meaning=not no_embed, settings=settings)
         vectors = searcher.vectors
+        embed = _ray_step(settings, address) if engine == "ray" and not no_embed else None
     except ConfigError as exc:
         fail(str(exc), EXIT_USAGE)
     report = update_index(ctx.store, searcher.paths, searcher.embedder, rebuild=rebuild,
                           progress=ctx.settings.progress, vectors=vectors,
-                          waiting=_say_waiting)
+                          waiting=_say_waiting, embed=embed)
     click.echo(report.summary() + (f" ({_backend_name(vectors)})" if vectors else ""))
     if report.interrupted:
         sys.exit(EXIT_INTERRUPTED)
+
+
+def _ray_step(settings: Settings, address: str | None) -> EmbedStep:
+    from paperwire.index.ray_backfill import RayBackfill, RayOptions
+
+    return RayBackfill(RayOptions.from_settings(settings, address))
 
 
 def _say_waiting() -> None:

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from tqdm import tqdm
 
@@ -87,13 +88,23 @@ class IndexReport:
         return text
 
 
+class EmbedStep(Protocol):
+    """Embeds the papers lacking a current embedding, writing them through the store batch by
+    batch and counting them in ``report``: ``embed_missing`` here, or ``RayBackfill``."""
+
+    def __call__(self, store: Store, embedder: Embedder, report: IndexReport, *,
+                 show: bool = False) -> None: ...
+
+
 def update_index(store: Store, paths: IndexPaths, embedder: Embedder | None, *,
                  rebuild: bool = False, progress: bool = True,
                  vectors: VectorBackend | None = None,
-                 waiting: Callable[[], object] | None = None) -> IndexReport:
+                 waiting: Callable[[], object] | None = None,
+                 embed: EmbedStep | None = None) -> IndexReport:
     """Sync the keyword index, embed what is missing and sync the vector backend (the one
     given, or the default one for the embedder's model under ``paths``). Waits for another
-    process updating the same indexes (``waiting`` is called once when it must).
+    process updating the same indexes (``waiting`` is called once when it must). ``embed``
+    does the embedding (default: ``embed_missing``, in this process).
 
     The home's writer lock is held while files are written, not while embedding (which
     writes only to the store): the web's index sync keeps the keyword index fresh meanwhile.
@@ -106,12 +117,13 @@ def update_index(store: Store, paths: IndexPaths, embedder: Embedder | None, *,
             waiting()
 
     with run_lock(paths.root, waiting=wait_once):
-        return _update(store, paths, embedder, rebuild, progress, vectors, wait_once)
+        return _update(store, paths, embedder, rebuild, progress, vectors, wait_once,
+                       embed or embed_missing)
 
 
 def _update(store: Store, paths: IndexPaths, embedder: Embedder | None, rebuild: bool,
             progress: bool, vectors: VectorBackend | None,
-            waiting: Callable[[], object]) -> IndexReport:
+            waiting: Callable[[], object], embed: EmbedStep) -> IndexReport:
     report = IndexReport()
     show = progress and sys.stderr.isatty()
     try:
@@ -125,7 +137,7 @@ def _update(store: Store, paths: IndexPaths, embedder: Embedder | None, rebuild:
         if vectors.model != embedder.model:
             raise ConfigError(f"the vector index holds {vectors.model} vectors, but the "
                               f"embedder computes {embedder.model}")
-        embed_missing(store, embedder, report, show=show)
+        embed(store, embedder, report, show=show)
         with writer_lock(paths.root, waiting=waiting):
             if rebuild:
                 vectors.reset()
