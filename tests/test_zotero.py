@@ -216,3 +216,32 @@ def test_arxiv_ids_wherever_zotero_keeps_them() -> None:
         ("A", "1810.04805"), ("B", "hep-th/9901001"), ("C", "2503.11731"),
         ("D", "2401.00001"), ("E", "2001.08361"), ("F", None)]
     assert [str(e) for e in parsed.errors] == ["line 8: not a Zotero item (no 'data')"]
+
+
+def test_the_cli_imports_a_zotero_collection_once(replay: ReplayServer, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from paperwire.cli import cli
+    from paperwire.store import Store
+    from tests.helpers import make_user
+
+    home = tmp_path / "home"
+    with Store.open(Settings(home=home, progress=False)) as store:
+        make_user(store, "ada@example.org")
+    monkeypatch.setenv("PAPERWIRE_ZOTERO_API_URL", replay.url)
+    args = ["--home", str(home), "--no-progress", "library", "zotero", "--user",
+            "ada@example.org", "--collection", "From Zotero", "--zotero-library", LIBRARY_ID,
+            "--zotero-collection", COLLECTION, "--no-fetch", "--page-size", "2"]
+    refused = CliRunner().invoke(cli, args, env={"ZOTERO_API_KEY": ""})
+    assert refused.exit_code == 1 and "ZOTERO_API_KEY" in refused.output
+    serve(replay, "collection_items.json")
+    done = CliRunner().invoke(cli, args, env={"ZOTERO_API_KEY": API_KEY})
+    assert done.exit_code == 0, done.output
+    assert replay.requests[0].headers["Authorization"] == f"Bearer {API_KEY}"
+    # The three references match nothing in an empty store: kept, and each one named.
+    assert "3 unmatched (kept)" in done.output and "1 rejected" in done.output
+    assert done.output.count("unmatched: line") == 3
+    serve(replay, "collection_items.json")
+    again = CliRunner().invoke(cli, args, env={"ZOTERO_API_KEY": API_KEY})
+    assert again.exit_code == 0 and "0 added" in again.output

@@ -1,4 +1,4 @@
-"""Commands for libraries: `paperwire library list|show|export|import` for scripts.
+"""Commands for libraries: `paperwire library list|show|export|import|zotero` for scripts.
 
 The same rules and code paths as the web (paperwire.library, paperwire.library_jobs); the
 user is named by address, and the command acts as that user.
@@ -17,6 +17,7 @@ from paperwire.models import User
 
 if TYPE_CHECKING:
     from paperwire.library import Access
+    from paperwire.library_jobs import ImportReport
 
 FORMATS = {"bibtex": "to_bibtex", "ris": "to_ris", "csl-json": "to_csl_json"}
 
@@ -129,12 +130,61 @@ def import_command(ctx: Context, file: Path, email: str, name: str, fmt: str | N
                              progress=lambda message: click.echo(message, err=True))
     except (LibraryError, UnicodeDecodeError) as exc:
         fail(str(exc))
-    click.echo(f"{target.name}: {report.summary()}")
+    _print_report(target.name, report)
+
+
+def _print_report(name: str, report: ImportReport) -> None:
+    click.echo(f"{name}: {report.summary()}")
     for entry in report.unmatched:
         click.echo(f"unmatched: line {entry['line']} ({entry['key']}): {entry['title']}")
     for entry in report.rejected:
         key = f" ({entry['key']})" if entry["key"] else ""
         click.echo(f"rejected: line {entry['line']}{key}: {entry['reason']}")
+
+
+@library_group.command(name="zotero")
+@click.option("--user", "email", required=True, help="the account's e-mail address")
+@click.option("--collection", "name", required=True,
+              help="the paperwire collection; created (private) if missing")
+@click.option("--zotero-library", "library_id", required=True,
+              help="the Zotero user or group id (numeric)")
+@click.option("--group", "is_group", is_flag=True, help="the id is a Zotero group's")
+@click.option("--zotero-collection", "source", required=True,
+              help="the Zotero collection: its 8-character key or its exact name")
+@click.option("--skip-unmatched", is_flag=True,
+              help="do not keep entries that match no paper (they are still listed)")
+@click.option("--no-fetch", is_flag=True, help="do not ask arXiv for ids we lack")
+@click.option("--page-size", type=click.IntRange(1, 100), default=100, show_default=True,
+              help="items per Zotero API request (the API's most is 100)")
+@pass_ctx
+def zotero_command(ctx: Context, email: str, name: str, library_id: str, is_group: bool,
+                   source: str, skip_unmatched: bool, no_fetch: bool, page_size: int) -> None:
+    """Import a Zotero collection (read-only, through the Zotero Web API) into a collection.
+    The API key is read from ZOTERO_API_KEY, never from the command line (where other users
+    of the machine could read it). Importing again adds only what is new."""
+    import os
+
+    from paperwire import library
+    from paperwire.errors import ConfigError, ZoteroError
+    from paperwire.library import LibraryError
+    from paperwire.library_jobs import fetch_from_arxiv, import_entries
+    from paperwire.sources.zotero import ZoteroLibrary, fetch_zotero_collection
+
+    key = os.environ.get("ZOTERO_API_KEY", "")
+    if not key:
+        fail("set ZOTERO_API_KEY to a Zotero API key with read access to the library")
+    user = _user(ctx, email)
+    try:
+        parsed = fetch_zotero_collection(ctx.settings, ZoteroLibrary(
+            library_id, key, "group" if is_group else "user"), source, page_size=page_size)
+        target = library.find_or_create(ctx.store, user, name)
+        report = import_entries(ctx.store, user, target.id, parsed.entries,
+                                errors=parsed.errors, keep_unmatched=not skip_unmatched,
+                                fetch=None if no_fetch else fetch_from_arxiv(ctx.settings),
+                                progress=lambda message: click.echo(message, err=True))
+    except (LibraryError, ConfigError, ZoteroError) as exc:
+        fail(str(exc))
+    _print_report(target.name, report)
 
 
 COMMANDS = (library_group,)
