@@ -55,5 +55,8 @@ def to_csl(what: Exportable) -> list[dict[str, Any]]:
 
 
 def to_csl_json(what: Exportable) -> str:
-    """The same, serialised (UTF-8 kept, one item per indented object)."""
-    return json.dumps(to_csl(what), ensure_ascii=False, indent=2) + "\n"
+    """The same, serialised: a JSON array with one item per line, UTF-8 kept. Not
+    ``indent=``: the standard library's C encoder serves only unindented output, and the
+    pure-Python one took most of a 5,000-item export's time."""
+    items = [json.dumps(item, ensure_ascii=False) for item in to_csl(what)]
+    return "[\n" + ",\n".join(items) + "\n]\n" if items else "[]\n"
