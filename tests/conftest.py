@@ -111,3 +111,14 @@ def sleep() -> Any:
     from tests.replay_server import RecordingSleep
 
     return RecordingSleep()
+
+
+@pytest.fixture(scope="session")
+def onnx_embedder() -> Any:
+    """The default (int8 ONNX) embedder on 2 threads, loaded once for every test that
+    embeds; skipped with the missing packages named where it is not installed."""
+    from paperwire.index.embedder import load_embedder, missing_packages
+
+    if missing_packages("onnx-int8"):
+        pytest.skip(f"default embedder not installed: {missing_packages('onnx-int8')}")
+    return load_embedder("onnx-int8", threads=2)

@@ -13,7 +13,6 @@ import pytest
 from click.testing import CliRunner
 
 from paperwire.cli import cli
-from paperwire.index.embedder import load_embedder, missing_packages
 from paperwire.index.indexer import IndexPaths, update_index
 from paperwire.ingest import ingest
 from paperwire.models import Filters, name_tokens
@@ -27,10 +26,8 @@ N = 600
 
 
 @pytest.fixture(scope="module")
-def embedder():  # type: ignore[no-untyped-def]
-    if missing_packages("onnx-int8"):
-        pytest.skip(f"default embedder not installed: {missing_packages('onnx-int8')}")
-    return load_embedder("onnx-int8", threads=2)
+def embedder(onnx_embedder):  # type: ignore[no-untyped-def]
+    return onnx_embedder
 
 
 @pytest.fixture(scope="module")

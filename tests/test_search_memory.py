@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from paperwire.index.embedder import load_embedder, missing_packages
 from paperwire.index.indexer import IndexPaths, update_index
 from paperwire.index.minilm import MODEL
 from paperwire.index.vectors import FaissBackend, half_file
@@ -28,10 +27,8 @@ START = 5_000  # papers of the sample no other search test uses
 
 
 @pytest.fixture(scope="module")
-def embedder():  # type: ignore[no-untyped-def]
-    if missing_packages("onnx-int8"):
-        pytest.skip(f"default embedder not installed: {missing_packages('onnx-int8')}")
-    return load_embedder("onnx-int8", threads=2)
+def embedder(onnx_embedder):  # type: ignore[no-untyped-def]
+    return onnx_embedder
 
 
 @pytest.fixture(scope="module")
