@@ -215,6 +215,12 @@ class Store(CommunityMethods, CommentMethods, MailMethods, StatsMethods, VectorM
         with self.engine.connect() as conn:
             return _papers.changed_since(conn, since, after_id, limit)
 
+    def sample_ids(self, n: int, *, before: datetime | None = None, seed: int = 0
+                   ) -> list[str]:
+        """Up to ``n`` papers (published before ``before``) in a reproducible random order."""
+        with self.engine.connect() as conn:
+            return _papers.sample_ids(conn, n, before, seed)
+
     def iter_papers(self, batch: int = 1000) -> Iterator[tuple[int, Paper]]:
         with self.engine.connect() as conn:
             yield from _papers.iter_papers(conn, batch)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import BigInteger, Connection, bindparam, cast, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from paperwire.models import ChangedPaper, Paper
@@ -327,3 +327,14 @@ def row_ids(conn: Connection, arxiv_ids: Iterable[str]) -> dict[str, int]:
                             .where(papers.c.arxiv_id.in_(chunk)))
         found.update({row.arxiv_id: row.id for row in rows})
     return found
+
+
+def sample_ids(conn: Connection, n: int, before: datetime | None, seed: int) -> list[str]:
+    """Up to ``n`` arXiv ids in a fixed pseudo-random order that ``seed`` chooses (the same
+    answer every time, on SQLite and PostgreSQL alike, without reading every row)."""
+    # A multiplicative hash of the row id: cheap, portable SQL, and reproducible.
+    order = (cast(papers.c.id, BigInteger) * 2654435761 + seed) % 1000003
+    query = select(papers.c.arxiv_id).order_by(order, papers.c.id).limit(n)
+    if before is not None:
+        query = query.where(papers.c.published < before)
+    return [row[0] for row in conn.execute(query)]

@@ -1,0 +1,80 @@
+"""The Corpus a ranker reads on an instance: papers from the store, vectors from the index."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import datetime
+
+import numpy as np
+from numpy.typing import NDArray
+
+from paperwire.index.indexer import document_text
+from paperwire.index.minilm import DIM, MODEL
+from paperwire.models import Paper
+from paperwire.search import Searcher
+from paperwire.store import Store
+
+__all__ = ["StoreCorpus"]
+
+
+class StoreCorpus:
+    """Reads one store (and, when given, the Searcher's vector backend and embedder).
+    Without a Searcher there are no vectors: rankers then work from text alone."""
+
+    def __init__(self, store: Store, searcher: Searcher | None = None) -> None:
+        self.store = store
+        self.searcher = searcher
+
+    def _papers(self, ids: Sequence[str]) -> dict[str, Paper]:
+        return self.store.get_papers(ids)
+
+    def texts(self, ids: Sequence[str]) -> dict[str, str]:
+        return {i: document_text(p.title, p.abstract) for i, p in self._papers(ids).items()}
+
+    def titles(self, ids: Sequence[str]) -> dict[str, str]:
+        return {i: p.title for i, p in self._papers(ids).items()}
+
+    def authors(self, ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        return {i: p.authors for i, p in self._papers(ids).items()}
+
+    def vectors(self, ids: Sequence[str]) -> tuple[list[str], NDArray[np.float32]]:
+        empty = np.zeros((0, DIM), dtype=np.float32)
+        if self.searcher is None or not ids:
+            return [], empty
+        rows = self.store.row_ids(ids)
+        wanted = np.asarray([rows[i] for i in ids if i in rows], dtype=np.int64)
+        backend = self.searcher.vectors
+        found = backend.vectors_of(wanted) if backend is not None else None
+        if found is None:
+            found = self.store.get_embeddings(MODEL, [int(r) for r in wanted], DIM)
+        got, vecs = found
+        by_row = {int(r): k for k, r in enumerate(got)}
+        back = {r: i for i, r in rows.items()}
+        order = [by_row[int(r)] for r in wanted if int(r) in by_row]
+        out = np.asarray(vecs, dtype=np.float32)[order] if order else empty
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        out = out / np.maximum(norms, 1e-12)
+        return [back[int(got[k])] for k in order], out
+
+    def embed(self, texts: Sequence[str]) -> NDArray[np.float32] | None:
+        embedder = self.searcher.embedder if self.searcher is not None else None
+        if embedder is None or not texts:
+            return None
+        vecs = np.asarray(embedder.embed(list(texts)), dtype=np.float32)
+        unit: NDArray[np.float32] = vecs / np.maximum(
+            np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)
+        return unit
+
+    def background(self, n: int, *, before: datetime | None = None, seed: int = 0
+                   ) -> list[str]:
+        return self.store.sample_ids(n, before=before, seed=seed)
+
+    def popularity(self, ids: Sequence[str], *, at: datetime | None = None
+                   ) -> dict[str, float]:
+        # Votes on a log scale against the best-voted candidate: one viral paper should
+        # not flatten every other one to zero.
+        states = self.store.vote_states(ids)
+        raw = {i: math.log1p(s.votes + s.external) for i, s in states.items()}
+        top = max(raw.values(), default=0.0)
+        return {i: (v / top if top else 0.0) for i, v in raw.items()}
