@@ -41,7 +41,7 @@ test: install
 	bash scripts/install-test-deps.sh
 	$(BIN)/ruff check paperwire tests bench
 	$(BIN)/mypy
-	PAPERWIRE_TEST_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest
+	PAPERWIRE_TEST_REQUIRE_POSTGRES=1 $(BIN)/python -m pytest -m 'not slow' --durations=25
 
 ## test-all: the slow tests too (full 75k ingest, ...)
 test-all: install

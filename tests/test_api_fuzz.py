@@ -29,6 +29,9 @@ from tests.app import make_app
 from tests.replay_server import ReplayServer, Reply
 from tests.shared_data import SHARED_DATA, arxiv_lines, require
 
+# Multi-process, fuzz and cluster tests run in `make test` (CI), not in a bare `pytest`.
+pytestmark = pytest.mark.heavy
+
 EMPTY_FEED = (SHARED_DATA / "arxiv" / "fixtures" / "api-atom" / "recorded-json"
               / "id_0000.0000_s0_m100_8b51d9633a68.json")
 

@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from paperwire.cli import cli
@@ -111,6 +112,7 @@ def test_bad_setting_is_a_usage_error(tmp_path: Path) -> None:
     assert "PAPERWIRE_BATCH_SIZE='lots'" in result.output
 
 
+@pytest.mark.heavy
 def test_kill_9_mid_ingest_leaves_a_consistent_db_that_a_rerun_completes(
         tmp_path: Path) -> None:
     lines = arxiv_lines(20_000)
@@ -160,6 +162,7 @@ def _count(db: Path, sql: str) -> int:
     return int(row[0]) if row and row[0] is not None else 0
 
 
+@pytest.mark.heavy
 def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path: Path) -> None:
     path = tmp_path / "big.jsonl"
     path.write_text("".join(arxiv_lines(20_000)))

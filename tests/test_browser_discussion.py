@@ -14,6 +14,8 @@ from tests.helpers import PASSWORD, paper
 from tests.live_server import serve
 
 require_chromium()
+# Chromium tests run in `make test` (CI), not in a bare `pytest`: see pyproject's markers.
+pytestmark = pytest.mark.heavy
 from playwright.sync_api import Page, expect  # noqa: E402
 
 ID = "2501.00001"

@@ -17,6 +17,8 @@ from tests.live_server import serve
 from tests.shared_data import arxiv_lines
 
 require_chromium()
+# Chromium tests run in `make test` (CI), not in a bare `pytest`: see pyproject's markers.
+pytestmark = pytest.mark.heavy
 from playwright.sync_api import Page, expect  # noqa: E402
 
 

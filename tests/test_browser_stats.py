@@ -18,6 +18,8 @@ from tests.helpers import paper
 from tests.live_server import serve
 
 require_chromium()
+# Chromium tests run in `make test` (CI), not in a bare `pytest`: see pyproject's markers.
+pytestmark = pytest.mark.heavy
 from playwright.sync_api import sync_playwright  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from paperwire.models import Paper
 from tests.app import make_app
 from tests.helpers import PASSWORD, csrf_in, follow_mailed_link, mailed_link, paper
@@ -20,6 +22,7 @@ def topical(arxiv_id: str) -> Paper:
                  abstract="We study graph learning.", categories=("cs.LG",), listed_on=TODAY)
 
 
+@pytest.mark.heavy
 def test_two_web_processes_share_votes_trending_and_moderation(database_url: str,
                                                                tmp_path: Path) -> None:
     # Both "processes" sign with one configured key, as a multi-machine site must.

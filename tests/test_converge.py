@@ -32,6 +32,9 @@ from tests.app import make_settings
 from tests.helpers import paper
 from tests.hosts import Host, default_embedder_missing, serve_host, wait_for
 
+# Multi-process, fuzz and cluster tests run in `make test` (CI), not in a bare `pytest`.
+pytestmark = pytest.mark.heavy
+
 SYNC_SECONDS = 1.0
 MARGIN_SECONDS = 20.0  # a loaded 2-core machine: process start-up, one pass, one request
 BOUND = SYNC_SECONDS + MARGIN_SECONDS

@@ -423,6 +423,7 @@ def _cli_env(home: Path, smtp: SmtpServer) -> dict[str, str]:
             "PAPERWIRE_SECRET_KEY": "k" * 40, "PAPERWIRE_PROGRESS": "false"}
 
 
+@pytest.mark.heavy
 def test_kill_mid_batch_then_rerun_sends_each_exactly_once(home: Path, smtp: SmtpServer
                                                              ) -> None:
     settings = make_settings(home, smtp)

@@ -58,6 +58,7 @@ def test_a_paraphrase_is_closer_than_an_unrelated_sentence(default: emb.Embedder
         assert v[0] @ v[1] > v[0] @ v[2] + 0.2, (text, v[0] @ v[1], v[0] @ v[2])
 
 
+@pytest.mark.heavy
 def test_agrees_with_pytorch(default: emb.Embedder, abstracts: list[str]) -> None:
     if emb.missing_packages("torch"):
         pytest.skip("PyTorch runtime not installed (pip install torch==2.13.0 && "

@@ -126,6 +126,7 @@ def test_a_second_index_run_waits_for_the_first(tmp_path: Path) -> None:
     assert "1 added" in out
 
 
+@pytest.mark.heavy
 def test_a_full_disk_during_ingest_is_one_line_and_the_rerun_resumes(tmp_path: Path) -> None:
     """The disk fills at SQLite's own boundary: a page limit on every connection makes
     SQLite fail its writes with SQLITE_FULL ("database or disk is full"), as a full disk

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 from html import escape
 
+import pytest
+
 from paperwire.formats.mathml import render
 from tests.browser import open_page, require_chromium
 from tests.formats_data import math_abstracts
 
 require_chromium()
+# Chromium tests run in `make test` (CI), not in a bare `pytest`: see pyproject's markers.
+pytestmark = pytest.mark.heavy
 
 CSP = "default-src 'none'; script-src 'none'; style-src 'none'"
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from paperwire.formats.mathml import render
 from tests.app import make_app
 from tests.browser import open_page, require_chromium
@@ -13,6 +15,8 @@ from tests.live_server import serve
 from tests.shared_data import arxiv_records
 
 require_chromium()
+# Chromium tests run in `make test` (CI), not in a bare `pytest`: see pyproject's markers.
+pytestmark = pytest.mark.heavy
 
 
 def _math_lines() -> tuple[list[str], str]:

@@ -216,6 +216,7 @@ def stdio_params(corpus: Corpus) -> StdioServerParameters:
                                  env=env, cwd=str(ROOT))
 
 
+@pytest.mark.heavy
 def test_stdio_server_answers_every_tool(corpus: Corpus) -> None:
     async def check() -> None:
         async with Client(stdio_params(corpus)) as client:

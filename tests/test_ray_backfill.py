@@ -38,8 +38,10 @@ try:
 except ImportError:  # pragma: no cover - CI installs it (the test extra)
     ray = None
 
-pytestmark = pytest.mark.skipif(ray is None, reason="Ray is not installed: pip install "
-                                "'paperwire[cluster]' (the test extra includes it)")
+# A local Ray cluster runs in `make test` (CI), not in a bare `pytest`: see pyproject's markers.
+pytestmark = [pytest.mark.heavy,
+              pytest.mark.skipif(ray is None, reason="Ray is not installed: pip install "
+                                 "'paperwire[cluster]' (the test extra includes it)")]
 ROOT = Path(__file__).resolve().parents[1]
 ACTOR = f"ray::MapWorker(MapBatches({BatchEmbedder.__name__}))"
 

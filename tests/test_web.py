@@ -379,6 +379,7 @@ def test_cached_listings_follow_new_papers(database_url: str, tmp_path: Path) ->
         assert data["date"] == "2026-01-06" and data["papers"][0]["title"] == "Paper 2"
 
 
+@pytest.mark.heavy
 def test_paperwire_serve_answers_with_two_workers(tmp_path: Path) -> None:
     import os
     import socket
