@@ -138,6 +138,8 @@ class EmbeddingRow(Base):
     """
 
     __tablename__ = "embeddings"
+    # The hosts' index sync reads by watermark (migration 0016).
+    __table_args__ = (Index("ix_embeddings_model_created", "model", "created_at", "paper_id"),)
 
     paper_id: Mapped[int] = mapped_column(
         ForeignKey("papers.id", ondelete="CASCADE"), primary_key=True
