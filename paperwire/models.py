@@ -226,18 +226,20 @@ class Filters:
     """What a search is limited to. Categories match any of a paper's categories (cross-lists
     count); an archive such as ``cs`` matches all of its categories. ``author`` matches a
     name containing those words in that order ("hinton", "geoffrey hinton"). ``rows``
-    keeps only papers with those row ids (a search inside a collection)."""
+    keeps only papers with those row ids (a search inside a collection); ``code`` only papers
+    with a code link (the Searcher turns it into ``rows``: ``matches`` cannot see links)."""
 
     categories: tuple[str, ...] = ()
     since: date | None = None
     until: date | None = None
     author: str | None = None
     rows: frozenset[int] | None = None
+    code: bool = False
 
     @property
     def empty(self) -> bool:
         return not (self.categories or self.since or self.until or self.author
-                    or self.rows is not None)
+                    or self.rows is not None or self.code)
 
     def matches(self, paper: Paper) -> bool:
         if self.categories and not any(

@@ -17,7 +17,7 @@ import contextlib
 import re
 import time
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Literal
 
@@ -158,6 +158,8 @@ class Searcher:
         self._stems: dict[str, str] = {}
         # (moderation version, hidden rows); None matches no version, so the first page reads.
         self._hidden: tuple[int | None, frozenset[int]] = (None, frozenset())
+        # (links version, rows with code), for "has code" searches.
+        self._code: tuple[object, frozenset[int]] = (None, frozenset())
 
     @classmethod
     def from_settings(cls, settings: Settings, store: Store, *, meaning: bool = True,
@@ -241,6 +243,7 @@ class Searcher:
                ) -> Results:
         started = time.perf_counter()
         text = self._check(query, MAX_QUERY_CHARS, limit, offset, filters, mode, sort)
+        filters = self._with_code_rows(filters)
         results = Results(query=text, mode=mode, hits=[])
         need = min(MAX_RESULTS, offset + limit) if sort == "relevance" else MAX_RESULTS // 5
         keyword: list[tuple[int, float]] = []
@@ -266,6 +269,7 @@ class Searcher:
             raise QueryError(f"no paper {arxiv_id!r} in this instance (ingest it first: "
                              f"paperwire ingest ids {arxiv_id})")
         check_filters(filters, self.extra_categories)
+        filters = self._with_code_rows(filters)
         row = self.store.row_ids([arxiv_id])[arxiv_id]
         embedder = self._require_embedder()
         _, vectors = self._stored_vectors([row])
@@ -283,6 +287,7 @@ class Searcher:
         """Papers like a pasted abstract or passage."""
         started = time.perf_counter()
         text = self._check(text, MAX_LIKE_TEXT_CHARS, limit, 0, filters, mode, "relevance")
+        filters = self._with_code_rows(filters)
         results = Results(query=text[:200], mode=mode, hits=[])
         keyword = (self._keyword(text, CANDIDATES, filters, mode, results.notes)
                    if mode != "semantic" else [])
@@ -312,6 +317,17 @@ class Searcher:
             raise QueryError(f"results go {MAX_RESULTS:,} deep; offset {offset} is too far")
         check_filters(filters, self.extra_categories)
         return text
+
+    def _with_code_rows(self, filters: Filters) -> Filters:
+        """``code`` as the row ids of papers with a code link (read again when links change),
+        so the indexes filter by it like any other row set."""
+        if not filters.code:
+            return filters
+        version = self.store.links_version()
+        if self._code[0] != version:
+            self._code = (version, self.store.rows_with_code())
+        rows = self._code[1] if filters.rows is None else filters.rows & self._code[1]
+        return replace(filters, code=False, rows=rows)
 
     def _require_embedder(self) -> Embedder:
         embedder = self.embedder

@@ -38,7 +38,7 @@ def import_hf_daily(source: HfDailySource, store: Store, *, progress: bool = Tru
     def write(items: list[HfItem], state: HarvestState | None) -> None:
         written, votes = store.upsert_external_votes(
             source.name, [i.vote for i in items], papers=[i.paper for i in items],
-            state=state)
+            state=state, links={i.paper.arxiv_id: i.links for i in items})
         report.written += written
         report.votes += votes.written
         report.unknown += votes.unknown

@@ -36,7 +36,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # Names in normal form (paperwire.names) are domain vocabulary too: the store links
     # authors as it writes papers.
     ("paperwire.settings", "paperwire.models", "paperwire.errors", "paperwire.taxonomy",
-     "paperwire.names",
+     "paperwire.names", "paperwire.links",
      "paperwire.schedule", "paperwire.schedule_data"),
     ("paperwire.sources",),
     ("paperwire.store",),

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from paperwire.errors import InvalidRecord
+from paperwire.links import MAX_URL, CodeLink, normalise_url
 from paperwire.models import (
     ExternalVote,
     Limits,
@@ -35,6 +37,7 @@ class HfItem:
 
     paper: Paper
     vote: ExternalVote
+    links: tuple[CodeLink, ...] = ()
 
 
 class HfDailySource(LineFileSource[HfItem]):
@@ -77,4 +80,25 @@ def parse_item(record: dict[str, Any], limits: Limits | None = None) -> HfItem:
         authors=tuple(a["name"] for a in authors), categories=(), primary_category="",
         published=_datetime(data.get("publishedAt"), "publishedAt"), source=SOURCE)
     return HfItem(validate(paper, limits or Limits(), uncategorised=True),
-                  ExternalVote(arxiv_id, upvotes, featured_on))
+                  ExternalVote(arxiv_id, upvotes, featured_on), _links(data))
+
+
+def _links(data: dict[str, Any]) -> tuple[CodeLink, ...]:
+    """The repository Hugging Face shows for the paper (with its stars) and its project
+    page. A value that is not a code or project URL is left out, not an error: the vote
+    and the paper are still good."""
+    found: list[CodeLink] = []
+    stars = data.get("githubStars")
+    if isinstance(stars, bool) or not isinstance(stars, int) or stars < 0:
+        stars = None
+    for field, kind in (("githubRepo", "code"), ("projectPage", "project")):
+        value = data.get(field)
+        known = normalise_url(value) if isinstance(value, str) else None
+        if known is None and kind == "project" and isinstance(value, str) \
+                and value.startswith(("https://", "http://")) and len(value) <= MAX_URL:
+            known = (value, "project", (urlsplit(value).hostname or "").removeprefix("www."))
+        if known is not None:
+            url, found_kind, host = known
+            found.append(CodeLink(url, found_kind, host, SOURCE,
+                                  stars if field == "githubRepo" else None))
+    return tuple(found)

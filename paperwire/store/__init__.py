@@ -23,6 +23,7 @@ from paperwire.settings import Settings
 from paperwire.sources.listing import ListingEntry
 from paperwire.store import authors as _authors
 from paperwire.store import embeddings as _embeddings
+from paperwire.store import links as _links
 from paperwire.store import listing_entries as _entries
 from paperwire.store import listings as _listings
 from paperwire.store import moderation as _moderation
@@ -44,6 +45,7 @@ from paperwire.store.database import (
     write_transaction,
 )
 from paperwire.store.library_methods import LibraryMethods
+from paperwire.store.links import LinkMethods
 from paperwire.store.listing_entries import DayKind
 from paperwire.store.mail_methods import MailMethods
 from paperwire.store.notice_methods import NoticeMethods
@@ -95,7 +97,7 @@ def _data_version(conn: Connection) -> str:
 
 
 class Store(CommunityMethods, CommentMethods, MailMethods, StatsMethods, VectorMethods,
-            AuthorMethods, PaperLookupMethods, NoticeMethods, LibraryMethods):
+            AuthorMethods, PaperLookupMethods, NoticeMethods, LibraryMethods, LinkMethods):
     """Papers, their provenance and harvest state, in SQLite or PostgreSQL."""
 
     def __init__(self, engine: Engine) -> None:
@@ -150,6 +152,7 @@ class Store(CommunityMethods, CommentMethods, MailMethods, StatsMethods, VectorM
             now = next_stamp(conn, papers_table.c.modified_at)
             result = _papers.write_papers(conn, batch, now)
             _authors.link_papers(conn, (p.arxiv_id for p in batch), now)
+            _links.derive_links(conn, [p.arxiv_id for p in batch], now)
             if state is not None:
                 _state.save_state(conn, state, now)
         return result
@@ -164,6 +167,7 @@ class Store(CommunityMethods, CommentMethods, MailMethods, StatsMethods, VectorM
             now = next_stamp(conn, papers_table.c.modified_at)
             result = _papers.write_papers(conn, [e.paper for e in entries], now)
             _authors.link_papers(conn, (e.paper.arxiv_id for e in entries), now)
+            _links.derive_links(conn, [e.paper.arxiv_id for e in entries], now)
             added = _entries.write_entries(conn, entries, now)
             if state is not None:
                 _state.save_state(conn, state, now)

@@ -7,16 +7,18 @@ Mixed into ``Store`` (import that, not this); kept apart so each area's door sta
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
 
 from paperwire.errors import NotFound
+from paperwire.links import CodeLink
 from paperwire.models import Candidate, ExternalVote, HarvestState, Paper, User, VoteState
 from paperwire.store import accounts as _accounts
 from paperwire.store import authors as _authors
+from paperwire.store import links as _links
 from paperwire.store import moderation as _moderation
 from paperwire.store import papers as _papers
 from paperwire.store import state as _state
@@ -59,15 +61,20 @@ class CommunityMethods:
                     _submissions.submissions_for(conn, ids))
 
     def upsert_external_votes(self, source: str, rows: Sequence[ExternalVote], *,
-                              papers: Sequence[Paper] = (), state: HarvestState | None = None
+                              papers: Sequence[Paper] = (), state: HarvestState | None = None,
+                              links: Mapping[str, Sequence[CodeLink]] | None = None
                               ) -> tuple[WriteResult, _votes.ExternalWrite]:
-        """Import another service's votes (and papers it knows that we lack) in one
-        transaction with the import's checkpoint. Re-importing replaces counts, never adds;
-        ``papers`` never overwrite a record an arXiv source wrote."""
+        """Import another service's votes (and papers it knows that we lack, and the code
+        links it gives) in one transaction with the import's checkpoint. Re-importing
+        replaces counts and links, never adds; ``papers`` never overwrite a record an arXiv
+        source wrote."""
         with write_transaction(self.engine) as conn:
             now = next_stamp(conn, papers_table.c.modified_at)
             written = _papers.write_weak_papers(conn, papers, now)
             _authors.link_papers(conn, (p.arxiv_id for p in papers), now)
+            _links.derive_links(conn, [p.arxiv_id for p in papers], now)
+            if links:
+                _links.import_links(conn, source, links, now)
             imported = _votes.upsert_external_votes(conn, source, rows, now)
             if state is not None:
                 _state.save_state(conn, state, now)
