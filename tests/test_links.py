@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 
 from alembic import command
+from click.testing import CliRunner
 from sqlalchemy import text
 
+from paperwire.cli import cli
 from paperwire.links import find_links, normalise_url
 from paperwire.models import Filters
 from paperwire.search import Searcher
@@ -110,3 +112,17 @@ def test_the_migration_finds_links_in_papers_already_stored(database_url: str) -
         links = store.links_of(["2401.00001"])
         assert [x.url for x in links["2401.00001"]] == ["https://github.com/o/r"]
         assert store.rows_with_code() == frozenset(store.row_ids(["2401.00001"]).values())
+
+
+def test_the_cli_searches_papers_with_code(tmp_path: Path, database_url: str) -> None:
+    settings = make_settings(tmp_path, database_url)
+    with Store.open(settings) as store:
+        load_corpus(store, tmp_path, index=True, papers=[
+            paper("2501.00001", abstract="Sparse attention. https://github.com/s/attn"),
+            paper("2501.00002", abstract="Sparse attention, no code.")])
+    result = CliRunner().invoke(
+        cli, ["--home", str(tmp_path), "--database-url", database_url, "search",
+              "sparse attention", "--mode", "lexical", "--has-code", "--json"],
+        env={"PAPERWIRE_EMBEDDER": "none"})
+    assert result.exit_code == 0, result.output
+    assert [h["arxiv_id"] for h in json.loads(result.output)["hits"]] == ["2501.00001"]

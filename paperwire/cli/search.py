@@ -79,6 +79,9 @@ def _filter_options(command: Any) -> Any:
         click.option("--until", type=click.DateTime(["%Y-%m-%d"]), default=None,
                      help="Only papers dated on or before YYYY-MM-DD."),
         click.option("--author", default=None, help="Only papers with this author."),
+        click.option("--has-code", "has_code", is_flag=True,
+                     help="Only papers with a code link (found in the abstract or comments, "
+                          "or given by an imported signal)."),
         click.option("--limit", type=int, default=10, show_default=True),
         click.option("--json", "as_json", is_flag=True, help="Print one JSON object."),
     ]
@@ -87,11 +90,12 @@ def _filter_options(command: Any) -> Any:
     return command
 
 
-def _filters(categories: tuple[str, ...], since: Any, until: Any, author: str | None) -> Any:
+def _filters(categories: tuple[str, ...], since: Any, until: Any, author: str | None,
+             has_code: bool = False) -> Any:
     from paperwire.models import Filters
 
     return Filters(categories=tuple(categories), since=day(since, "--since"),
-                   until=day(until, "--until"), author=author or None)
+                   until=day(until, "--until"), author=author or None, code=has_code)
 
 
 def _searcher(ctx: Context, *, meaning: bool = True, settings: Settings | None = None
@@ -136,13 +140,13 @@ def _print_results(results: Any, as_json: bool, offset: int = 0) -> None:
               help="Find papers like this text (a pasted abstract); - reads stdin.")
 @pass_ctx
 def search_command(ctx: Context, query: str | None, categories: tuple[str, ...], since: Any,
-                   until: Any, author: str | None, limit: int, as_json: bool, offset: int,
-                   sort: str, mode: str, like_text: Any) -> None:
+                   until: Any, author: str | None, has_code: bool, limit: int, as_json: bool,
+                   offset: int, sort: str, mode: str, like_text: Any) -> None:
     """Search papers by keywords and meaning."""
     from paperwire.search import QueryError
 
     searcher = _searcher(ctx)
-    filters = _filters(categories, since, until, author)
+    filters = _filters(categories, since, until, author, has_code)
     try:
         if like_text is not None:
             results = searcher.like_text(like_text.read(), limit=limit, filters=filters,
@@ -160,7 +164,8 @@ def search_command(ctx: Context, query: str | None, categories: tuple[str, ...],
 @_filter_options
 @pass_ctx
 def similar_command(ctx: Context, arxiv_id: str, categories: tuple[str, ...], since: Any,
-                    until: Any, author: str | None, limit: int, as_json: bool) -> None:
+                    until: Any, author: str | None, has_code: bool, limit: int, as_json: bool
+                    ) -> None:
     """Papers nearest in meaning to ARXIV_ID."""
     from paperwire.models import parse_arxiv_id
     from paperwire.search import QueryError
@@ -168,7 +173,8 @@ def similar_command(ctx: Context, arxiv_id: str, categories: tuple[str, ...], si
     try:
         bare, _ = parse_arxiv_id(arxiv_id)
         results = _searcher(ctx).similar(bare, limit=limit,
-                                         filters=_filters(categories, since, until, author))
+                                         filters=_filters(categories, since, until, author,
+                                                          has_code))
     except (QueryError, InvalidRecord) as exc:
         fail(str(exc), EXIT_USAGE)
     _print_results(results, as_json)
