@@ -97,6 +97,13 @@ def rotate_feed_token(store: Store, user: User) -> str:
     return token
 
 
+def feed_owner(store: Store, token: str) -> int | None:
+    """Whose followed-authors feed ``token`` opens (None: unknown or revoked)."""
+    if not token or len(token) > 100:
+        return None
+    return store.follow_feed_user(token_hash(token))
+
+
 def merge(store: Store, source: str, target: str) -> int:
     return store.merge_authors(source, target)
 

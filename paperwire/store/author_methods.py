@@ -132,6 +132,11 @@ class AuthorMethods:
         with write_transaction(self.engine) as conn:
             _follows.set_feed_token(conn, user_id, token_hash, utcnow())
 
+    def revoke_follow_feed(self, user_id: int) -> bool:
+        """The user's followed-authors feed address stops working; True if there was one."""
+        with write_transaction(self.engine) as conn:
+            return _follows.revoke_feed(conn, user_id)
+
     def follow_feed_user(self, token_hash: str) -> int | None:
         with self.engine.connect() as conn:
             return _follows.feed_user(conn, token_hash)

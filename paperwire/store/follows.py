@@ -117,6 +117,11 @@ def set_feed_token(conn: Connection, user_id: int, token_hash: str, now: datetim
                                              created_at=now))
 
 
+def revoke_feed(conn: Connection, user_id: int) -> bool:
+    return conn.execute(delete(follow_feeds).where(follow_feeds.c.user_id == user_id)
+                        ).rowcount > 0
+
+
 def feed_user(conn: Connection, token_hash: str) -> int | None:
     found = conn.execute(select(follow_feeds.c.user_id)
                          .where(follow_feeds.c.token_hash == token_hash)).scalar()

@@ -17,18 +17,20 @@ from starlette.responses import RedirectResponse, Response
 
 from paperwire import authors
 from paperwire.errors import NotFound
+from paperwire.formats.atom import FEED_SIZE
 from paperwire.models import Filters, Paper
 from paperwire.search import QueryError, check_filters
 from paperwire.web.cards import card, with_votes
 from paperwire.web.deps import moderator, signed_in, verified
 from paperwire.web.params import back_url, bad_request, parse_page, read_form
-from paperwire.web.renderers import Feed, Page, page_route
+from paperwire.web.renderers import Feed, Page, page_route, render
 from paperwire.web.security import user_of
 from paperwire.web.site import Site, site_of
 
 router = APIRouter(include_in_schema=False)
 
 PER_PAGE = 30
+PRIVATE = {"Cache-Control": "private, no-store"}
 MAX_SLUG = 100
 MAX_CLAIM_ID = 2**31 - 1
 Slug = Annotated[str, PathParam(min_length=1, max_length=MAX_SLUG, pattern=r"^[a-z0-9-]+$")]
@@ -164,11 +166,51 @@ def following_page(request: Request) -> Page | Response:
     user = user_of(request)
     if user is None:
         return RedirectResponse("/signin?next=/following", status_code=303)
+    return _following(request, user.id)
+
+
+def _following(request: Request, user_id: int, feed_url: str | None = None) -> Page:
     store = site_of(request).store
-    papers = store.followed_papers(user.id, limit=PER_PAGE)
-    data = {**store.follows_of(user.id), "papers": [card(p) for p in papers],
-            "has_feed": store.has_follow_feed(user.id)}
-    return Page("following.html", data, headers={"Cache-Control": "private, no-store"})
+    papers = store.followed_papers(user_id, limit=PER_PAGE)
+    data = {**store.follows_of(user_id), "papers": [card(p) for p in papers],
+            "has_feed": store.has_follow_feed(user_id), "feed_url": feed_url}
+    return Page("following.html", data, headers=PRIVATE)
+
+
+@page_route(router, "/feeds/following/{token}")
+def following_feed(request: Request, token: Annotated[str, PathParam(max_length=100)]
+                   ) -> Page:
+    """Followed authors' newest papers at a private address (the token is the authority,
+    as a feed reader signs in to nothing); revoking or renewing it ends the old one."""
+    store = site_of(request).store
+    owner = authors.feed_owner(store, token)
+    if owner is None:
+        raise HTTPException(404, "no such feed: it was revoked or renewed; make a new one "
+                                 "on /following")
+    papers = store.followed_papers(owner, limit=FEED_SIZE)
+    title = "paperwire: new papers by authors you follow"
+    return Page(None, {"title": title, "papers": [card(p) for p in papers]},
+                feed=Feed(title, "/following", papers), headers=PRIVATE)
+
+
+def _form_feed(request: Request, form: dict[str, str]) -> Response:
+    user = verified(signed_in(user_of(request)))
+    store = site_of(request).store
+    if form.get("action") == "revoke":
+        store.revoke_follow_feed(user.id)
+        return RedirectResponse("/following", status_code=303)
+    if form.get("action") != "new":
+        raise bad_request("action: 'new' (a new private feed address) or 'revoke'")
+    token = authors.rotate_feed_token(store, user)
+    # Only the token's hash is kept, so its address is shown this once.
+    feed_url = f"{site_of(request).settings.base_url or ''}/feeds/following/{token}.atom"
+    return render(request, _following(request, user.id, feed_url))
+
+
+@router.post("/following/feed")
+async def following_feed_form(request: Request) -> Response:
+    form = await read_form(request)
+    return await run_in_threadpool(_form_feed, request, form)
 
 
 def _form_follow_category(request: Request, form: dict[str, str]) -> Response:
