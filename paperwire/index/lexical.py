@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +35,7 @@ _ANALYZER = "en_stem"
 _STATE = "paperwire-sync.json"
 SCHEMA_VERSION = 1  # bump to force a rebuild when fields or analysis change
 TITLE_BOOST = 0.25  # tuned on SciFact train (bench/lexical_scifact.py)
+BM25_K1 = 1.2  # tantivy's BM25 constant (its b is 0.75), for score_bound
 
 
 def _tantivy() -> Any:
@@ -240,9 +242,24 @@ class LexicalIndex:
         """The query's analysed terms (lowercased, stemmed, stopwords dropped), deduplicated."""
         return list(dict.fromkeys(analyse(text)))
 
-    def search(self, text: str, k: int, filters: Filters | None = None
-               ) -> list[tuple[int, float]]:
-        """(row id, BM25 score) of the k best papers for ``text`` within ``filters``."""
+    def score_bound(self, terms: Sequence[str]) -> float:
+        """What BM25 would give a paper holding every term infinitely often in both fields:
+        the ceiling that ``search(normalised=True)`` divides by, so that one relevance
+        threshold means the same for a two-word alert and a ten-word one."""
+        searcher = self.searcher
+        n = int(searcher.num_docs)
+
+        def idf(field: str, term: str) -> float:
+            df = int(searcher.doc_freq(field, term))
+            return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+        return sum((BM25_K1 + 1) * (TITLE_BOOST * idf("title", t) + idf("body", t))
+                   for t in terms)
+
+    def search(self, text: str, k: int, filters: Filters | None = None, *,
+               normalised: bool = False) -> list[tuple[int, float]]:
+        """(row id, BM25 score) of the k best papers for ``text`` within ``filters``; with
+        ``normalised``, each score as a share of the query's ceiling (``score_bound``)."""
         t = _tantivy()
         terms = self.terms(text)
         if not terms or k <= 0:
@@ -262,7 +279,8 @@ class LexicalIndex:
         if not result.hits:
             return []
         rows = searcher.fast_field_values("row", [addr for _, addr in result.hits])
-        return [(int(row), float(score)) for (score, _), row in
+        bound = (self.score_bound(terms) or 1.0) if normalised else 1.0
+        return [(int(row), float(score) / bound) for (score, _), row in
                 zip(result.hits, rows, strict=True)]
 
     def filter_query(self, filters: Filters) -> Any:
