@@ -1,8 +1,14 @@
-"""The Corpus a ranker reads on an instance: papers from the store, vectors from the index."""
+"""The Corpus a ranker reads on an instance: papers from the store, vectors from the index.
+
+The corpus-wide feature space (paperwire.recommend.features) is built once per store and kept
+in this process (``features()``), so every profile's training and ranking only slices rows.
+"""
 
 from __future__ import annotations
 
 import math
+import threading
+import weakref
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -12,10 +18,21 @@ from numpy.typing import NDArray
 from paperwire.index.indexer import document_text
 from paperwire.index.minilm import DIM, MODEL
 from paperwire.models import Paper
+from paperwire.recommend.features import FeatureSpace, posix
 from paperwire.search import Searcher
 from paperwire.store import Store
 
-__all__ = ["StoreCorpus"]
+__all__ = ["StoreCorpus", "drop_features"]
+
+# One feature space per Store object, shared by every StoreCorpus over it (the web builds a
+# corpus per request); dropped with the store.
+_SPACES: weakref.WeakKeyDictionary[Store, FeatureSpace] = weakref.WeakKeyDictionary()
+_BUILDING = threading.Lock()
+
+
+def drop_features(store: Store) -> None:
+    """Forget the store's feature space: the next ``features()`` refits the vocabulary."""
+    _SPACES.pop(store, None)
 
 
 class StoreCorpus:
@@ -28,6 +45,41 @@ class StoreCorpus:
 
     def _papers(self, ids: Sequence[str]) -> dict[str, Paper]:
         return self.store.get_papers(ids)
+
+    def published(self, ids: Sequence[str]) -> dict[str, datetime | None]:
+        return {i: p.published for i, p in self._papers(ids).items()}
+
+    def features(self) -> FeatureSpace:
+        """The store's feature space: built on first use (seconds per 10k papers), then
+        reused; papers added later are featurised when first asked for, and the space is
+        refitted once it has grown by a quarter."""
+        space = _SPACES.get(self.store)
+        if space is not None and not space.stale:
+            return space
+        with _BUILDING:
+            space = _SPACES.get(self.store)
+            if space is None or space.stale:
+                space = self._build_features()
+                _SPACES[self.store] = space
+        return space
+
+    def _build_features(self) -> FeatureSpace:
+        ids: list[str] = []
+        texts: list[str] = []
+        authors: dict[str, tuple[str, ...]] = {}
+        published: list[float] = []
+        for _row, paper in self.store.iter_papers():
+            ids.append(paper.arxiv_id)
+            texts.append(document_text(paper.title, paper.abstract))
+            authors[paper.arxiv_id] = paper.authors
+            published.append(posix(paper.published) if paper.published else math.nan)
+        got, vecs = self.vectors(ids)
+        vectors = None
+        if got:
+            vectors = np.zeros((len(ids), vecs.shape[1]), dtype=np.float16)
+            where = {pid: k for k, pid in enumerate(ids)}
+            vectors[[where[g] for g in got]] = vecs.astype(np.float16)
+        return FeatureSpace.fit(ids, texts, authors, np.asarray(published), vectors)
 
     def texts(self, ids: Sequence[str]) -> dict[str, str]:
         return {i: document_text(p.title, p.abstract) for i, p in self._papers(ids).items()}

@@ -1,0 +1,260 @@
+"""A trained profile's model: its terms per candidate, the ranking, and reasons read off them."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from paperwire.recommend import Corpus, Reason, Recommendation
+from paperwire.recommend.calibration import Calibration, Estimate
+from paperwire.recommend.features import FeatureSpace, Rows
+
+__all__ = ["MEANING", "Design", "LinearModel", "Terms", "design", "stack"]
+
+# Block weights in the joint row: both blocks are unit length, so 1 gives words and meaning
+# equal say; authors (at most 1 in norm too) likewise.
+MEANING = 1.0
+AUTHORS = 1.0
+FOLLOWED = 1.0  # a followed author adds this much log-odds
+NEAR_FLOOR = 0.5  # a "not interested" pulls neighbours down by this times their cosine to it
+TERMS = ("words", "meaning", "authors", "followed", "trending")
+
+
+def stack(a: Rows, b: Rows) -> Rows:
+    vectors = (np.vstack([a.vectors, b.vectors]) if a.vectors is not None
+               and b.vectors is not None else None)
+    return Rows([*a.ids, *b.ids], sp.csr_matrix(sp.vstack([a.words, b.words])), vectors,
+                sp.csr_matrix(sp.vstack([a.authors, b.authors])),
+                np.concatenate([a.published, b.published]))
+
+
+def joint(rows: Rows) -> sp.csr_matrix:
+    blocks: list[sp.spmatrix] = [rows.words]
+    if rows.vectors is not None:
+        blocks.append(sp.csr_matrix(MEANING * rows.vectors))
+    blocks.append(AUTHORS * rows.authors)
+    return sp.csr_matrix(sp.hstack(blocks))
+
+
+@dataclass(frozen=True)
+class Terms:
+    """A fitted model's weights, split back into its blocks."""
+
+    words: NDArray[np.float64]
+    vectors: NDArray[np.float64] | None
+    authors: NDArray[np.float64]
+    bias: float
+
+
+@dataclass(frozen=True)
+class Design:
+    """The training rows: positives, then negatives, then background; weights balanced."""
+
+    x: sp.csr_matrix
+    y: NDArray[np.int64]
+    w: NDArray[np.float64]
+    background: NDArray[np.bool_]
+    n_words: int
+    n_vectors: int
+
+    def split(self, coef: NDArray[np.float64], bias: float) -> Terms:
+        a, b = self.n_words, self.n_words + self.n_vectors
+        return Terms(coef[:a], MEANING * coef[a:b] if self.n_vectors else None,
+                     AUTHORS * coef[b:], bias)
+
+
+def design(pos: Rows, pos_w: NDArray[np.float64], neg: Rows, neg_w: NDArray[np.float64],
+           bg: Rows) -> Design:
+    rows = stack(stack(pos, neg), bg)
+    y = np.concatenate([np.ones(len(pos.ids)), np.zeros(len(neg.ids) + len(bg.ids))])
+    other = np.concatenate([neg_w, np.ones(len(bg.ids))])
+    # Balanced, as arxiv-sanity's SVM: the positives weigh as much as everything else.
+    w = np.concatenate([pos_w / max(pos_w.sum(), 1e-12), other / max(other.sum(), 1e-12)])
+    w *= len(w) / 2
+    background = np.concatenate([np.zeros(len(pos.ids) + len(neg.ids), dtype=bool),
+                                 np.ones(len(bg.ids), dtype=bool)])
+    n_vectors = rows.vectors.shape[1] if rows.vectors is not None else 0
+    return Design(joint(rows), y.astype(np.int64), w, background, rows.words.shape[1],
+                  n_vectors)
+
+
+@dataclass
+class LinearModel:
+    """One profile's trained model (see paperwire.recommend.linear)."""
+
+    space: FeatureSpace
+    corpus: Corpus
+    positives: Rows
+    followed: frozenset[str] = frozenset()
+    trending: float = 0.0
+    terms: Terms | None = None
+    spread: float = 1.0
+    negatives: Rows | None = None
+    prior_logit: float = 0.0
+    calibrate: Callable[[], Calibration] | None = None
+    _calibration: Calibration | None = field(default=None, repr=False)
+
+    def fit(self, terms: Terms, spread: float = 1.0) -> None:
+        self.terms, self.spread = terms, max(spread, 1e-6)
+
+    def nearest(self, negatives: Rows) -> None:
+        """Below a few positives: score by the nearest positive instead of a fitted model."""
+        self.terms, self.negatives = None, negatives
+
+    # --- scores ----------------------------------------------------------------------------
+    def term_arrays(self, rows: Rows) -> tuple[dict[str, NDArray[np.float64]],
+                                                NDArray[np.int64]]:
+        """Each term per candidate, in score units, and each candidate's nearest positive."""
+        n = len(rows.ids)
+        terms = dict.fromkeys(TERMS, np.zeros(n))
+        near = self._nearest_positive(rows)
+        if self.terms is not None:
+            terms["words"] = rows.words @ self.terms.words
+            if rows.vectors is not None and self.terms.vectors is not None:
+                terms["meaning"] = rows.vectors @ self.terms.vectors
+            terms["authors"] = rows.authors @ self.terms.authors
+        elif len(self.positives.ids):
+            terms = {**terms, **self._nearest_terms(rows, near)}
+        if self.followed:
+            lists = self.corpus.authors(rows.ids)
+            terms["followed"] = FOLLOWED * np.asarray(
+                [float(bool(self.followed & set(lists.get(i, ())))) for i in rows.ids])
+        keep = 1.0 - self.trending
+        terms = {k: keep * v for k, v in terms.items()}
+        if self.trending > 0:
+            pop = self.corpus.popularity(rows.ids)
+            terms["trending"] = self.trending * self.spread * np.asarray(
+                [pop.get(i, 0.0) for i in rows.ids])
+        return terms, near
+
+    def _similarities(self, rows: Rows, other: Rows) -> NDArray[np.float64]:
+        sims = np.asarray((rows.words @ other.words.T).toarray(), dtype=np.float64)
+        if rows.vectors is not None and other.vectors is not None:
+            sims = sims + MEANING * (rows.vectors @ other.vectors.T)
+        return sims
+
+    def _nearest_positive(self, rows: Rows) -> NDArray[np.int64]:
+        if not len(self.positives.ids) or not len(rows.ids):
+            return np.full(len(rows.ids), -1, dtype=np.int64)
+        return np.asarray(self._similarities(rows, self.positives).argmax(axis=1))
+
+    def _nearest_terms(self, rows: Rows, near: NDArray[np.int64]
+                       ) -> dict[str, NDArray[np.float64]]:
+        p = self.positives
+        words = np.asarray(rows.words.multiply(p.words[near]).sum(axis=1)).ravel()
+        meaning = np.zeros(len(rows.ids))
+        if rows.vectors is not None and p.vectors is not None:
+            meaning = MEANING * (rows.vectors * p.vectors[near]).sum(axis=1)
+        if self.negatives is not None and len(self.negatives.ids):
+            worst = self._similarities(rows, self.negatives).max(axis=1)
+            meaning = meaning - NEAR_FLOOR * np.clip(worst, 0, None)
+        return {"words": words, "meaning": meaning}
+
+    def scores(self, candidates: Sequence[str]) -> tuple[Rows, NDArray[np.float64]]:
+        rows = self.space.rows(list(candidates), self.corpus)
+        terms, _ = self.term_arrays(rows)
+        bias = (1 - self.trending) * (self.terms.bias if self.terms is not None else 0.0)
+        return rows, bias + sum(terms.values(), np.zeros(len(rows.ids)))
+
+    def rank(self, candidates: Sequence[str], *, limit: int | None = None
+             ) -> list[Recommendation]:
+        if not len(self.positives.ids) and self.trending <= 0 and not self.followed:
+            return []
+        rows = self.space.rows(list(dict.fromkeys(candidates)), self.corpus)
+        if not rows.ids:
+            return []
+        terms, near = self.term_arrays(rows)
+        bias = (1 - self.trending) * (self.terms.bias if self.terms is not None else 0.0)
+        score = bias + sum(terms.values(), np.zeros(len(rows.ids)))
+        order = np.argsort(-score, kind="stable")[:limit]
+        # Only the positives a shown reason names: a profile may hold hundreds.
+        titles = self.corpus.titles(sorted({self.positives.ids[int(near[k])] for k in order
+                                            if near[k] >= 0}))
+        out = []
+        for k in order:
+            k = int(k)
+            reasons = self._reasons(rows, k, {t: float(v[k]) for t, v in terms.items()},
+                                    int(near[k]), titles)
+            out.append(Recommendation(rows.ids[k], float(score[k]),
+                                      self._probability(float(score[k])), reasons))
+        return out
+
+    def _probability(self, score: float) -> float:
+        if self.terms is None:
+            return float(np.clip(score / (1 + MEANING), 0.0, 1.0))
+        return 1.0 / (1.0 + math.exp(-(score + self.prior_logit)))
+
+    # --- reasons ---------------------------------------------------------------------------
+    def _reasons(self, rows: Rows, k: int, terms: dict[str, float], near: int,
+                 titles: dict[str, str]) -> tuple[Reason, ...]:
+        total = sum(max(v, 0.0) for v in terms.values())
+        if total <= 0:
+            return ()
+        keep = 1.0 - self.trending
+        out: list[Reason] = []
+        words, amount = self._top_words(rows, k, near)
+        if words and amount * keep > 0:
+            out.append(Reason("words", "the words " + ", ".join(f"“{w}”" for w in words),
+                              words=tuple(words), share=keep * amount / total,
+                              contribution=keep * amount))
+        if terms["meaning"] > 0 and near >= 0:
+            pid = self.positives.ids[near]
+            title = titles.get(pid, pid)
+            out.append(Reason("near", f"because you kept “{title}”", papers=(pid,),
+                              share=terms["meaning"] / total, contribution=terms["meaning"]))
+        names, learned = self._top_authors(rows, k)
+        author_part = keep * learned + terms["followed"]
+        if author_part > 0 and (names or terms["followed"] > 0):
+            shown = names or sorted(self.followed & set(
+                self.corpus.authors([rows.ids[k]]).get(rows.ids[k], ())))
+            out.append(Reason("author", "by " + ", ".join(shown[:2]), words=tuple(shown[:2]),
+                              share=author_part / total, contribution=author_part))
+        if terms["trending"] > 0:
+            out.append(Reason("trending", "trending in the community",
+                              share=terms["trending"] / total,
+                              contribution=terms["trending"]))
+        return tuple(sorted(out, key=lambda r: -r.contribution))
+
+    def _top_words(self, rows: Rows, k: int, near: int, n: int = 3) -> tuple[list[str], float]:
+        row = rows.words[k]
+        if self.terms is not None:
+            parts = row.data * self.terms.words[row.indices]
+        elif near >= 0:
+            parts = row.data * np.asarray(self.positives.words[near, row.indices].toarray()
+                                          ).ravel()
+        else:
+            return [], 0.0
+        top = [j for j in np.argsort(-parts)[:n] if parts[j] > 0]
+        vocab = self.space.vocabulary
+        return [str(vocab[row.indices[j]]) for j in top], float(parts[top].sum())
+
+    def _top_authors(self, rows: Rows, k: int, n: int = 2) -> tuple[list[str], float]:
+        row = rows.authors[k]
+        if self.terms is None or not row.nnz:
+            return [], 0.0
+        parts = row.data * self.terms.authors[row.indices]
+        top = [j for j in np.argsort(-parts)[:n] if parts[j] > 0]
+        names = self.space.author_names
+        return [names[row.indices[j]] for j in top], float(parts[parts > 0].sum())
+
+    # --- calibration -----------------------------------------------------------------------
+    def calibration(self) -> Calibration | None:
+        if self._calibration is None and self.calibrate is not None:
+            self._calibration = self.calibrate()
+        return self._calibration
+
+    def threshold(self, precision: float) -> float | None:
+        cal = self.calibration()
+        t = cal.threshold(precision) if cal is not None else None
+        return None if t is None else (1 - self.trending) * t
+
+    def estimate(self, precision: float) -> Estimate | None:
+        """About how many papers a day pass ``threshold(precision)``, and how many of them
+        the reader would keep, by the profile's own history."""
+        cal = self.calibration()
+        return cal.estimate(precision) if cal is not None else None
