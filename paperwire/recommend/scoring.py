@@ -72,9 +72,12 @@ def design(pos: Rows, pos_w: NDArray[np.float64], neg: Rows, neg_w: NDArray[np.f
            bg: Rows) -> Design:
     rows = stack(stack(pos, neg), bg)
     y = np.concatenate([np.ones(len(pos.ids)), np.zeros(len(neg.ids) + len(bg.ids))])
-    other = np.concatenate([neg_w, np.ones(len(bg.ids))])
-    # Balanced, as arxiv-sanity's SVM: the positives weigh as much as everything else.
-    w = np.concatenate([pos_w / max(pos_w.sum(), 1e-12), other / max(other.sum(), 1e-12)])
+    # Balanced, as arxiv-sanity's SVM: the positives together weigh as much as the
+    # background together. A "not interested" is as strong as one positive (times its
+    # signal weight): a handful of them must move the model, not drown in the background.
+    each = 1.0 / max(len(pos.ids), 1)
+    w = np.concatenate([pos_w / max(pos_w.sum(), 1e-12), neg_w * each,
+                        np.full(len(bg.ids), 1.0 / max(len(bg.ids), 1))])
     w *= len(w) / 2
     background = np.concatenate([np.zeros(len(pos.ids) + len(neg.ids), dtype=bool),
                                  np.ones(len(bg.ids), dtype=bool)])
@@ -192,35 +195,42 @@ class LinearModel:
     # --- reasons ---------------------------------------------------------------------------
     def _reasons(self, rows: Rows, k: int, terms: dict[str, float], near: int,
                  titles: dict[str, str]) -> tuple[Reason, ...]:
-        total = sum(max(v, 0.0) for v in terms.values())
+        """Each reason's contribution in score units, and its share of everything that
+        speaks for the paper (the positive per-word and per-author products, the positive
+        meaning, followed and trending terms)."""
+        keep = 1.0 - self.trending
+        words, amount, words_for = self._top_words(rows, k, near)
+        names, _, authors_for = self._top_authors(rows, k)
+        parts = {"words": keep * words_for, "meaning": max(terms["meaning"], 0.0),
+                 "authors": keep * authors_for + max(terms["followed"], 0.0),
+                 "trending": max(terms["trending"], 0.0)}
+        total = sum(parts.values())
         if total <= 0:
             return ()
-        keep = 1.0 - self.trending
         out: list[Reason] = []
-        words, amount = self._top_words(rows, k, near)
-        if words and amount * keep > 0:
+        if words and amount > 0:
             out.append(Reason("words", "the words " + ", ".join(f"“{w}”" for w in words),
                               words=tuple(words), share=keep * amount / total,
                               contribution=keep * amount))
-        if terms["meaning"] > 0 and near >= 0:
+        if parts["meaning"] > 0 and near >= 0:
             pid = self.positives.ids[near]
-            title = titles.get(pid, pid)
-            out.append(Reason("near", f"because you kept “{title}”", papers=(pid,),
-                              share=terms["meaning"] / total, contribution=terms["meaning"]))
-        names, learned = self._top_authors(rows, k)
-        author_part = keep * learned + terms["followed"]
-        if author_part > 0 and (names or terms["followed"] > 0):
+            out.append(Reason("near", f"because you kept “{titles.get(pid, pid)}”",
+                              papers=(pid,), share=parts["meaning"] / total,
+                              contribution=parts["meaning"]))
+        if parts["authors"] > 0:
             shown = names or sorted(self.followed & set(
                 self.corpus.authors([rows.ids[k]]).get(rows.ids[k], ())))
             out.append(Reason("author", "by " + ", ".join(shown[:2]), words=tuple(shown[:2]),
-                              share=author_part / total, contribution=author_part))
-        if terms["trending"] > 0:
+                              share=parts["authors"] / total, contribution=parts["authors"]))
+        if parts["trending"] > 0:
             out.append(Reason("trending", "trending in the community",
-                              share=terms["trending"] / total,
-                              contribution=terms["trending"]))
+                              share=parts["trending"] / total,
+                              contribution=parts["trending"]))
         return tuple(sorted(out, key=lambda r: -r.contribution))
 
-    def _top_words(self, rows: Rows, k: int, near: int, n: int = 3) -> tuple[list[str], float]:
+    def _top_words(self, rows: Rows, k: int, near: int, n: int = 3
+                   ) -> tuple[list[str], float, float]:
+        """The ``n`` words adding most, what they add, and what all adding words add."""
         row = rows.words[k]
         if self.terms is not None:
             parts = row.data * self.terms.words[row.indices]
@@ -228,19 +238,21 @@ class LinearModel:
             parts = row.data * np.asarray(self.positives.words[near, row.indices].toarray()
                                           ).ravel()
         else:
-            return [], 0.0
+            return [], 0.0, 0.0
         top = [j for j in np.argsort(-parts)[:n] if parts[j] > 0]
         vocab = self.space.vocabulary
-        return [str(vocab[row.indices[j]]) for j in top], float(parts[top].sum())
+        return ([str(vocab[row.indices[j]]) for j in top], float(parts[top].sum()),
+                float(parts[parts > 0].sum()))
 
-    def _top_authors(self, rows: Rows, k: int, n: int = 2) -> tuple[list[str], float]:
+    def _top_authors(self, rows: Rows, k: int, n: int = 2) -> tuple[list[str], float, float]:
         row = rows.authors[k]
         if self.terms is None or not row.nnz:
-            return [], 0.0
+            return [], 0.0, 0.0
         parts = row.data * self.terms.authors[row.indices]
         top = [j for j in np.argsort(-parts)[:n] if parts[j] > 0]
         names = self.space.author_names
-        return [names[row.indices[j]] for j in top], float(parts[parts > 0].sum())
+        return ([names[row.indices[j]] for j in top], float(parts[top].sum()),
+                float(parts[parts > 0].sum()))
 
     # --- calibration -----------------------------------------------------------------------
     def calibration(self) -> Calibration | None:
