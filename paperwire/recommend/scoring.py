@@ -41,6 +41,12 @@ def joint(rows: Rows) -> sp.csr_matrix:
     return sp.csr_matrix(sp.hstack(blocks))
 
 
+def _subset(rows: Rows, at: NDArray[np.int64]) -> Rows:
+    return Rows([rows.ids[int(k)] for k in at], sp.csr_matrix(rows.words[at]),
+                rows.vectors[at] if rows.vectors is not None else None,
+                sp.csr_matrix(rows.authors[at]), rows.published[at])
+
+
 @dataclass(frozen=True)
 class Terms:
     """A fitted model's weights, split back into its blocks."""
@@ -115,7 +121,10 @@ class LinearModel:
         """Each term per candidate, in score units, and each candidate's nearest positive."""
         n = len(rows.ids)
         terms = dict.fromkeys(TERMS, np.zeros(n))
-        near = self._nearest_positive(rows)
+        # A fitted model's scores do not need the nearest positive: found later, for the
+        # shown candidates only (a month of candidates times hundreds of positives).
+        near = (self._nearest_positive(rows) if self.terms is None
+                else np.full(n, -1, dtype=np.int64))
         if self.terms is not None:
             terms["words"] = rows.words @ self.terms.words
             if rows.vectors is not None and self.terms.vectors is not None:
@@ -175,6 +184,8 @@ class LinearModel:
         bias = (1 - self.trending) * (self.terms.bias if self.terms is not None else 0.0)
         score = bias + sum(terms.values(), np.zeros(len(rows.ids)))
         order = np.argsort(-score, kind="stable")[:limit]
+        if self.terms is not None:
+            near[order] = self._nearest_positive(_subset(rows, order))
         # Only the positives a shown reason names: a profile may hold hundreds.
         titles = self.corpus.titles(sorted({self.positives.ids[int(near[k])] for k in order
                                             if near[k] >= 0}))
