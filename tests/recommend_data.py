@@ -8,15 +8,17 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-TOPICS = {
-    "graphs": ("graph neural network message passing molecule atoms bonds property "
-               "prediction chemistry node edge").split(),
-    "speech": ("speech recognition acoustic model noisy microphone audio transcription "
-               "speaker phoneme reverberation").split(),
-    "robots": ("reinforcement learning robot policy manipulation grasping reward "
-               "locomotion simulator control").split(),
+_WORDS = {
+    "graphs": "graph neural network message passing molecule atoms bonds property "
+              "prediction chemistry node edge",
+    "speech": "speech recognition acoustic model noisy microphone audio transcription "
+              "speaker phoneme reverberation",
+    "robots": "reinforcement learning robot policy manipulation grasping reward "
+              "locomotion simulator control",
 }
-FILLER = "we propose a method and show results on benchmarks with strong baselines".split()
+TOPICS = {topic: words.split() for topic, words in _WORDS.items()}
+_FILLER = "we propose a method and show results on benchmarks with strong baselines"
+FILLER = _FILLER.split()
 START = date(2025, 1, 6)
 
 

@@ -13,8 +13,13 @@ import pytest
 import scipy.sparse as sp
 
 from paperwire.recommend import Profile, Signal
-from paperwire.recommend.anchors import (ArxivSanitySvm, Newest, ScholarInboxLogreg,
-                                         Trending, ZoteroSimilarity)
+from paperwire.recommend.anchors import (
+    ArxivSanitySvm,
+    Newest,
+    ScholarInboxLogreg,
+    Trending,
+    ZoteroSimilarity,
+)
 from paperwire.recommend.calibration import Calibration
 from paperwire.recommend.corpus import StoreCorpus
 from paperwire.recommend.features import Rows
