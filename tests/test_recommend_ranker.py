@@ -204,3 +204,18 @@ def test_embedding_anchors_follow_their_papers(tmp_path: Path, database_url: str
         near = next(r for r in top.reasons if r.kind == "near")
         ids, vecs = corpus.vectors([top.arxiv_id, *[paper_id("robots", n) for n in range(6)]])
         assert near.papers == (ids[1 + int(np.argmax(vecs[1:] @ vecs[0]))],)
+
+
+def test_feature_space_is_built_once_per_store_and_grows(corpus: StoreCorpus) -> None:
+    space = corpus.features()
+    assert StoreCorpus(corpus.store).features() is space  # a new corpus, the same space
+    assert len(space.ids) == 42 and space.vectors is None
+    from tests.helpers import paper
+    corpus.store.write_batch([paper("2502.00001", title="Speech recognition with graphs",
+                                    abstract="acoustic model graph neural network")])
+    rows = space.rows(["2502.00001", "nope"], corpus)
+    assert rows.ids == ["2502.00001"]
+    vocab = list(space.vocabulary)
+    assert rows.words[0, vocab.index("acoustic")] > 0
+    assert len(space.vocabulary) == len(vocab)  # the vocabulary was not refitted
+    assert "2502.00001" in space.index

@@ -24,14 +24,16 @@ from paperwire.store import Store
 
 __all__ = ["StoreCorpus", "drop_features"]
 
-# One feature space per Store object, shared by every StoreCorpus over it (the web builds a
-# corpus per request); dropped with the store.
-_SPACES: weakref.WeakKeyDictionary[Store, FeatureSpace] = weakref.WeakKeyDictionary()
+# One feature space per Store object (with vectors or without), shared by every StoreCorpus
+# over it (the web builds a corpus per request); dropped with the store.
+_SPACES: weakref.WeakKeyDictionary[Store, dict[bool, FeatureSpace]] = \
+    weakref.WeakKeyDictionary()
 _BUILDING = threading.Lock()
+_REFITTING: set[tuple[int, bool]] = set()
 
 
 def drop_features(store: Store) -> None:
-    """Forget the store's feature space: the next ``features()`` refits the vocabulary."""
+    """Forget the store's feature spaces: the next ``features()`` refits the vocabulary."""
     _SPACES.pop(store, None)
 
 
@@ -50,18 +52,37 @@ class StoreCorpus:
         return {i: p.published for i, p in self._papers(ids).items()}
 
     def features(self) -> FeatureSpace:
-        """The store's feature space: built on first use (seconds per 10k papers), then
-        reused; papers added later are featurised when first asked for, and the space is
-        refitted once it has grown by a quarter."""
-        space = _SPACES.get(self.store)
-        if space is not None and not space.stale:
+        """The store's feature space: built on first use (seconds per 10k papers; see
+        rankers.warm), then reused. Papers added later are featurised when first asked for;
+        once the space has grown by a quarter it is refitted in a background thread while
+        the old one keeps answering."""
+        key = self.searcher is not None
+        space = _SPACES.get(self.store, {}).get(key)
+        if space is not None:
+            if space.stale:
+                self._refit_later(key)
             return space
         with _BUILDING:
-            space = _SPACES.get(self.store)
-            if space is None or space.stale:
+            space = _SPACES.get(self.store, {}).get(key)
+            if space is None:
                 space = self._build_features()
-                _SPACES[self.store] = space
+                _SPACES.setdefault(self.store, {})[key] = space
         return space
+
+    def _refit_later(self, key: bool) -> None:
+        token = (id(self.store), key)
+        with _BUILDING:
+            if token in _REFITTING:
+                return
+            _REFITTING.add(token)
+
+        def refit() -> None:
+            try:
+                _SPACES.setdefault(self.store, {})[key] = self._build_features()
+            finally:
+                _REFITTING.discard(token)
+
+        threading.Thread(target=refit, name="recommend-features", daemon=True).start()
 
     def _build_features(self) -> FeatureSpace:
         ids: list[str] = []
