@@ -16,9 +16,10 @@ from paperwire.recommend.features import FeatureSpace, Rows
 
 __all__ = ["MEANING", "Design", "LinearModel", "Terms", "design", "stack"]
 
-# Block weights in the joint row: both blocks are unit length, so 1 gives words and meaning
-# equal say; authors (at most 1 in norm too) likewise.
-MEANING = 1.0
+# Block weights in the joint row (each block is at most unit length). MiniLM at half the
+# words' weight: on the HF submitters set 0.5 beat 1 and 2 and 0.25 on both halves of the
+# users (BENCHMARKS.md); the words carry names and terms a 384-d vector blurs.
+MEANING = 0.5
 AUTHORS = 1.0
 FOLLOWED = 1.0  # a followed author adds this much log-odds
 NEAR_FLOOR = 0.5  # a "not interested" pulls neighbours down by this times their cosine to it
