@@ -219,3 +219,15 @@ def test_feature_space_is_built_once_per_store_and_grows(corpus: StoreCorpus) ->
     assert rows.words[0, vocab.index("acoustic")] > 0
     assert len(space.vocabulary) == len(vocab)  # the vocabulary was not refitted
     assert "2502.00001" in space.index
+
+
+def test_a_followed_author_the_space_does_not_index_still_counts(corpus: StoreCorpus) -> None:
+    from tests.helpers import paper
+    corpus.features()
+    corpus.store.write_batch([paper("2502.00002", title="Speech and robots",
+                                    abstract="acoustic robot policy", authors=("New Person",))])
+    profile = Profile(signals=_saved(*[paper_id("graphs", n) for n in range(6)]),
+                      authors=("New Person",))
+    ranked = LinearRanker().train(profile, corpus, now=NOW).rank(["2502.00002"])
+    author = next(r for r in ranked[0].reasons if r.kind == "author")
+    assert author.words == ("New Person",)

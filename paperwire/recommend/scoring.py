@@ -134,9 +134,7 @@ class LinearModel:
         elif len(self.positives.ids):
             terms = {**terms, **self._nearest_terms(rows, near)}
         if self.followed:
-            lists = self.corpus.authors(rows.ids)
-            terms["followed"] = FOLLOWED * np.asarray(
-                [float(bool(self.followed & set(lists.get(i, ())))) for i in rows.ids])
+            terms["followed"] = FOLLOWED * self._by_followed(rows)
         keep = 1.0 - self.trending
         terms = {k: keep * v for k, v in terms.items()}
         if self.trending > 0:
@@ -144,6 +142,20 @@ class LinearModel:
             terms["trending"] = self.trending * self.spread * np.asarray(
                 [pop.get(i, 0.0) for i in rows.ids])
         return terms, near
+
+    def _by_followed(self, rows: Rows) -> NDArray[np.float64]:
+        """1 where a candidate has a followed author, read from the space's author rows;
+        the store is asked only about followed authors the space does not index yet."""
+        index = self.space.author_index
+        cols = [index[a] for a in self.followed if a in index]
+        hit = np.zeros(len(rows.ids), dtype=bool)
+        if cols:
+            hit = np.asarray((rows.authors[:, cols] != 0).sum(axis=1)).ravel() > 0
+        rest = self.followed - set(index)
+        if rest:
+            lists = self.corpus.authors(rows.ids)
+            hit = hit | np.asarray([bool(rest & set(lists.get(i, ()))) for i in rows.ids])
+        return np.asarray(hit, dtype=np.float64)
 
     def _similarities(self, rows: Rows, other: Rows) -> NDArray[np.float64]:
         sims = np.asarray((rows.words @ other.words.T).toarray(), dtype=np.float64)
