@@ -231,3 +231,12 @@ def test_a_followed_author_the_space_does_not_index_still_counts(corpus: StoreCo
     ranked = LinearRanker().train(profile, corpus, now=NOW).rank(["2502.00002"])
     author = next(r for r in ranked[0].reasons if r.kind == "author")
     assert author.words == ("New Person",)
+
+
+def test_estimate_text_counts_a_rare_profile_by_the_week() -> None:
+    from paperwire.recommend.calibration import Estimate
+    assert Estimate(1.0, 6.2, 0.6).text() == \
+        "about 6 papers a day, about 60 % of them like ones you saved"
+    assert Estimate(1.0, 0.3, 0.62).text() == \
+        "about 2 papers a week, about 62 % of them like ones you saved"
+    assert Estimate(1.0, 0.01, 0.7).text().startswith("fewer than one paper a week")

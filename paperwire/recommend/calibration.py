@@ -35,8 +35,14 @@ class Estimate:
     precision: float
 
     def text(self) -> str:
-        return (f"about {self.per_day:.0f} papers a day, about {100 * self.precision:.0f} % "
-                "of them like ones you saved")
+        """The page's sentence; a rarely served profile is counted by the week."""
+        if self.per_day >= 0.95:
+            often = f"about {self.per_day:.0f} papers a day"
+        elif self.per_day * 7 >= 0.95:
+            often = f"about {7 * self.per_day:.0f} papers a week"
+        else:
+            often = "fewer than one paper a week"
+        return f"{often}, about {100 * self.precision:.0f} % of them like ones you saved"
 
 
 @dataclass(frozen=True)
