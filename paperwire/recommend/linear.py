@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 
 from paperwire.recommend import Corpus, Profile, Signal
-from paperwire.recommend.calibration import Calibration, Estimate
+from paperwire.recommend.calibration import Calibration
 from paperwire.recommend.features import FeatureSpace, Rows, posix
 from paperwire.recommend.scoring import Design, LinearModel, Terms, design, stack
 
@@ -175,4 +175,3 @@ def _calibrate(d: Design, c: float, space: FeatureSpace, pos: Rows, now: datetim
     return Calibration(scores[d.y == 1], scores[(d.y == 0) & d.background], prior, per_day)
 
 
-__all__ += ["Estimate"]
