@@ -42,6 +42,13 @@ def joint(rows: Rows) -> sp.csr_matrix:
     return sp.csr_matrix(sp.hstack(blocks))
 
 
+def _row(m: sp.csr_matrix, k: int) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
+    """Row ``k``'s columns and values, straight from the CSR arrays (slicing a row builds a
+    matrix: too slow for every shown card)."""
+    lo, hi = int(m.indptr[k]), int(m.indptr[k + 1])
+    return m.indices[lo:hi], m.data[lo:hi]
+
+
 def _subset(rows: Rows, at: NDArray[np.int64]) -> Rows:
     return Rows([rows.ids[int(k)] for k in at], sp.csr_matrix(rows.words[at]),
                 rows.vectors[at] if rows.vectors is not None else None,
@@ -255,27 +262,26 @@ class LinearModel:
     def _top_words(self, rows: Rows, k: int, near: int, n: int = 3
                    ) -> tuple[list[str], float, float]:
         """The ``n`` words adding most, what they add, and what all adding words add."""
-        row = rows.words[k]
+        indices, data = _row(rows.words, k)
         if self.terms is not None:
-            parts = row.data * self.terms.words[row.indices]
+            parts = data * self.terms.words[indices]
         elif near >= 0:
-            parts = row.data * np.asarray(self.positives.words[near, row.indices].toarray()
-                                          ).ravel()
+            parts = data * np.asarray(self.positives.words[near, indices].toarray()).ravel()
         else:
             return [], 0.0, 0.0
         top = [j for j in np.argsort(-parts)[:n] if parts[j] > 0]
         vocab = self.space.vocabulary
-        return ([str(vocab[row.indices[j]]) for j in top], float(parts[top].sum()),
+        return ([str(vocab[indices[j]]) for j in top], float(parts[top].sum()),
                 float(parts[parts > 0].sum()))
 
     def _top_authors(self, rows: Rows, k: int, n: int = 2) -> tuple[list[str], float, float]:
-        row = rows.authors[k]
-        if self.terms is None or not row.nnz:
+        indices, data = _row(rows.authors, k)
+        if self.terms is None or not len(indices):
             return [], 0.0, 0.0
-        parts = row.data * self.terms.authors[row.indices]
+        parts = data * self.terms.authors[indices]
         top = [j for j in np.argsort(-parts)[:n] if parts[j] > 0]
         names = self.space.author_names
-        return ([names[row.indices[j]] for j in top], float(parts[top].sum()),
+        return ([names[indices[j]] for j in top], float(parts[top].sum()),
                 float(parts[parts > 0].sum()))
 
     # --- calibration -----------------------------------------------------------------------
