@@ -59,9 +59,9 @@ def _subset(rows: Rows, at: NDArray[np.int64]) -> Rows:
 class Terms:
     """A fitted model's weights, split back into its blocks."""
 
-    words: NDArray[np.float64]
-    vectors: NDArray[np.float64] | None
-    authors: NDArray[np.float64]
+    words: NDArray[np.float32]
+    vectors: NDArray[np.float32] | None
+    authors: NDArray[np.float32]
     bias: float
 
 
@@ -77,9 +77,11 @@ class Design:
     n_vectors: int
 
     def split(self, coef: NDArray[np.float64], bias: float) -> Terms:
+        # float32 like the rows: a month of candidates is not upcast on every page view.
         a, b = self.n_words, self.n_words + self.n_vectors
-        return Terms(coef[:a], MEANING * coef[a:b] if self.n_vectors else None,
-                     AUTHORS * coef[b:], bias)
+        w = coef.astype(np.float32)
+        return Terms(w[:a], MEANING * w[a:b] if self.n_vectors else None,
+                     AUTHORS * w[b:], bias)
 
 
 def design(pos: Rows, pos_w: NDArray[np.float64], neg: Rows, neg_w: NDArray[np.float64],
@@ -134,10 +136,12 @@ class LinearModel:
         near = (self._nearest_positive(rows) if self.terms is None
                 else np.full(n, -1, dtype=np.int64))
         if self.terms is not None:
-            terms["words"] = rows.words @ self.terms.words
+            terms["words"] = np.asarray(rows.words @ self.terms.words, dtype=np.float64)
             if rows.vectors is not None and self.terms.vectors is not None:
-                terms["meaning"] = rows.vectors @ self.terms.vectors
-            terms["authors"] = rows.authors @ self.terms.authors
+                terms["meaning"] = np.asarray(rows.vectors @ self.terms.vectors,
+                                              dtype=np.float64)
+            terms["authors"] = np.asarray(rows.authors @ self.terms.authors,
+                                          dtype=np.float64)
         elif len(self.positives.ids):
             terms = {**terms, **self._nearest_terms(rows, near)}
         if self.followed:
@@ -171,9 +175,17 @@ class LinearModel:
         return sims
 
     def _nearest_positive(self, rows: Rows) -> NDArray[np.int64]:
-        if not len(self.positives.ids) or not len(rows.ids):
+        """The positive each candidate is nearest to: by the whole row for a nearest-seed
+        model (its score is that similarity), by meaning for a fitted one (the "near"
+        reason stands for the meaning term), by words where there are no vectors."""
+        p = self.positives
+        if not len(p.ids) or not len(rows.ids):
             return np.full(len(rows.ids), -1, dtype=np.int64)
-        return np.asarray(self._similarities(rows, self.positives).argmax(axis=1))
+        if self.terms is not None and rows.vectors is not None and p.vectors is not None:
+            return np.asarray((rows.vectors @ p.vectors.T).argmax(axis=1))
+        if self.terms is not None:
+            return np.asarray((rows.words @ p.words.T).toarray().argmax(axis=1))
+        return np.asarray(self._similarities(rows, p).argmax(axis=1))
 
     def _nearest_terms(self, rows: Rows, near: NDArray[np.int64]
                        ) -> dict[str, NDArray[np.float64]]:
