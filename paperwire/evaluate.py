@@ -23,6 +23,7 @@ from paperwire.errors import ConfigError, SourceError
 
 __all__ = [
     "METRICS",
+    "RANKING_METRICS",
     "BeirDoc",
     "BeirSplit",
     "Qrels",
@@ -43,6 +44,7 @@ Qrels = dict[str, dict[str, int]]  # query id -> doc id -> graded relevance (0 =
 SearchFn = Callable[[str], Sequence[tuple[str, float]]]
 
 METRICS = ("ndcg@10", "recall@100", "mrr@10")
+RANKING_METRICS = ("mrr@10", "ndcg@10", "hit@10", "recall@50")  # eval recommend's
 QRELS_HEADER = ("query-id", "corpus-id", "score")
 _LAYOUT = "a BEIR folder holds corpus.jsonl, queries.jsonl and qrels/<split>.tsv"
 
@@ -222,8 +224,10 @@ def _text_field(obj: Mapping[str, Any], name: str, path: Path, line_no: int, *,
 
 
 # --- metrics -------------------------------------------------------------------------------
-def evaluate(run: Mapping[str, Mapping[str, float]], qrels: Qrels) -> dict[str, float]:
-    """nDCG@10, Recall@100 and MRR@10 averaged over every query in ``qrels``.
+def evaluate(run: Mapping[str, Mapping[str, float]], qrels: Qrels,
+             metrics: Sequence[str] = METRICS) -> dict[str, float]:
+    """``metrics`` (by default nDCG@10, Recall@100 and MRR@10; also hit@10 = success@10 and
+    recall@50) averaged over every query in ``qrels``.
 
     Computed by ir-measures (trec_eval's code underneath). A judged query missing from
     ``run`` counts as 0, unlike trec_eval, which silently averages over the queries the run
@@ -237,17 +241,22 @@ def evaluate(run: Mapping[str, Mapping[str, float]], qrels: Qrels) -> dict[str, 
                           ) from None
     if not qrels:
         raise ValueError("qrels judge no queries")
-    measures = {"ndcg@10": ir_measures.nDCG @ 10, "recall@100": ir_measures.R @ 100,
-                "mrr@10": ir_measures.RR @ 10}
+    known = {"ndcg@10": ir_measures.nDCG @ 10, "recall@100": ir_measures.R @ 100,
+             "mrr@10": ir_measures.RR @ 10, "hit@10": ir_measures.Success @ 10,
+             "recall@50": ir_measures.R @ 50}
+    unknown = [m for m in metrics if m not in known]
+    if unknown:
+        raise ValueError(f"unknown metrics {unknown} (known: {', '.join(known)})")
+    measures = {name: known[name] for name in metrics}
     by_measure = {measure: name for name, measure in measures.items()}
     answered = {qid: {d: float(s) for d, s in docs.items()}
                 for qid, docs in run.items() if qid in qrels and docs}
-    totals = dict.fromkeys(METRICS, 0.0)
+    totals = dict.fromkeys(metrics, 0.0)
     if answered:
         judged = {qid: qrels[qid] for qid in answered}
         for metric in ir_measures.iter_calc(list(measures.values()), judged, answered):
             totals[by_measure[metric.measure]] += metric.value
-    return {name: totals[name] / len(qrels) for name in METRICS}
+    return {name: totals[name] / len(qrels) for name in metrics}
 
 
 def latency_percentiles(seconds: Sequence[float], percentiles: Sequence[int] = (50, 95)

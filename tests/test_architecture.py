@@ -53,7 +53,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
      "paperwire.authors",
      "paperwire.submissions"),
     ("paperwire.search", "paperwire.recommend"),
-    ("paperwire.evaluate",),
+    ("paperwire.evaluate", "paperwire.recommend.evaluation"),
     # convergence (the web's background index sync) reads the Searcher's choice of backend.
     ("paperwire.digest", "paperwire.subscriptions", "paperwire.background",
      "paperwire.convergence", "paperwire.notifications"),

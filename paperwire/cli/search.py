@@ -1,4 +1,5 @@
-"""Commands that index and search: `paperwire index`, `search`, `similar`, `eval beir`."""
+"""Commands that index and search: `paperwire index`, `search`, `similar`, `eval beir`,
+`eval recommend`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from paperwire.cli.base import EXIT_INTERRUPTED, EXIT_USAGE, Context, day, fail, pass_ctx
-from paperwire.errors import InvalidRecord
+from paperwire.errors import InvalidRecord, SourceError
 
 if TYPE_CHECKING:
     from paperwire.index.indexer import EmbedStep
@@ -213,6 +214,61 @@ def eval_beir(ctx: Context, directory: Path, split: str, mode: str, as_json: boo
     for key, value in out.items():
         click.echo(f"{key:>15}: {value:.4f}" if isinstance(value, float) else
                    f"{key:>15}: {value}")
+
+
+@eval_group.command(name="recommend")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--embedder", "embedder_name", default=None,
+              help="Embedder for the MiniLM vectors (default: the instance's); 'none' ranks "
+                   "from content words alone.")
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Keep the loaded, indexed store here and reuse it on the next run.")
+@click.option("--half", type=click.IntRange(0, 1), default=None,
+              help="Only the users whose name hashes to this half (tune on one, check on "
+                   "the other).")
+@click.option("--group", "group", default="",
+              help="Comma-separated users whose metrics are also reported apart.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object last.")
+@pass_ctx
+def eval_recommend(ctx: Context, directory: Path, embedder_name: str | None,
+                   home: Path | None, half: int | None, group: str, as_json: bool) -> None:
+    """MRR@10, nDCG@10, hit@10, recall@50 of paperwire's ranker and the anchors on DIRECTORY."""
+    from paperwire.recommend.evaluation import evaluate_recommend
+    from paperwire.search import embedder_factory
+
+    name = embedder_name or ctx.settings.embedder
+    load = None if name == "none" else embedder_factory(name, ctx.settings.embed_threads)
+    try:
+        result = evaluate_recommend(directory, embedder=load() if load else None, home=home,
+                                    half=half, progress=ctx.settings.progress and not as_json,
+                                    groups=[g.strip() for g in group.split(",") if g.strip()])
+    except SourceError as exc:
+        fail(str(exc), EXIT_USAGE)
+    if as_json:
+        click.echo(json.dumps(result.details()))
+        click.echo(json.dumps(result.as_json()))
+        return
+    click.echo(f"{result.users} users, {result.tests} test days")
+    click.echo(_table(result.rankers))
+    for part, rows in result.groups.items():
+        click.echo(f"\n{part} users:\n{_table(rows)}")
+    click.echo(f"\ntrain ms p50: paperwire {result.train_ms_p50():.1f}")
+    cal = result.calibration.as_dict()
+    click.echo(f"calibration: threshold for {cal['target']:.0%} precision measured "
+               f"{_percent(cal['precision'])} on {cal['test_days']} test days "
+               f"({cal['shown']} papers shown, {cal['profiles']} profiles calibrated)")
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def _table(rows: dict[str, dict[str, float]]) -> str:
+    metrics = ("mrr@10", "ndcg@10", "hit@10", "recall@50")
+    lines = [f"{'ranker':<22}" + "".join(f"{m:>11}" for m in metrics)]
+    for name, values in rows.items():
+        lines.append(f"{name:<22}" + "".join(f"{values[m]:>11.4f}" for m in metrics))
+    return "\n".join(lines)
 
 
 COMMANDS: tuple[click.Command, ...] = (index_command, search_command, similar_command,

@@ -73,13 +73,15 @@ class Reason:
     """One reason a paper was recommended, in plain words and as data. ``kind`` is
     "near" (``papers`` are the reader's papers it is nearest to), "words" (``words`` weighed
     most), "author" (a followed author, in ``words``) or "trending". ``share`` is this
-    reason's part of the score, as the model computed it."""
+    reason's part of the score, as the model computed it; ``contribution`` the same term in
+    score units (taking it away lowers the score by this much)."""
 
     kind: str
     text: str
     papers: tuple[str, ...] = ()
     words: tuple[str, ...] = ()
     share: float = 0.0
+    contribution: float = 0.0
 
 
 @dataclass(frozen=True)

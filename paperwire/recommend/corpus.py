@@ -1,8 +1,14 @@
-"""The Corpus a ranker reads on an instance: papers from the store, vectors from the index."""
+"""The Corpus a ranker reads on an instance: papers from the store, vectors from the index.
+
+The corpus-wide feature space (paperwire.recommend.features) is built once per store and kept
+in this process (``features()``), so every profile's training and ranking only slices rows.
+"""
 
 from __future__ import annotations
 
 import math
+import threading
+import weakref
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -12,10 +18,23 @@ from numpy.typing import NDArray
 from paperwire.index.indexer import document_text
 from paperwire.index.minilm import DIM, MODEL
 from paperwire.models import Paper
+from paperwire.recommend.features import FeatureSpace, posix
 from paperwire.search import Searcher
 from paperwire.store import Store
 
-__all__ = ["StoreCorpus"]
+__all__ = ["StoreCorpus", "drop_features"]
+
+# One feature space per Store object (with vectors or without), shared by every StoreCorpus
+# over it (the web builds a corpus per request); dropped with the store.
+_SPACES: weakref.WeakKeyDictionary[Store, dict[bool, FeatureSpace]] = \
+    weakref.WeakKeyDictionary()
+_BUILDING = threading.Lock()
+_REFITTING: set[tuple[int, bool]] = set()
+
+
+def drop_features(store: Store) -> None:
+    """Forget the store's feature spaces: the next ``features()`` refits the vocabulary."""
+    _SPACES.pop(store, None)
 
 
 class StoreCorpus:
@@ -28,6 +47,60 @@ class StoreCorpus:
 
     def _papers(self, ids: Sequence[str]) -> dict[str, Paper]:
         return self.store.get_papers(ids)
+
+    def published(self, ids: Sequence[str]) -> dict[str, datetime | None]:
+        return {i: p.published for i, p in self._papers(ids).items()}
+
+    def features(self) -> FeatureSpace:
+        """The store's feature space: built on first use (seconds per 10k papers; see
+        rankers.warm), then reused. Papers added later are featurised when first asked for;
+        once the space has grown by a quarter it is refitted in a background thread while
+        the old one keeps answering."""
+        key = self.searcher is not None
+        space = _SPACES.get(self.store, {}).get(key)
+        if space is not None:
+            if space.stale:
+                self._refit_later(key)
+            return space
+        with _BUILDING:
+            space = _SPACES.get(self.store, {}).get(key)
+            if space is None:
+                space = self._build_features()
+                _SPACES.setdefault(self.store, {})[key] = space
+        return space
+
+    def _refit_later(self, key: bool) -> None:
+        token = (id(self.store), key)
+        with _BUILDING:
+            if token in _REFITTING:
+                return
+            _REFITTING.add(token)
+
+        def refit() -> None:
+            try:
+                _SPACES.setdefault(self.store, {})[key] = self._build_features()
+            finally:
+                _REFITTING.discard(token)
+
+        threading.Thread(target=refit, name="recommend-features", daemon=True).start()
+
+    def _build_features(self) -> FeatureSpace:
+        ids: list[str] = []
+        texts: list[str] = []
+        authors: dict[str, tuple[str, ...]] = {}
+        published: list[float] = []
+        for _row, paper in self.store.iter_papers():
+            ids.append(paper.arxiv_id)
+            texts.append(document_text(paper.title, paper.abstract))
+            authors[paper.arxiv_id] = paper.authors
+            published.append(posix(paper.published) if paper.published else math.nan)
+        got, vecs = self.vectors(ids)
+        vectors = None
+        if got:
+            vectors = np.zeros((len(ids), vecs.shape[1]), dtype=np.float16)
+            where = {pid: k for k, pid in enumerate(ids)}
+            vectors[[where[g] for g in got]] = vecs.astype(np.float16)
+        return FeatureSpace.fit(ids, texts, authors, np.asarray(published), vectors)
 
     def texts(self, ids: Sequence[str]) -> dict[str, str]:
         return {i: document_text(p.title, p.abstract) for i, p in self._papers(ids).items()}

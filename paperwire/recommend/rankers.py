@@ -1,16 +1,28 @@
-"""The rankers an instance can use, by name, and the one it uses unless told otherwise."""
+"""The rankers an instance can use, by name, the one it uses unless told otherwise, and the
+calls product code makes around a trained model (its estimate, warming the feature space).
+
+    corpus = StoreCorpus(store, searcher)          # cheap: the feature space is per store
+    model = default_ranker().train(profile, corpus, now=now)    # after every vote
+    recs = model.rank(candidate_ids, limit=50)     # reasons included
+    t = model.threshold(0.6)                       # digest cut-off, None if history is thin
+    est = estimate(model, 0.6)                     # "about N papers a day, about P % ..."
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from paperwire.recommend import Ranker
+from paperwire.recommend import Model, Ranker
+from paperwire.recommend.calibration import Estimate
+from paperwire.recommend.corpus import StoreCorpus
+from paperwire.recommend.linear import LinearRanker
 from paperwire.recommend.nearest import NearestSeed
+from paperwire.recommend.scoring import LinearModel
 
-__all__ = ["RANKERS", "default_ranker", "make_ranker"]
+__all__ = ["RANKERS", "Estimate", "default_ranker", "estimate", "make_ranker", "warm"]
 
-RANKERS: dict[str, Callable[[], Ranker]] = {"nearest": NearestSeed}
-DEFAULT = "nearest"
+RANKERS: dict[str, Callable[[], Ranker]] = {"paperwire": LinearRanker, "nearest": NearestSeed}
+DEFAULT = "paperwire"  # beats the anchors on the HF submitters set: see BENCHMARKS.md
 
 
 def make_ranker(name: str) -> Ranker:
@@ -23,3 +35,15 @@ def make_ranker(name: str) -> Ranker:
 
 def default_ranker() -> Ranker:
     return make_ranker(DEFAULT)
+
+
+def estimate(model: Model, precision: float = 0.6) -> Estimate | None:
+    """What ``model.threshold(precision)`` lets through, by the profile's own history
+    (``Estimate.text()`` is the page's sentence); None for a model that cannot say."""
+    return model.estimate(precision) if isinstance(model, LinearModel) else None
+
+
+def warm(corpus: StoreCorpus) -> None:
+    """Build the store's feature space now (seconds per 10k papers; call it at start-up
+    and after a large ingest, off the request path), so no page waits for it."""
+    corpus.features()
