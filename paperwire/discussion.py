@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,7 +25,7 @@ from paperwire.store.database import utcnow
 from paperwire.throttle import HOUR, Limit, Throttled, reserve
 
 __all__ = ["EDIT_WINDOW", "MAX_BODY", "ORDERS", "DiscussionError", "Throttled", "delete",
-           "edit", "lock", "moderate", "post", "report", "thread", "visible", "vote"]
+           "edit", "for_reader", "lock", "moderate", "post", "report", "thread", "visible", "vote"]
 
 EDIT_WINDOW = timedelta(minutes=15)
 MAX_BODY = 10_000
@@ -229,11 +230,14 @@ def lock(store: Store, user: User | None, arxiv_id: str, locked: bool,
         raise DiscussionError(404, str(exc)) from None
 
 
+def _editable(created_at: str, now: datetime) -> bool:
+    return datetime.fromisoformat(created_at) + EDIT_WINDOW >= now
+
+
 def _shape(c: dict[str, Any], view: DiscussionView, viewer: User | None, now: datetime
            ) -> dict[str, Any]:
     deleted = c["deleted_at"] is not None
     mine = viewer is not None and viewer.id == c["user_id"]
-    created = datetime.fromisoformat(c["created_at"])
     return {
         "id": c["id"], "arxiv_id": c["arxiv_id"], "parent_id": c["parent_id"],
         "author": None if deleted else c["author"], "html": DELETED if deleted else c["html"],
@@ -242,7 +246,7 @@ def _shape(c: dict[str, Any], view: DiscussionView, viewer: User | None, now: da
         "edited_at": c["edited_at"], "deleted": deleted, "votes": c["votes"],
         "voted": c["id"] in view.voted, "mine": mine, "held": c["status"] == "held",
         "hidden_reason": c["hidden_reason"] if c["hidden_at"] else None,
-        "editable": mine and not deleted and created + EDIT_WINDOW >= now, "replies": []}
+        "editable": mine and not deleted and _editable(c["created_at"], now), "replies": []}
 
 
 def thread(view: DiscussionView, order: str = "newest", viewer: User | None = None
@@ -265,3 +269,32 @@ def thread(view: DiscussionView, order: str = "newest", viewer: User | None = No
         shown.sort(key=lambda t: t["id"], reverse=True)
     count = sum((not t["deleted"]) + len(t["replies"]) for t in shown)
     return shown, count
+
+
+def for_reader(shown: list[dict[str, Any]], voted: AbstractSet[int], mine: AbstractSet[int]
+               ) -> list[dict[str, Any]]:
+    """A thread shaped for nobody (``thread`` without a viewer, shared by every reader) as
+    one reader sees it: the comments they upvoted (``voted``) and wrote (``mine``: they may
+    delete them, and edit them for EDIT_WINDOW). The shared dicts are not changed: only
+    what differs is copied, so a reader who did neither gets ``shown`` itself."""
+    if not voted and not mine:
+        return shown
+    now = utcnow()
+    marked = voted | mine
+
+    def mark(c: dict[str, Any]) -> dict[str, Any]:
+        own = c["id"] in mine
+        return {**c, "voted": c["id"] in voted, "mine": own,
+                "editable": own and not c["deleted"] and _editable(c["created_at"], now)}
+
+    out = []
+    for top in shown:
+        replies = top["replies"]
+        if any(r["id"] in marked for r in replies):
+            replies = [mark(r) if r["id"] in marked else r for r in replies]
+        if top["id"] in marked:
+            top = {**mark(top), "replies": replies}
+        elif replies is not top["replies"]:
+            top = {**top, "replies": replies}
+        out.append(top)
+    return out

@@ -81,6 +81,12 @@ class CommentMethods:
             return DiscussionView(found, held, voted, _comments.lock_of(conn, paper_id),
                                   frozenset(_notices.authors_of_paper(conn, paper_id)))
 
+    def discussion_reader(self, arxiv_id: str, viewer_id: int) -> tuple[set[int], bool]:
+        """What one reader's view of a discussion adds to everyone's: the comments they
+        upvoted, and whether any of theirs waits for approval (one read)."""
+        with self.engine.connect() as conn:
+            return _comments.reader_of(conn, arxiv_id, viewer_id)
+
     def edit_comment(self, comment_id: int, values: dict[str, Any],
                      mentions: Sequence[str] | None = None) -> dict[str, Any]:
         """Change a comment's stored fields (an edit: body, html, body_hash, edited_at; a

@@ -314,11 +314,12 @@ def paper_and_data(site: Site, raw_id: str, similar: int = 6, viewer: User | Non
         raise HTTPException(404, f"no paper {arxiv_id} on this instance")
     if viewer is None:
         return paper, shared
-    # The reader's own votes, on the paper and its neighbours, in one read.
-    nearest, voted = with_my_votes(site.store, shared["similar"], viewer, arxiv_id)
-    saved = arxiv_id in site.store.saved_ids(viewer.id, [arxiv_id])
+    # The reader's own votes and saves, on the paper (its card first) and its neighbours,
+    # in one read of each.
+    [mine, *nearest], voted = with_my_votes(site.store, [shared["paper"], *shared["similar"]],
+                                            viewer)
     return paper, {**shared, "community": {**shared["community"], "voted": arxiv_id in voted,
-                                           "saved": saved},
+                                           "saved": mine["saved"]},
                    "similar": nearest}
 
 
