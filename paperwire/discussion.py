@@ -20,9 +20,9 @@ from paperwire.errors import NotFound, PaperwireError
 from paperwire.formats.markdown import render_comment
 from paperwire.models import User
 from paperwire.settings import Settings
-from paperwire.store import DiscussionView, Store
+from paperwire.store import DiscussionView, PostFacts, Store
 from paperwire.store.database import utcnow
-from paperwire.throttle import HOUR, Limit, Throttled, reserve
+from paperwire.throttle import HOUR, Limit, Throttled, judge, reserve
 
 __all__ = ["EDIT_WINDOW", "MAX_BODY", "ORDERS", "DiscussionError", "Throttled", "delete",
            "edit", "for_reader", "lock", "moderate", "post", "report", "thread", "visible", "vote"]
@@ -110,41 +110,47 @@ def _parent(store: Store, arxiv_id: str, parent_id: int | None, user: User) -> i
     return int(parent["parent_id"] or parent["id"])
 
 
-def _held(store: Store, settings: Settings, user: User, body_hash: str, html: str,
-          now: datetime) -> bool:
-    """Whether a new comment waits for a moderator; refuses text posted just before."""
-    created, approved, repeated = store.comment_author_facts(user.id, body_hash,
-                                                             now - REPEAT_WINDOW)
-    if repeated:
-        raise DiscussionError(409, "you posted this text already")
+def _held(settings: Settings, user: User, facts: PostFacts, html: str, now: datetime) -> bool:
+    """Whether a new comment waits for a moderator."""
     if user.is_moderator:
         return False
-    if approved < settings.comments_first_approved:
+    if facts.approved < settings.comments_first_approved:
         return True
-    return created > now - NEW_ACCOUNT and "<a " in html
+    return facts.account_created > now - NEW_ACCOUNT and "<a " in html
 
 
 def post(store: Store, settings: Settings, user: User | None, arxiv_id: str, text: str,
          parent_id: int | None = None, client_ip: str | None = None) -> Posted:
-    """Post a comment (a reply when ``parent_id`` is given) on a stored, visible paper."""
+    """Post a comment (a reply when ``parent_id`` is given) on a stored, visible paper.
+
+    One transaction decides and stores it: the lock, the repeated text, the rate limits
+    (a refused comment does not use up the author's hour) and whether it waits for a
+    moderator are read where it is written."""
     user = _verified(user)
     body = _body(text)
-    if store.discussion_view(arxiv_id).lock is not None:
-        raise DiscussionError(409, f"the discussion of {arxiv_id} is locked")
     parent = _parent(store, arxiv_id, parent_id, user)
     rendered = render_comment(body)
-    body_hash = _hash(body)
-    held = _held(store, settings, user, body_hash, rendered.html, utcnow())
-    # Reserved last: a refused text does not use up the author's hour.
-    reserve(store, _limits(settings, user, client_ip), "comments")
+    checks = _limits(settings, user, client_ip)
+    now = utcnow()
+
+    def admit(facts: PostFacts) -> str:
+        if facts.locked:
+            raise DiscussionError(409, f"the discussion of {arxiv_id} is locked")
+        if facts.repeated:
+            raise DiscussionError(409, "you posted this text already")
+        judge(checks, facts.attempts, now, "comments")
+        return "held" if _held(settings, user, facts, rendered.html, now) else "visible"
+
     try:
-        comment = store.post_comment(arxiv_id, {
-            "user_id": user.id, "parent_id": parent, "body": body, "html": rendered.html,
-            "body_hash": body_hash, "status": "held" if held else "visible"},
-            rendered.mentions, reply_to=tuple(i for i in {parent_id, parent} if i is not None))
+        comment = store.post_comment(
+            arxiv_id, {"user_id": user.id, "parent_id": parent, "body": body,
+                       "html": rendered.html, "body_hash": _hash(body), "status": "visible"},
+            rendered.mentions, reply_to=tuple(i for i in {parent_id, parent} if i is not None),
+            attempts=[(limit.key(subject), now - limit.window) for limit, subject in checks],
+            repeat_since=now - REPEAT_WINDOW, admit=admit)
     except NotFound as exc:
         raise DiscussionError(404, str(exc)) from None
-    return Posted(comment, held)
+    return Posted(comment, comment["status"] == "held")
 
 
 def _own(store: Store, user: User | None, comment_id: int, verb: str) -> dict[str, Any]:

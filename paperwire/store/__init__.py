@@ -31,7 +31,7 @@ from paperwire.store import state as _state
 from paperwire.store import submissions as _submissions
 from paperwire.store import votes as _votes
 from paperwire.store.author_methods import AuthorMethods
-from paperwire.store.comment_methods import CommentMethods, DiscussionView
+from paperwire.store.comment_methods import CommentMethods, DiscussionView, PostFacts
 from paperwire.store.community_methods import CommunityMethods
 from paperwire.store.counters import counter
 from paperwire.store.database import (
@@ -54,7 +54,7 @@ from paperwire.store.schema import papers as papers_table
 from paperwire.store.stats import StatsMethods
 from paperwire.store.vectors import VectorMethods
 
-__all__ = ["DayKind", "DiscussionView", "PaperView", "Store", "WriteResult"]
+__all__ = ["DayKind", "DiscussionView", "PaperView", "PostFacts", "Store", "WriteResult"]
 
 
 @dataclass(frozen=True)
