@@ -17,6 +17,7 @@ from paperwire.errors import NotFound
 from paperwire.store import comments as _comments
 from paperwire.store import moderation as _moderation
 from paperwire.store import notices as _notices
+from paperwire.store import page_readers as _page_readers
 from paperwire.store import papers as _papers
 from paperwire.store import throttle as _throttle
 from paperwire.store.database import utcnow, write_transaction
@@ -36,6 +37,17 @@ class DiscussionView:
     voted: set[int]
     lock: dict[str, Any] | None
     authors: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class PaperReader:
+    """What one signed-in reader adds to a paper's page: the papers shown they upvoted and
+    saved, the comments they upvoted, and whether one of theirs waits for approval."""
+
+    voted: frozenset[str]
+    saved: frozenset[str]
+    comment_votes: frozenset[int]
+    held: bool
 
 
 @dataclass(frozen=True)
@@ -115,11 +127,14 @@ class CommentMethods:
             return DiscussionView(found, held, voted, _comments.lock_of(conn, paper_id),
                                   frozenset(_notices.authors_of_paper(conn, paper_id)))
 
-    def discussion_reader(self, arxiv_id: str, viewer_id: int) -> tuple[set[int], bool]:
-        """What one reader's view of a discussion adds to everyone's: the comments they
-        upvoted, and whether any of theirs waits for approval (one read)."""
+    def paper_reader(self, arxiv_id: str, shown: Sequence[str], viewer_id: int
+                     ) -> PaperReader:
+        """What one reader adds to the page of ``arxiv_id`` (showing the papers ``shown``)
+        that every reader shares: one statement (store/page_readers.py)."""
         with self.engine.connect() as conn:
-            return _comments.reader_of(conn, arxiv_id, viewer_id)
+            found = _page_readers.reader_of(conn, arxiv_id, list(shown), viewer_id)
+        return PaperReader(frozenset(found["voted"]), frozenset(found["saved"]),
+                           frozenset(found["comment-voted"]), bool(found["held"]))
 
     def edit_comment(self, comment_id: int, values: dict[str, Any],
                      mentions: Sequence[str] | None = None) -> dict[str, Any]:

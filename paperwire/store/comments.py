@@ -14,13 +14,10 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     and_,
-    bindparam,
     delete,
     func,
     insert,
-    literal,
     select,
-    union_all,
     update,
 )
 
@@ -104,34 +101,6 @@ def held_of(conn: Connection, paper_id: int, user_id: int) -> list[dict[str, Any
     query = _query().where(comments.c.paper_id == paper_id, comments.c.user_id == user_id,
                            comments.c.status == "held", comments.c.hidden_at.is_(None))
     return [_row(r) for r in conn.execute(query.order_by(comments.c.id))]
-
-
-_ARXIV: Any = bindparam("arxiv_id")
-_USER: Any = bindparam("user_id")
-_READER = union_all(
-    select(comment_votes.c.comment_id, literal(False).label("held"))
-    .join(comments, comments.c.id == comment_votes.c.comment_id)
-    .join(papers, papers.c.id == comments.c.paper_id)
-    .where(papers.c.arxiv_id == _ARXIV, comment_votes.c.user_id == _USER),
-    select(comments.c.id, literal(True))
-    .join(papers, papers.c.id == comments.c.paper_id)
-    .where(papers.c.arxiv_id == _ARXIV, comments.c.user_id == _USER,
-           comments.c.status == "held", comments.c.hidden_at.is_(None)))
-
-
-def reader_of(conn: Connection, arxiv_id: str, user_id: int) -> tuple[set[int], bool]:
-    """The comments on a paper that ``user_id`` upvoted, and whether any of theirs there
-    waits for approval, in one statement built once: every signed-in view of a paper
-    reads it."""
-    voted: set[int] = set()
-    held = False
-    for comment_id, is_held in conn.execute(_READER, {"arxiv_id": arxiv_id,
-                                                      "user_id": user_id}):
-        if is_held:
-            held = True
-        else:
-            voted.add(comment_id)
-    return voted, held
 
 
 def voted_by(conn: Connection, comment_ids: Sequence[int], user_id: int) -> set[int]:

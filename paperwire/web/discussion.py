@@ -28,6 +28,7 @@ from paperwire import discussion
 from paperwire.discussion import MAX_BODY, MAX_REASON, ORDERS, DiscussionError, Throttled
 from paperwire.formats.comments_atom import comments_feed
 from paperwire.models import User
+from paperwire.store import PaperReader
 from paperwire.web.cards import card
 from paperwire.web.deps import Moderator, SiteDep, VerifiedUser, Viewer, moderator
 from paperwire.web.params import MAX_ROW_ID, Text, check_choice, parse_int, parse_page, read_form
@@ -84,11 +85,13 @@ def _shared(site: Site, arxiv_id: str, order: str, version: str, everything: boo
 
 
 def discussion_data(site: Site, raw_id: str, viewer: User | None, order: str = "newest", *,
-                    visible: bool = False, version: str | None = None) -> dict[str, Any]:
+                    visible: bool = False, version: str | None = None,
+                    reader: PaperReader | None = None) -> dict[str, Any]:
     """A paper's thread as its page shows it (404 for a paper this viewer may not see;
     ``visible`` when the caller has already checked that, as the paper page has: two reads
     fewer on every page view; ``version``, the store's view version when the caller has
-    read it for this request already).
+    read it for this request already; ``reader``, what the viewer adds to the page when
+    the caller has read it).
 
     Everyone's thread is read and shaped once per version (a moderator's, with what is
     held and hidden, apart); a signed-in reader adds one read of their own votes and held
@@ -99,14 +102,15 @@ def discussion_data(site: Site, raw_id: str, viewer: User | None, order: str = "
     shared = _shared(site, arxiv_id, order, version or site.store.view_version(), everything)
     if viewer is None:
         return shared.data
-    voted, held = site.store.discussion_reader(arxiv_id, viewer.id)
-    if held and not everything:
+    reader = reader or site.store.paper_reader(arxiv_id, (), viewer.id)
+    if reader.held and not everything:
         view = site.store.discussion_view(arxiv_id, viewer.id)
         comments, count = discussion.thread(view, order, viewer)
         return {**shared.data, "comments": comments, "count": count}
     mine = shared.written.get(viewer.id, frozenset())
     return {**shared.data,
-            "comments": discussion.for_reader(shared.data["comments"], voted, mine)}
+            "comments": discussion.for_reader(shared.data["comments"],
+                                              reader.comment_votes, mine)}
 
 
 _PLACEHOLDER = "\x00csrf\x00"  # no rendered text holds a NUL: Markdown output drops it
@@ -126,15 +130,12 @@ class Role(NamedTuple):
 @dataclass(frozen=True)
 class _Section:
     """A thread's markup for one role: the text between its readers' parts, the parts'
-    (macro, comment id), and each part as rendered for each state of it, kept as met."""
+    (macro, comment id), and each part as rendered for each state of it (by the part's
+    place and the state: voted, or mine and editable), kept as met."""
 
     texts: tuple[str, ...]
     slots: tuple[tuple[str, int], ...]
-    rendered: dict[tuple[str, int, Any], str] = field(default_factory=dict)
-
-
-def _state(name: str, c: dict[str, Any]) -> Any:
-    return c["voted"] if name == "comment_vote" else (c["mine"], c["editable"])
+    rendered: dict[tuple[int, Any], str] = field(default_factory=dict)
 
 
 def _by_id(d: dict[str, Any]) -> dict[int, dict[str, Any]]:
@@ -189,14 +190,16 @@ def install(site: Site) -> None:
             return Markup(macros().discussion_body(d, me))  # their own held comments
         kept = section(d, me)
         out = [kept.texts[0]]
-        with csrf_as(_PLACEHOLDER):
-            for (name, comment_id), text in zip(kept.slots, kept.texts[1:], strict=True):
-                c = comments[comment_id]
-                key = (name, comment_id, _state(name, c))
-                part = kept.rendered.get(key)
-                if part is None:
-                    part = kept.rendered[key] = str(getattr(macros(), name)(c, d, me))
-                out += (part, text)
+        rendered = kept.rendered
+        for slot, (name, comment_id), text in zip(range(len(kept.slots)), kept.slots,
+                                                 kept.texts[1:], strict=True):
+            c = comments[comment_id]
+            key = (slot, c["voted"] if name == "comment_vote" else (c["mine"], c["editable"]))
+            part = rendered.get(key)
+            if part is None:
+                with csrf_as(_PLACEHOLDER):
+                    part = rendered[key] = str(getattr(macros(), name)(c, d, me))
+            out += (part, text)
         return Markup("".join(out).replace(_PLACEHOLDER, str(escape(csrf_token()))))
 
     site.templates.globals.update(discussion_html=discussion_html, reader_part=reader_part)
