@@ -74,6 +74,13 @@ def test_each_reader_sees_their_own_parts(tmp_path: Path, database_url: str) -> 
             assert "/report" not in pages["anonymous"] and "/delete" not in pages["anonymous"]
             assert "Sign in</a> to comment" in pages["anonymous"]
             assert "Add a comment" in pages["ann"] and "Lock the discussion" in pages["mod"]
+            # The JSON twins carry the same per-reader flags, the discussion's own too.
+            for path in (f"/papers/{ID}.json", f"/papers/{ID}/discussion.json"):
+                data = bob.get(path).json()
+                thread = data.get("discussion", data)["comments"]
+                [top] = [t for t in thread if t["id"] == mine]
+                assert top["voted"] and not top["mine"]
+                assert top["replies"][0]["mine"] and not top["replies"][0]["voted"]
             for page in pages.values():
                 token = csrf_in(page)
                 part = page[page.index('class="discussion"'):]
