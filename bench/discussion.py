@@ -13,7 +13,12 @@ the copy with ``paperwire serve --workers 1`` (bench/web.py's Server), then
                concurrent clients for ``--seconds``, on another paper; every answer but a
                201 is an error, and a "database is locked" anywhere fails the run.
 
+Each rate is also given per second of the server's CPU (user and system), which the load
+of a shared machine moves less; ``--baseline TREE`` runs another tree of paperwire (an
+older commit, ``git archive`` unpacked) on the same copy first, and gives the ratios.
+
     python bench/discussion.py --home /work/bench-home/pw [--seconds 15] [--clients 16]
+        [--baseline /tmp/base]
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.report import write_section  # noqa: E402
-from bench.web import LUA, Server, ensure_wrk, get  # noqa: E402
+from bench.web import LUA, ROOT, Server, ensure_wrk, get  # noqa: E402
 from paperwire import accounts, discussion  # noqa: E402
 from paperwire.models import User  # noqa: E402
 from paperwire.settings import Settings  # noqa: E402
@@ -89,7 +94,7 @@ def wrk_page(wrk: str, base: str, path: str, clients: int, seconds: int,
     return int(n) / (int(dur_us) / 1e6), float(p50) / 1000, float(p95) / 1000, int(errors)
 
 
-def post_load(base: str, arxiv_id: str, tokens: list[str], seconds: int
+def post_load(base: str, arxiv_id: str, tokens: list[str], seconds: int, tag: str = ""
               ) -> tuple[float, int, int, list[str]]:
     """(comments/s, posted, errors, first error texts) from one client per token."""
     import httpx
@@ -102,7 +107,7 @@ def post_load(base: str, arxiv_id: str, tokens: list[str], seconds: int
         n = 0
         while time.perf_counter() < stop:
             n += 1
-            body = {"body": f"Poster {k}, comment {n}: is $x_{{{n}}} > {k}$ here?"}
+            body = {"body": f"Poster {k}, comment {n}{tag}: is $x_{{{n}}} > {k}$ here?"}
             r = await http.post(f"/api/papers/{arxiv_id}/comments", json=body,
                                 headers={"Authorization": f"Bearer {token}"})
             if r.status_code == 201:
@@ -131,6 +136,9 @@ def main() -> None:
     ap.add_argument("--posters", type=int, default=8)
     ap.add_argument("--comments", type=int, default=200)
     ap.add_argument("--no-write", action="store_true", help="print, do not edit BENCHMARKS.md")
+    ap.add_argument("--baseline", type=Path, help="a tree of paperwire to run first on the "
+                    "same copy (e.g. `git archive <commit>` unpacked): rates are also given "
+                    "as ratios to it, which a shared machine's load does not move much")
     args = ap.parse_args()
     wrk = ensure_wrk()
     if wrk is None:
@@ -159,23 +167,40 @@ def run(args: argparse.Namespace, wrk: str, home: Path) -> None:
     os.environ["PAPERWIRE_COMMENTS_PER_HOUR"] = "1000000"
     os.environ["PAPERWIRE_QUEUE_RUNNER"] = "worker"  # no notice or mail threads in the server
     load_before = os.getloadavg()
-    server = Server(home, 1)
+    baseline = (measure(args, wrk, home, ids, cookie, tokens, args.baseline, " (baseline)")
+                if args.baseline else None)
+    rows, posting = measure(args, wrk, home, ids, cookie, tokens, ROOT, "")
+    load_after = os.getloadavg()
+    report(args, rows, posting, baseline, seeded, load_before, load_after)
+
+
+Row = tuple[str, float, float, float, float, int]  # name, rate, per CPU-s, p50, p95, errors
+Posting = tuple[float, float, int, int, list[str], bool]
+
+
+def measure(args: argparse.Namespace, wrk: str, home: Path, ids: list[str], cookie: str,
+            tokens: list[str], code: Path, tag: str) -> tuple[list[Row], Posting]:
+    """The page signed out and in, then posting, served by the paperwire of ``code``."""
+    server = Server(home, 1, code=code)
     try:
         path = f"/papers/{ids[0]}"
         page = get(server.base + path).decode()
         assert page.count('class="comment') >= args.comments, "the page lacks its comments"
         for _ in range(20):
             get(server.base + path)
-        rows = [("page (signed out)", *wrk_page(wrk, server.base, path, args.clients,
-                                                args.seconds))]
-        rows.append(("page (signed in)", *wrk_page(wrk, server.base, path, args.clients,
-                                                   args.seconds, cookie)))
-        rate, posted, errors, seen = post_load(server.base, ids[1], tokens, args.seconds)
+        rows: list[Row] = []
+        for name, signed_in in (("page (signed out)", None), ("page (signed in)", cookie)):
+            cpu = server.cpu_s()
+            rps, p50, p95, errs = wrk_page(wrk, server.base, path, args.clients,
+                                           args.seconds, signed_in)
+            rows.append((name, rps, rps * args.seconds / (server.cpu_s() - cpu), p50, p95,
+                         errs))
+        cpu = server.cpu_s()
+        rate, posted, errors, seen = post_load(server.base, ids[1], tokens, args.seconds, tag)
+        per_cpu = posted / (server.cpu_s() - cpu)
     finally:
         server.stop()
-    load_after = os.getloadavg()
-    locked = any("locked" in s for s in seen)
-    report(args, rows, (rate, posted, errors, seen, locked), seeded, load_before, load_after)
+    return rows, (rate, per_cpu, posted, errors, seen, any("locked" in s for s in seen))
 
 
 def _two_ids(store: Store) -> list[str]:
@@ -189,29 +214,48 @@ def _two_ids(store: Store) -> list[str]:
     return found
 
 
-def report(args: argparse.Namespace, rows: list[tuple[str, float, float, float, int]],
-           posting: tuple[float, int, int, list[str], bool], seeded: float,
+def report(args: argparse.Namespace, rows: list[Row], posting: Posting,
+           baseline: tuple[list[Row], Posting] | None, seeded: float,
            load_before: tuple[float, ...], load_after: tuple[float, ...]) -> None:
-    rate, posted, errors, seen, locked = posting
-    lines = ["| route | rate | target | p50 ms | p95 ms | errors |", "|---|---|---|---|---|---|"]
-    for name, rps, p50, p95, errs in rows:
+    rate, per_cpu, posted, errors, seen, locked = posting
+    ratio = "| × baseline (rate, per CPU-s) " if baseline else ""
+    lines = [f"| route | rate | per server CPU-second | target | p50 ms | p95 ms | errors "
+             f"{ratio}|", "|---|---|---|---|---|---|---" + ("|---" if baseline else "") + "|"]
+    before = [(r[1], r[2]) for r in baseline[0]] + [baseline[1][:2]] if baseline else []
+    for k, (name, rps, rps_cpu, p50, p95, errs) in enumerate(rows):
         lines.append(f"| {name}, {args.comments} comments | {rps:.0f} req/s | "
-                     f"{TARGETS['page']} | {p50:.1f} | {p95:.1f} | {errs} |")
+                     f"{rps_cpu:.0f} | {TARGETS['page']} | {p50:.1f} | {p95:.1f} | {errs} |"
+                     + _times(before, k, rps, rps_cpu))
     lines.append(f"| post (API, {args.posters} clients) | {rate:.0f} comments/s | "
-                 f"{TARGETS['post']} | | | {errors} |")
+                 f"{per_cpu:.0f} | {TARGETS['post']} | | | {errors} |"
+                 + _times(before, len(rows), rate, per_cpu))
+    if baseline:
+        lines.append("")
+        lines.append("Baseline: " + "; ".join(
+            f"{r[0]} {r[1]:.0f}/s ({r[2]:.0f} per CPU-s)" for r in baseline[0])
+            + f"; post {baseline[1][0]:.0f}/s ({baseline[1][1]:.0f} per CPU-s), "
+            f"\"database is locked\" {'yes' if baseline[1][5] else 'no'}.")
     body = "\n".join(lines)
     print(body)
     print(f"posted {posted}; errors: {seen}; database locked: {locked}", file=sys.stderr)
+    against = f" --baseline {args.baseline}" if args.baseline else ""
     text = (f"`python bench/discussion.py --home /work/bench-home/pw --seconds "
-            f"{args.seconds} --clients {args.clients}` on a copy of the instance, "
+            f"{args.seconds} --clients {args.clients}{against}` on a copy of the instance, "
             f"`paperwire serve --workers 1`, SQLite; wrk for the page, {args.posters} httpx "
             f"clients with tokens for posting. Seeding {args.comments} comments in-process "
             f"took {seeded:.1f} s. Load average before/after: "
             f"{', '.join(f'{x:.1f}' for x in load_before)} / "
-            f"{', '.join(f'{x:.1f}' for x in load_after)} (the 2 cores are shared).\n\n"
+            f"{', '.join(f'{x:.1f}' for x in load_after)} (the 2 cores are shared: the rate per "
+            f"second of the server's CPU, user and system, moves less with the load).\n\n"
             f"{body}\n\n\"database is locked\" seen: {'yes' if locked else 'no'}.\n")
     if not args.no_write:
         write_section("Discussion", text)
+
+
+def _times(before: list[tuple[float, float]], k: int, rate: float, per_cpu: float) -> str:
+    if not before:
+        return ""
+    return f" {rate / before[k][0]:.2f} ×, {per_cpu / before[k][1]:.2f} × |"
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,12 +20,12 @@ from paperwire.errors import NotFound, PaperwireError
 from paperwire.formats.markdown import render_comment
 from paperwire.models import User
 from paperwire.settings import Settings
-from paperwire.store import DiscussionView, Store
+from paperwire.store import DiscussionView, PostFacts, Store
 from paperwire.store.database import utcnow
-from paperwire.throttle import HOUR, Limit, Throttled, reserve
+from paperwire.throttle import HOUR, Limit, Throttled, judge, reserve
 
 __all__ = ["EDIT_WINDOW", "MAX_BODY", "ORDERS", "DiscussionError", "Throttled", "delete",
-           "edit", "lock", "moderate", "post", "report", "thread", "visible", "vote"]
+           "edit", "for_reader", "lock", "moderate", "post", "report", "thread", "visible", "vote"]
 
 EDIT_WINDOW = timedelta(minutes=15)
 MAX_BODY = 10_000
@@ -109,41 +110,47 @@ def _parent(store: Store, arxiv_id: str, parent_id: int | None, user: User) -> i
     return int(parent["parent_id"] or parent["id"])
 
 
-def _held(store: Store, settings: Settings, user: User, body_hash: str, html: str,
-          now: datetime) -> bool:
-    """Whether a new comment waits for a moderator; refuses text posted just before."""
-    created, approved, repeated = store.comment_author_facts(user.id, body_hash,
-                                                             now - REPEAT_WINDOW)
-    if repeated:
-        raise DiscussionError(409, "you posted this text already")
+def _held(settings: Settings, user: User, facts: PostFacts, html: str, now: datetime) -> bool:
+    """Whether a new comment waits for a moderator."""
     if user.is_moderator:
         return False
-    if approved < settings.comments_first_approved:
+    if facts.approved < settings.comments_first_approved:
         return True
-    return created > now - NEW_ACCOUNT and "<a " in html
+    return facts.account_created > now - NEW_ACCOUNT and "<a " in html
 
 
 def post(store: Store, settings: Settings, user: User | None, arxiv_id: str, text: str,
          parent_id: int | None = None, client_ip: str | None = None) -> Posted:
-    """Post a comment (a reply when ``parent_id`` is given) on a stored, visible paper."""
+    """Post a comment (a reply when ``parent_id`` is given) on a stored, visible paper.
+
+    One transaction decides and stores it: the lock, the repeated text, the rate limits
+    (a refused comment does not use up the author's hour) and whether it waits for a
+    moderator are read where it is written."""
     user = _verified(user)
     body = _body(text)
-    if store.discussion_view(arxiv_id).lock is not None:
-        raise DiscussionError(409, f"the discussion of {arxiv_id} is locked")
     parent = _parent(store, arxiv_id, parent_id, user)
     rendered = render_comment(body)
-    body_hash = _hash(body)
-    held = _held(store, settings, user, body_hash, rendered.html, utcnow())
-    # Reserved last: a refused text does not use up the author's hour.
-    reserve(store, _limits(settings, user, client_ip), "comments")
+    checks = _limits(settings, user, client_ip)
+    now = utcnow()
+
+    def admit(facts: PostFacts) -> str:
+        if facts.locked:
+            raise DiscussionError(409, f"the discussion of {arxiv_id} is locked")
+        if facts.repeated:
+            raise DiscussionError(409, "you posted this text already")
+        judge(checks, facts.attempts, now, "comments")
+        return "held" if _held(settings, user, facts, rendered.html, now) else "visible"
+
     try:
-        comment = store.post_comment(arxiv_id, {
-            "user_id": user.id, "parent_id": parent, "body": body, "html": rendered.html,
-            "body_hash": body_hash, "status": "held" if held else "visible"},
-            rendered.mentions, reply_to=tuple(i for i in {parent_id, parent} if i is not None))
+        comment = store.post_comment(
+            arxiv_id, {"user_id": user.id, "parent_id": parent, "body": body,
+                       "html": rendered.html, "body_hash": _hash(body), "status": "visible"},
+            rendered.mentions, reply_to=tuple(i for i in {parent_id, parent} if i is not None),
+            attempts=[(limit.key(subject), now - limit.window) for limit, subject in checks],
+            repeat_since=now - REPEAT_WINDOW, admit=admit)
     except NotFound as exc:
         raise DiscussionError(404, str(exc)) from None
-    return Posted(comment, held)
+    return Posted(comment, comment["status"] == "held")
 
 
 def _own(store: Store, user: User | None, comment_id: int, verb: str) -> dict[str, Any]:
@@ -229,11 +236,14 @@ def lock(store: Store, user: User | None, arxiv_id: str, locked: bool,
         raise DiscussionError(404, str(exc)) from None
 
 
+def _editable(created_at: str, now: datetime) -> bool:
+    return datetime.fromisoformat(created_at) + EDIT_WINDOW >= now
+
+
 def _shape(c: dict[str, Any], view: DiscussionView, viewer: User | None, now: datetime
            ) -> dict[str, Any]:
     deleted = c["deleted_at"] is not None
     mine = viewer is not None and viewer.id == c["user_id"]
-    created = datetime.fromisoformat(c["created_at"])
     return {
         "id": c["id"], "arxiv_id": c["arxiv_id"], "parent_id": c["parent_id"],
         "author": None if deleted else c["author"], "html": DELETED if deleted else c["html"],
@@ -242,7 +252,7 @@ def _shape(c: dict[str, Any], view: DiscussionView, viewer: User | None, now: da
         "edited_at": c["edited_at"], "deleted": deleted, "votes": c["votes"],
         "voted": c["id"] in view.voted, "mine": mine, "held": c["status"] == "held",
         "hidden_reason": c["hidden_reason"] if c["hidden_at"] else None,
-        "editable": mine and not deleted and created + EDIT_WINDOW >= now, "replies": []}
+        "editable": mine and not deleted and _editable(c["created_at"], now), "replies": []}
 
 
 def thread(view: DiscussionView, order: str = "newest", viewer: User | None = None
@@ -265,3 +275,32 @@ def thread(view: DiscussionView, order: str = "newest", viewer: User | None = No
         shown.sort(key=lambda t: t["id"], reverse=True)
     count = sum((not t["deleted"]) + len(t["replies"]) for t in shown)
     return shown, count
+
+
+def for_reader(shown: list[dict[str, Any]], voted: AbstractSet[int], mine: AbstractSet[int]
+               ) -> list[dict[str, Any]]:
+    """A thread shaped for nobody (``thread`` without a viewer, shared by every reader) as
+    one reader sees it: the comments they upvoted (``voted``) and wrote (``mine``: they may
+    delete them, and edit them for EDIT_WINDOW). The shared dicts are not changed: only
+    what differs is copied, so a reader who did neither gets ``shown`` itself."""
+    if not voted and not mine:
+        return shown
+    now = utcnow()
+    marked = voted | mine
+
+    def mark(c: dict[str, Any]) -> dict[str, Any]:
+        own = c["id"] in mine
+        return {**c, "voted": c["id"] in voted, "mine": own,
+                "editable": own and not c["deleted"] and _editable(c["created_at"], now)}
+
+    out = []
+    for top in shown:
+        replies = top["replies"]
+        if any(r["id"] in marked for r in replies):
+            replies = [mark(r) if r["id"] in marked else r for r in replies]
+        if top["id"] in marked:
+            top = {**mark(top), "replies": replies}
+        elif replies is not top["replies"]:
+            top = {**top, "replies": replies}
+        out.append(top)
+    return out

@@ -81,6 +81,16 @@ def reserve(store: Store, checks: Sequence[Check], what: str = "attempts") -> Re
     return held
 
 
+def judge(checks: Sequence[Check], counts: Sequence[tuple[int, datetime | None]],
+          now: datetime, what: str = "attempts") -> None:
+    """``reserve``'s rule for work that records its attempts in the transaction that does
+    the work (so a refusal keeps nothing): Throttled when a check is over its limit, given
+    what was counted under its key, the attempt just recorded included ((count, oldest))."""
+    for (limit, _), (counted, oldest) in zip(checks, counts, strict=True):
+        if counted > limit.attempts:
+            raise Throttled(_wait(oldest, limit.window, now), what)
+
+
 def allow(store: Store, limit: Limit, subject: str) -> bool:
     """Reserve an attempt if within the limit (it then counts); whether it was."""
     try:

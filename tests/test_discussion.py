@@ -13,6 +13,7 @@ from paperwire.discussion import DiscussionError
 from paperwire.settings import Settings
 from paperwire.store import Store
 from paperwire.store.comment_schema import comments
+from paperwire.store.database import utcnow
 from paperwire.throttle import Throttled
 from tests.helpers import make_user, paper
 
@@ -154,3 +155,8 @@ def test_repeated_text_and_rate_limit(ready: Store, tmp_path: object) -> None:
     with pytest.raises(Throttled) as throttled:
         discussion.post(ready, tight, ann, ID, "third words")
     assert throttled.value.retry_after > 0
+    # Refusals are decided in the transaction that would have stored the comment: neither
+    # the repeated text nor the throttled one left an attempt or a row behind.
+    since = utcnow() - timedelta(hours=1)
+    assert ready.count_attempts(f"comment-user:{ann.id}", since)[0] == 2
+    assert ready.comment_counts([ID]) == {ID: 2}

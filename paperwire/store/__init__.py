@@ -32,7 +32,12 @@ from paperwire.store import state as _state
 from paperwire.store import submissions as _submissions
 from paperwire.store import votes as _votes
 from paperwire.store.author_methods import AuthorMethods
-from paperwire.store.comment_methods import CommentMethods, DiscussionView
+from paperwire.store.comment_methods import (
+    CommentMethods,
+    DiscussionView,
+    PaperReader,
+    PostFacts,
+)
 from paperwire.store.community_methods import CommunityMethods
 from paperwire.store.counters import counter
 from paperwire.store.database import (
@@ -56,7 +61,8 @@ from paperwire.store.schema import papers as papers_table
 from paperwire.store.stats import StatsMethods
 from paperwire.store.vectors import VectorMethods
 
-__all__ = ["DayKind", "DiscussionView", "PaperView", "Store", "WriteResult"]
+__all__ = ["DayKind", "DiscussionView", "PaperReader", "PaperView", "PostFacts", "Store",
+           "WriteResult"]
 
 
 @dataclass(frozen=True)

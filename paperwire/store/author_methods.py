@@ -16,6 +16,7 @@ from paperwire.errors import NotFound
 from paperwire.models import Paper
 from paperwire.store import authors as _authors
 from paperwire.store import follows as _follows
+from paperwire.store.counters import bump
 from paperwire.store.database import utcnow, write_transaction
 
 
@@ -63,7 +64,11 @@ class AuthorMethods:
         """Merge identity ``source`` into ``target`` (slugs); returns the papers moved."""
         with write_transaction(self.engine) as conn:
             ids = [self._author_id(conn, s) for s in (source, target)]
-            return _authors.merge(conn, ids[0], ids[1])
+            moved = _authors.merge(conn, ids[0], ids[1])
+            # Pages cached on the view version show author links, and badges on the
+            # comments of a paper's claimed authors: both move with the papers.
+            bump(conn, "comments")
+            return moved
 
     def split_author(self, slug: str, arxiv_ids: Sequence[str]) -> dict[str, Any]:
         """Move these papers of an identity to a new identity of the same name."""
@@ -79,7 +84,9 @@ class AuthorMethods:
             foreign = [a for a, r in rows.items() if r not in mine]
             if foreign:
                 raise NotFound(f"{foreign[0]} is not a paper of {slug}")
-            return _authors.split(conn, author_id, list(rows.values()), utcnow())
+            made = _authors.split(conn, author_id, list(rows.values()), utcnow())
+            bump(conn, "comments")  # as for a merge
+            return made
 
     @staticmethod
     def _author_id(conn: Any, slug: str) -> int:

@@ -6,7 +6,7 @@ Mixed into ``Store`` (import that, not this); kept apart so each area's door sta
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,7 +17,9 @@ from paperwire.errors import NotFound
 from paperwire.store import comments as _comments
 from paperwire.store import moderation as _moderation
 from paperwire.store import notices as _notices
+from paperwire.store import page_readers as _page_readers
 from paperwire.store import papers as _papers
+from paperwire.store import throttle as _throttle
 from paperwire.store.database import utcnow, write_transaction
 
 MODERATIONS = {"hide": "hide-comment", "restore": "restore-comment",
@@ -37,6 +39,32 @@ class DiscussionView:
     authors: frozenset[int] = frozenset()
 
 
+@dataclass(frozen=True)
+class PaperReader:
+    """What one signed-in reader adds to a paper's page: the papers shown they upvoted and
+    saved, the comments they upvoted, and whether one of theirs waits for approval."""
+
+    voted: frozenset[str]
+    saved: frozenset[str]
+    comment_votes: frozenset[int]
+    held: bool
+
+
+@dataclass(frozen=True)
+class PostFacts:
+    """What the rules for a new comment read, inside the transaction that stores it, so
+    nothing slips in between the check and the write: whether the discussion is locked,
+    the attempts under each throttle key, the one being made included ((count, oldest)),
+    when the writer's account was made, how many of its comments were approved, and
+    whether it wrote the same text lately."""
+
+    locked: bool
+    attempts: list[tuple[int, datetime | None]]
+    account_created: datetime
+    approved: int
+    repeated: bool
+
+
 def _paper_id(conn: Connection, arxiv_id: str) -> int:
     found = _papers.row_ids(conn, [arxiv_id]).get(arxiv_id)
     if found is None:
@@ -48,14 +76,32 @@ class CommentMethods:
     engine: Engine
 
     def post_comment(self, arxiv_id: str, values: dict[str, Any], mentions: Sequence[str],
-                     reply_to: Sequence[int] = ()) -> dict[str, Any]:
+                     reply_to: Sequence[int] = (), *,
+                     attempts: Sequence[tuple[str, datetime]] = (),
+                     repeat_since: datetime | None = None,
+                     admit: Callable[[PostFacts], str] | None = None) -> dict[str, Any]:
         """Store a comment (``values``: user_id, parent_id, body, html, body_hash, status)
         with the accounts its ``mentions`` name, and the notices of it (to the authors of
-        the comments in ``reply_to``, the mentioned, …: store/notices.py) in the same
-        transaction; the stored comment. NotFound: no paper."""
+        the comments in ``reply_to``, the mentioned, …: store/notices.py), in one
+        transaction; the stored comment. NotFound: no paper.
+
+        With ``admit``, an attempt is recorded under each of ``attempts`` ((throttle key,
+        counted since)), and ``admit`` is called with the PostFacts (texts repeated since
+        ``repeat_since``): it returns the comment's status, or raises, and then nothing
+        is kept, the attempts neither."""
         now = utcnow()
         with write_transaction(self.engine) as conn:
             paper_id = _paper_id(conn, arxiv_id)
+            if admit is not None:
+                counted = []
+                for key, since in attempts:
+                    _throttle.record(conn, key, now)
+                    counted.append(_throttle.count(conn, key, since))
+                created, approved, repeated = _comments.author_facts(
+                    conn, values["user_id"], values["body_hash"], repeat_since or now)
+                values = {**values, "status": admit(PostFacts(
+                    _comments.lock_of(conn, paper_id) is not None, counted, created,
+                    approved, repeated))}
             mentioned = _comments.users_named(conn, mentions)
             new_id = _comments.add(conn, {**values, "paper_id": paper_id,
                                           "created_at": now}, mentioned)
@@ -80,6 +126,15 @@ class CommentMethods:
                      if viewer_id is not None else set())
             return DiscussionView(found, held, voted, _comments.lock_of(conn, paper_id),
                                   frozenset(_notices.authors_of_paper(conn, paper_id)))
+
+    def paper_reader(self, arxiv_id: str, shown: Sequence[str], viewer_id: int
+                     ) -> PaperReader:
+        """What one reader adds to the page of ``arxiv_id`` (showing the papers ``shown``)
+        that every reader shares: one statement (store/page_readers.py)."""
+        with self.engine.connect() as conn:
+            found = _page_readers.reader_of(conn, arxiv_id, list(shown), viewer_id)
+        return PaperReader(frozenset(found["voted"]), frozenset(found["saved"]),
+                           frozenset(found["comment-voted"]), bool(found["held"]))
 
     def edit_comment(self, comment_id: int, values: dict[str, Any],
                      mentions: Sequence[str] | None = None) -> dict[str, Any]:
@@ -113,12 +168,6 @@ class CommentMethods:
         """Papers by their latest public comment, newest first, and how many there are."""
         with self.engine.connect() as conn:
             return _comments.discussed(conn, limit, offset)
-
-    def comment_author_facts(self, user_id: int, body_hash: str, since: datetime
-                             ) -> tuple[datetime, int, bool]:
-        """(account created, comments approved, same text posted since ``since``)."""
-        with self.engine.connect() as conn:
-            return _comments.author_facts(conn, user_id, body_hash, since)
 
     def report_comment(self, comment_id: int, user_id: int, reason: str) -> bool:
         with write_transaction(self.engine) as conn:

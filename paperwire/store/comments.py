@@ -11,7 +11,15 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from paperwire.store.comment_schema import (
     comment_mentions,

@@ -9,8 +9,12 @@ with Retry-After when over the rate limit).
 from __future__ import annotations
 
 import hashlib
+import re
+import secrets
 from collections.abc import Callable
-from typing import Annotated, Any
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Annotated, Any, NamedTuple
 
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
@@ -24,6 +28,7 @@ from paperwire import discussion
 from paperwire.discussion import MAX_BODY, MAX_REASON, ORDERS, DiscussionError, Throttled
 from paperwire.formats.comments_atom import comments_feed
 from paperwire.models import User
+from paperwire.store import PaperReader
 from paperwire.web.cards import card
 from paperwire.web.deps import Moderator, SiteDep, VerifiedUser, Viewer, moderator
 from paperwire.web.params import MAX_ROW_ID, Text, check_choice, parse_int, parse_page, read_form
@@ -49,53 +54,155 @@ def _call(work: Callable[[], Any]) -> Any:
                             ) from None
 
 
+@dataclass(frozen=True)
+class _Shared:
+    """A thread as every reader sees it (shaped for nobody), and whose its comments are."""
+
+    data: dict[str, Any]
+    written: dict[int, frozenset[int]]  # an account's id -> the ids of its comments
+
+
+def _shared(site: Site, arxiv_id: str, order: str, version: str, everything: bool
+            ) -> _Shared:
+    key = ("discussion", arxiv_id, order, version, everything)
+    found: _Shared | None = site.cache.get(key)
+    if found is None:
+        view = site.store.discussion_view(arxiv_id, everything=everything)
+        comments, count = discussion.thread(view, order)
+        written: dict[int, set[int]] = {}
+        for c in view.comments:
+            written.setdefault(c["user_id"], set()).add(c["id"])
+        found = _Shared({
+            "arxiv_id": arxiv_id, "comments": comments, "count": count, "locked": view.lock,
+            "order": order, "orders": list(ORDERS),
+            "feed": f"/papers/{arxiv_id}/discussion.atom",
+            "url": f"/papers/{arxiv_id}/discussion", "max_body": MAX_BODY,
+            # Changes with the thread (and anything else that moves the page).
+            "version": hashlib.sha1(version.encode()).hexdigest()[:16]},
+            {user: frozenset(ids) for user, ids in written.items()})
+        site.cache.put(key, found)
+    return found
+
+
 def discussion_data(site: Site, raw_id: str, viewer: User | None, order: str = "newest", *,
-                    visible: bool = False, version: str | None = None) -> dict[str, Any]:
+                    visible: bool = False, version: str | None = None,
+                    reader: PaperReader | None = None) -> dict[str, Any]:
     """A paper's thread as its page shows it (404 for a paper this viewer may not see;
     ``visible`` when the caller has already checked that, as the paper page has: two reads
     fewer on every page view; ``version``, the store's view version when the caller has
-    read it for this request already)."""
+    read it for this request already; ``reader``, what the viewer adds to the page when
+    the caller has read it).
+
+    Everyone's thread is read and shaped once per version (a moderator's, with what is
+    held and hidden, apart); a signed-in reader adds one read of their own votes and held
+    comments. Only a reader with comments waiting for approval gets a thread of their own."""
     check_choice(order, "order", ORDERS)
     arxiv_id = raw_id if visible else site.visible_id(raw_id, viewer)
     everything = bool(viewer and viewer.is_moderator)
-    version = version or site.store.view_version()
-    key = ("discussion", arxiv_id, order, version)
-    shared = site.cache.get(key) if viewer is None else None
-    if shared is None:
-        view = site.store.discussion_view(arxiv_id, viewer.id if viewer else None,
-                                          everything=everything)
+    shared = _shared(site, arxiv_id, order, version or site.store.view_version(), everything)
+    if viewer is None:
+        return shared.data
+    reader = reader or site.store.paper_reader(arxiv_id, (), viewer.id)
+    if reader.held and not everything:
+        view = site.store.discussion_view(arxiv_id, viewer.id)
         comments, count = discussion.thread(view, order, viewer)
-        shared = {"arxiv_id": arxiv_id, "comments": comments, "count": count,
-                  "locked": view.lock, "order": order, "orders": list(ORDERS),
-                  "feed": f"/papers/{arxiv_id}/discussion.atom",
-                  "url": f"/papers/{arxiv_id}/discussion", "max_body": MAX_BODY,
-                  # Changes with the thread (and anything else that moves the page).
-                  "version": hashlib.sha1(version.encode()).hexdigest()[:16]}
-        if viewer is None:
-            site.cache.put(key, shared)
-    return shared
+        return {**shared.data, "comments": comments, "count": count}
+    mine = shared.written.get(viewer.id, frozenset())
+    return {**shared.data,
+            "comments": discussion.for_reader(shared.data["comments"],
+                                              reader.comment_votes, mine)}
 
 
 _PLACEHOLDER = "\x00csrf\x00"  # no rendered text holds a NUL: Markdown output drops it
+_READER = f"reader{secrets.token_hex(12)}"  # marks a reader's part in the shared markup
+_READER_PART = re.compile(_READER + r"(\w+)\.(\d+)\.")
+_reader_parts: ContextVar[bool] = ContextVar("reader_parts", default=False)
+
+
+class Role(NamedTuple):
+    """What the discussion's markup shows of its reader, beyond each comment's own flags
+    (voted, mine, editable): the same for every reader in the role."""
+
+    verified: bool
+    is_moderator: bool
+
+
+@dataclass(frozen=True)
+class _Section:
+    """A thread's markup for one role: the text between its readers' parts, the parts'
+    (macro, comment id), and each part as rendered for each state of it (by the part's
+    place and the state: voted, or mine and editable), kept as met."""
+
+    texts: tuple[str, ...]
+    slots: tuple[tuple[str, int], ...]
+    rendered: dict[tuple[int, Any], str] = field(default_factory=dict)
+
+
+def _by_id(d: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    found: dict[int, dict[str, Any]] = {}
+    for top in d["comments"]:
+        found[top["id"]] = top
+        for reply in top["replies"]:
+            found[reply["id"]] = reply
+    return found
 
 
 def install(site: Site) -> None:
     """Give the templates ``discussion_html(d)``: the thread's section, rendered once per
-    version for every signed-out reader (200 comments take tens of milliseconds to render;
-    a page served from the cache, well under one), with the reader's CSRF token put in."""
-    def discussion_html(d: dict[str, Any]) -> Markup:
-        body = site.templates.get_template("_comments.html").module.discussion_body  # type: ignore[attr-defined]
-        if current_user() is not None:
-            return Markup(body(d))
-        key = ("discussion-html", d["arxiv_id"], d["order"], d["version"])
-        cached: str | None = site.cache.get(key)
-        if cached is None:
-            with csrf_as(_PLACEHOLDER):
-                cached = str(body(d))
-            site.cache.put(key, cached)
-        return Markup(cached.replace(_PLACEHOLDER, str(escape(csrf_token()))))
+    version and role (200 comments take tens of milliseconds to render; a page served
+    from the cache, well under one), with what differs between readers spliced in: the
+    state of each comment's vote button and own controls, and the reader's CSRF token.
+    ``reader_part`` marks those parts in the markup."""
+    made: list[Any] = []
 
-    site.templates.globals["discussion_html"] = discussion_html
+    def macros() -> Any:
+        # Made on first use, once install has added its globals.
+        if not made:
+            made.append(site.templates.get_template("_comments.html").module)
+        return made[0]
+
+    def reader_part(name: str, c: dict[str, Any], d: dict[str, Any], me: Role) -> Markup:
+        if _reader_parts.get():
+            return Markup(f"{_READER}{name}.{c['id']}.")
+        return Markup(getattr(macros(), name)(c, d, me))
+
+    def section(d: dict[str, Any], me: Role | None) -> _Section:
+        key = ("discussion-html", d["arxiv_id"], d["order"], d["version"], me)
+        found: _Section | None = site.cache.get(key)
+        if found is None:
+            marks = _reader_parts.set(True)
+            try:
+                with csrf_as(_PLACEHOLDER):
+                    parts = _READER_PART.split(str(macros().discussion_body(d, me)))
+            finally:
+                _reader_parts.reset(marks)
+            found = _Section(tuple(parts[0::3]),
+                             tuple(zip(parts[1::3], map(int, parts[2::3]), strict=True)))
+            site.cache.put(key, found)
+        return found
+
+    def discussion_html(d: dict[str, Any]) -> Markup:
+        user = current_user()
+        me = None if user is None else Role(user.verified, user.is_moderator)
+        comments = _by_id(d)
+        if me is not None and not me.is_moderator and any(
+                c["held"] for c in comments.values()):
+            return Markup(macros().discussion_body(d, me))  # their own held comments
+        kept = section(d, me)
+        out = [kept.texts[0]]
+        rendered = kept.rendered
+        for slot, (name, comment_id), text in zip(range(len(kept.slots)), kept.slots,
+                                                 kept.texts[1:], strict=True):
+            c = comments[comment_id]
+            key = (slot, c["voted"] if name == "comment_vote" else (c["mine"], c["editable"]))
+            part = rendered.get(key)
+            if part is None:
+                with csrf_as(_PLACEHOLDER):
+                    part = rendered[key] = str(getattr(macros(), name)(c, d, me))
+            out += (part, text)
+        return Markup("".join(out).replace(_PLACEHOLDER, str(escape(csrf_token()))))
+
+    site.templates.globals.update(discussion_html=discussion_html, reader_part=reader_part)
 
 
 def _feed_body(site: Site, arxiv_id: str) -> Callable[[str, str], bytes]:

@@ -32,7 +32,7 @@ from paperwire.search import (
 )
 from paperwire.settings import Settings
 from paperwire.sources.listing import ANNOUNCE_TYPES
-from paperwire.store import DayKind
+from paperwire.store import DayKind, PaperReader
 from paperwire.trending import TrendingParams, rank
 from paperwire.web.cards import (
     card,
@@ -296,6 +296,13 @@ def paper_and_data(site: Site, raw_id: str, similar: int = 6, viewer: User | Non
                    version: str | None = None) -> tuple[Paper, dict[str, Any]]:
     """``paper_data`` with the Paper itself (what the citation formats export); ``version``
     is the store's view version when the caller has read it already."""
+    paper, data, _ = _paper_for(site, raw_id, similar, viewer, version)
+    return paper, data
+
+
+def _paper_for(site: Site, raw_id: str, similar: int, viewer: User | None,
+               version: str | None) -> tuple[Paper, dict[str, Any], PaperReader | None]:
+    """``paper_and_data``, and what the signed-in ``viewer`` adds to the page."""
     try:
         arxiv_id, _ = parse_arxiv_id(raw_id)
     except InvalidRecord as exc:
@@ -313,13 +320,17 @@ def paper_and_data(site: Site, raw_id: str, similar: int = 6, viewer: User | Non
                                    and not (viewer and viewer.is_moderator)):
         raise HTTPException(404, f"no paper {arxiv_id} on this instance")
     if viewer is None:
-        return paper, shared
-    # The reader's own votes, on the paper and its neighbours, in one read.
-    nearest, voted = with_my_votes(site.store, shared["similar"], viewer, arxiv_id)
-    saved = arxiv_id in site.store.saved_ids(viewer.id, [arxiv_id])
-    return paper, {**shared, "community": {**shared["community"], "voted": arxiv_id in voted,
-                                           "saved": saved},
-                   "similar": nearest}
+        return paper, shared, None
+    # The reader's own votes and saves, on the paper and its neighbours, and on its
+    # comments, in one read.
+    reader = site.store.paper_reader(
+        arxiv_id, [arxiv_id, *(c["arxiv_id"] for c in shared["similar"])], viewer.id)
+    nearest = [{**c, "voted": c["arxiv_id"] in reader.voted,
+                "saved": c["arxiv_id"] in reader.saved} for c in shared["similar"]]
+    return paper, {**shared, "community": {**shared["community"],
+                                           "voted": arxiv_id in reader.voted,
+                                           "saved": arxiv_id in reader.saved},
+                   "similar": nearest}, reader
 
 
 def _paper_shared(site: Site, arxiv_id: str, similar: int, index: Hashable
@@ -378,9 +389,10 @@ def paper_with_discussion(site: Site, raw_id: str, viewer: User | None,
     """``paper_and_data`` with the paper's discussion (``discussion``), as its page shows:
     both keyed on one read of the view version."""
     version = site.store.view_version()
-    paper, data = paper_and_data(site, raw_id, viewer=viewer, version=version)
+    paper, data, reader = _paper_for(site, raw_id, 6, viewer, version)
     return paper, {**data, "discussion": discussion_data(site, paper.arxiv_id, viewer, order,
-                                                         visible=True, version=version)}
+                                                         visible=True, version=version,
+                                                         reader=reader)}
 
 
 # --- about --------------------------------------------------------------------------------
