@@ -13,6 +13,7 @@ than whatever survived a cut. The embedder is loaded on first use, once per proc
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import re
 import time
@@ -129,6 +130,35 @@ def check_filters(filters: Filters, extra_categories: Sequence[str] = ()) -> Non
 
 
 _WORD = re.compile(r"\w+")
+# The English stemmer only rewrites a word's ending: a stem and its (lowercased) words share
+# all but the stem's last two characters at most ("ability" → "abl"; "studies" → "studi").
+_STEM_SLACK = 2
+
+
+def candidate_words(terms: set[str]) -> re.Pattern[str] | None:
+    """The whole words of ASCII text that can stem to one of ``terms``: those starting with
+    a term less its last ``_STEM_SLACK`` characters (after any underscores, which the
+    analyser splits at). A superset; each is still stemmed.
+    None when a term is not ASCII (its words need not start like it)."""
+    if not terms or not all(t.isascii() for t in terms):
+        return None
+    prefixes = {t[:max(1, len(t) - _STEM_SLACK)] for t in terms}
+    alternatives = "|".join(sorted(map(re.escape, prefixes), key=len, reverse=True))
+    return re.compile(rf"(?<!\w)_*(?:{alternatives})\w*", re.IGNORECASE | re.ASCII)
+
+
+def matched_words(abstract: str, terms: set[str], words: re.Pattern[str] | None,
+                  stem: Callable[[str], str]) -> list[tuple[int, int]]:
+    """Where the words of ``abstract`` whose ``stem`` is among ``terms`` are; ``words`` is
+    ``candidate_words(terms)``."""
+    if not terms:
+        return []
+    # Most words of an abstract share no prefix with any term: only the words that start
+    # like one are stemmed. Outside ASCII a word and its stem may differ anywhere (case
+    # folding, accents), so such an abstract has every word stemmed.
+    found = (words.finditer(abstract) if words is not None and abstract.isascii()
+             else _WORD.finditer(abstract))
+    return [(m.start(), m.end()) for m in found if stem(m.group()) in terms]
 
 
 def _normalizer(scores: Any) -> Callable[[float], float]:
@@ -435,19 +465,22 @@ class Searcher:
         else:
             window = pool
         terms = set(analyse(text)) if text else set()
-        return [Hit(papers[r], s, w, m, self._snippet(papers[r].abstract, terms))
+        words = candidate_words(terms)
+        return [Hit(papers[r], s, w, m, self._snippet(papers[r].abstract, terms, words))
                 for r, s, w, m in window if r in papers]
 
-    def _snippet(self, abstract: str, terms: set[str], width: int = 320) -> Snippet:
-        marks = [(m.start(), m.end()) for m in _WORD.finditer(abstract)
-                 if terms and self._stem(m.group()) in terms] if terms else []
+    def _snippet(self, abstract: str, terms: set[str], words: re.Pattern[str] | None = None,
+                 width: int = 320) -> Snippet:
+        marks = matched_words(abstract, terms, words, self._stem)
         if len(abstract) <= width:
             return Snippet(abstract, tuple(marks))
         # The window of the abstract with the most matched words, cut at word boundaries.
         start = 0
         if marks:
-            best = max(range(len(marks)), key=lambda i: sum(
-                1 for a, _ in marks[i:] if a < marks[i][0] + width))
+            # The mark that starts the window holding the most marks (they are in order).
+            starts = [a for a, _ in marks]
+            best = max(range(len(marks)),
+                       key=lambda i: bisect.bisect_left(starts, starts[i] + width) - i)
             start = max(0, marks[best][0] - 40)
             start = abstract.rfind(" ", 0, start) + 1 if start else 0
         end = min(len(abstract), start + width)
