@@ -132,6 +132,11 @@ def with_my_votes(store: Store, cards: list[dict[str, Any]], viewer: User | None
 
 
 # --- card markup --------------------------------------------------------------------------
+# The fields of a search hit's card that change with the query. card_markup shows none of
+# them but the snippet, which it takes as an argument: kept cards leave them out.
+QUERY_FIELDS = frozenset({"score", "keyword_score", "meaning_score", "snippet", "highlights"})
+
+
 class Cache(Protocol):
     """A bounded, thread-safe map (web.site.ViewCache)."""
 
@@ -206,7 +211,8 @@ class KeptMarkup:
         self._templates = templates
         self._cache = cache
         self._slot = {"input": f"csrfslot{secrets.token_hex(12)}i",
-                      "token": f"csrfslot{secrets.token_hex(12)}t"}
+                      "token": f"csrfslot{secrets.token_hex(12)}t",
+                      "snippet": f"snippetslot{secrets.token_hex(12)}s"}
         self._split = re.compile("(" + "|".join(self._slot.values()) + ")")
         self._modules: dict[str, Any] = {}
 
@@ -220,7 +226,8 @@ class KeptMarkup:
             self._modules[template] = module
         return module
 
-    def _kept(self, key: Hashable | None, template: str, name: str, *args: Any) -> Markup:
+    def _kept(self, key: Hashable | None, template: str, name: str, *args: Any,
+              fill: Mapping[str, str] | None = None) -> Markup:
         helpers: Mapping[str, Any] = self._templates.globals
         if key is None or "csrf_input" not in helpers:
             # Nothing to key on, or an environment without the CSRF helpers: rendered as is.
@@ -231,16 +238,25 @@ class KeptMarkup:
             html = str(getattr(self._module(template), name)(*args))
             parts = tuple(self._split.split(html))
             self._cache.put(key, parts)
-        fill = {self._slot["input"]: str(escape(helpers["csrf_input"]())),
-                self._slot["token"]: str(escape(helpers["csrf_token"]()))}
-        return Markup("".join(fill.get(part, part) for part in parts))
+        filled = {self._slot["input"]: str(escape(helpers["csrf_input"]())),
+                  self._slot["token"]: str(escape(helpers["csrf_token"]())), **(fill or {})}
+        return Markup("".join(filled.get(part, part) for part in parts))
 
     def card(self, p: Mapping[str, Any], snippet: str | None = None,
              highlights: Sequence[Sequence[int]] | None = None) -> Markup:
-        """A paper's card (``card_markup`` in _macros.html)."""
-        key = (content_key(p, snippet, tuple(map(tuple, highlights)) if highlights else None)
-               if isinstance(p, Mapping) else None)
-        return self._kept(key, "_macros.html", "card_markup", p, snippet, highlights)
+        """A paper's card (``card_markup`` in _macros.html). A search hit's card is kept
+        without what changes with the query (``QUERY_FIELDS``): its snippet goes in per call,
+        as the CSRF token does, so a paper that many queries find is rendered once."""
+        mark = self._templates.filters.get("highlight")
+        if not isinstance(p, Mapping) or (snippet is not None and mark is None):
+            return self._kept(None, "_macros.html", "card_markup", p, snippet, highlights)
+        if "explanation" not in p:  # a trending card shows its score; a hit's does not
+            p = {k: v for k, v in p.items() if k not in QUERY_FIELDS}
+        if snippet is None:
+            return self._kept(content_key(p, False), "_macros.html", "card_markup", p)
+        slot = self._slot["snippet"]
+        return self._kept(content_key(p, True), "_macros.html", "card_markup", p,
+                          Markup(slot), None, fill={slot: str(mark(snippet, highlights))})
 
     def macro(self, template: str, name: str, *args: Any) -> Markup:
         """Macro ``name`` of ``template`` called with ``args``."""
