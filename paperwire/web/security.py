@@ -9,6 +9,9 @@ Exempt: requests with a Bearer token (a browser never adds one on its own) and p
 a prefix in ``app.state.csrf_exempt``. A Bearer token that names no valid token is a 401 at
 once, on any route, before the body is read.
 
+The app runs it inside ``Gateway``, the one ASGI layer in front of the routes, which also
+strips format suffixes, caps request bodies and adds the security headers.
+
 A response that looked at the signed-in user (``user_of``, ``current_user``, every typed
 dependency on the viewer) varies by who asked, so it goes out ``Cache-Control: private,
 no-store``, whatever the view: no cache, shared or not, keeps one user's page for another.
