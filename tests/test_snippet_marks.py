@@ -6,7 +6,7 @@ import random
 import re
 
 from paperwire.index.lexical import analyse
-from paperwire.search import candidate_words, matched_words
+from paperwire.index.snippets import candidate_words, matched_words
 from tests.shared_data import arxiv_records
 
 WORD = re.compile(r"\w+")
