@@ -13,6 +13,7 @@ than whatever survived a cut. The embedder is loaded on first use, once per proc
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import re
 import time
@@ -29,6 +30,7 @@ from paperwire.index.embedder import Embedder
 from paperwire.index.indexer import IndexPaths, document_text
 from paperwire.index.lexical import LexicalIndex, analyse, lexical_version
 from paperwire.index.minilm import DIM, MODEL
+from paperwire.index.snippets import candidate_words, matched_words
 from paperwire.index.vectors import VectorBackend
 from paperwire.models import Filters, Paper, name_tokens, paper_day
 from paperwire.settings import Settings
@@ -126,9 +128,6 @@ def check_filters(filters: Filters, extra_categories: Sequence[str] = ()) -> Non
     for name, day in (("since", filters.since), ("until", filters.until)):
         if day is not None and not 1678 <= day.year <= 2261:
             raise QueryError(f"--{name} {day} is outside the years 1678 to 2261")
-
-
-_WORD = re.compile(r"\w+")
 
 
 def _normalizer(scores: Any) -> Callable[[float], float]:
@@ -451,19 +450,22 @@ class Searcher:
         else:
             window = pool
         terms = set(analyse(text)) if text else set()
-        return [Hit(papers[r], s, w, m, self._snippet(papers[r].abstract, terms))
+        words = candidate_words(terms)
+        return [Hit(papers[r], s, w, m, self._snippet(papers[r].abstract, terms, words))
                 for r, s, w, m in window if r in papers]
 
-    def _snippet(self, abstract: str, terms: set[str], width: int = 320) -> Snippet:
-        marks = [(m.start(), m.end()) for m in _WORD.finditer(abstract)
-                 if terms and self._stem(m.group()) in terms] if terms else []
+    def _snippet(self, abstract: str, terms: set[str], words: re.Pattern[str] | None = None,
+                 width: int = 320) -> Snippet:
+        marks = matched_words(abstract, terms, words, self._stem)
         if len(abstract) <= width:
             return Snippet(abstract, tuple(marks))
         # The window of the abstract with the most matched words, cut at word boundaries.
         start = 0
         if marks:
-            best = max(range(len(marks)), key=lambda i: sum(
-                1 for a, _ in marks[i:] if a < marks[i][0] + width))
+            # The mark that starts the window holding the most marks (they are in order).
+            starts = [a for a, _ in marks]
+            best = max(range(len(marks)),
+                       key=lambda i: bisect.bisect_left(starts, starts[i] + width) - i)
             start = max(0, marks[best][0] - 40)
             start = abstract.rfind(" ", 0, start) + 1 if start else 0
         end = min(len(abstract), start + width)

@@ -18,7 +18,7 @@ from paperwire import discussion
 from paperwire.index.indexer import IndexPaths, update_index
 from paperwire.store import Store
 from paperwire.web.cards import KeptMarkup, content_key, frozen
-from paperwire.web.site import ViewCache
+from paperwire.web.site import ViewCache, highlight
 from tests.app import make_app
 from tests.helpers import csrf_in, paper, sign_in
 
@@ -224,3 +224,25 @@ def test_frozen_takes_nested_page_data() -> None:
     assert key is not None and key == frozen(({**data}, "May 1"))
     assert frozen(({**data, "meta": [["a", "c"]]}, "May 1")) != key
     assert frozen(({"s": {1, 2}},)) is None  # a set has no order: rendered, not kept
+
+
+HIT_MACROS = """{% macro card_markup(p, snippet=None, highlights=None) %}<p>{{ p.title }}
+{{ csrf_token() }}{% if snippet is not none %} <q>{{ snippet | highlight(highlights) }}</q>
+{% endif %}</p>{% endmacro %}"""
+
+
+def test_a_hit_card_is_kept_once_for_every_query_that_finds_it() -> None:
+    env = Environment(loader=DictLoader({"_macros.html": HIT_MACROS}), autoescape=True)
+    env.globals.update(csrf_input=lambda: "", csrf_token=lambda: "tok",
+                       current_user=lambda: None)
+    env.filters["highlight"] = highlight
+    cache = ViewCache(8)
+    cards = KeptMarkup(env, cache).card
+    hit = {"title": "T", "score": 0.5, "keyword_score": 1.0, "meaning_score": 0.2}
+    first = str(cards({**hit, "snippet": "a <b> c"}, "a <b> c", [[0, 1]]))
+    assert "<q><mark>a</mark> &lt;b&gt; c</q>" in first and "\ntok" in first
+    second = str(cards({**hit, "score": 0.9, "snippet": "x y"}, "x y", [[2, 3]]))
+    assert "<q>x <mark>y</mark></q>" in second and "&lt;b&gt;" not in second
+    assert len(cache._data) == 1  # one kept card for both queries
+    assert "<q>" not in str(cards(hit))  # a card shown without a snippet is another
+    assert "U" in str(cards({**hit, "title": "U"}, "s", None))

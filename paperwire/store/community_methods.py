@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine
 
@@ -18,6 +18,8 @@ from paperwire.links import CodeLink
 from paperwire.models import Candidate, ExternalVote, HarvestState, Paper, User, VoteState
 from paperwire.store import accounts as _accounts
 from paperwire.store import authors as _authors
+from paperwire.store import comments as _comments
+from paperwire.store import library as _library
 from paperwire.store import links as _links
 from paperwire.store import moderation as _moderation
 from paperwire.store import papers as _papers
@@ -33,6 +35,16 @@ from paperwire.store.database import (
 from paperwire.store.papers import WriteResult
 from paperwire.store.schema import papers as papers_table
 from paperwire.store.schema import votes as votes_table
+
+
+class CardParts(NamedTuple):
+    """What ``card_parts`` reads for a page of cards, by arXiv id."""
+
+    votes: dict[str, VoteState]
+    submissions: dict[str, dict[str, Any]]
+    authors: dict[str, list[dict[str, str]]]
+    comments: dict[str, int]
+    saved: set[str]
 
 
 class CommunityMethods:
@@ -59,6 +71,26 @@ class CommunityMethods:
         with self.engine.connect() as conn:
             return (_votes.vote_states(conn, ids, user_id),
                     _submissions.submissions_for(conn, ids))
+
+    def card_parts(self, arxiv_ids: Iterable[str], user_id: int | None = None) -> CardParts:
+        """All a page of cards shows beside the papers, on one connection: votes (and
+        whether ``user_id`` voted), submissions, author links, comment counts and, for a
+        ``user_id``, which of the papers they saved."""
+        ids = list(arxiv_ids)
+        with self.engine.connect() as conn:
+            return CardParts(_votes.vote_states(conn, ids, user_id),
+                             _submissions.submissions_for(conn, ids),
+                             _authors.authors_of(conn, ids), _comments.counts(conn, ids),
+                             _library.saved_ids(conn, user_id, ids) if user_id is not None
+                             else set())
+
+    def reader_marks(self, arxiv_ids: Iterable[str], user_id: int) -> tuple[set[str], set[str]]:
+        """Which of the papers ``user_id`` voted for, and which they saved: one connection."""
+        ids = list(arxiv_ids)
+        with self.engine.connect() as conn:
+            states = _votes.vote_states(conn, ids, user_id)
+            return ({i for i, state in states.items() if state.voted},
+                    _library.saved_ids(conn, user_id, ids))
 
     def upsert_external_votes(self, source: str, rows: Sequence[ExternalVote], *,
                               papers: Sequence[Paper] = (), state: HarvestState | None = None,

@@ -9,12 +9,11 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import Receive, Scope, Send
+from starlette.types import Scope
 
 from paperwire import accounts
 from paperwire.background import Runner
@@ -27,7 +26,6 @@ from paperwire.web.accounts import router as accounts_router
 from paperwire.web.admin import pages_router as admin_forms
 from paperwire.web.admin import router as admin_api
 from paperwire.web.api import router as api_router
-from paperwire.web.asgi import BodyLimit, HTTPMiddleware, editing_headers
 from paperwire.web.authors import install as install_authors
 from paperwire.web.citing import register_citation_formats
 from paperwire.web.community import pages_router as community_forms
@@ -44,7 +42,7 @@ from paperwire.web.notifications import install as install_notifications
 from paperwire.web.openapi import openapi_document
 from paperwire.web.pages import router as pages_router
 from paperwire.web.params import clean_parameters
-from paperwire.web.renderers import SuffixFormats
+from paperwire.web.security import Gateway
 from paperwire.web.security import install as install_accounts
 from paperwire.web.site import STATIC, Site, error_response
 from paperwire.web.stats import install as install_stats
@@ -61,19 +59,9 @@ VIEW_THREADS = 8
 log = logging.getLogger("paperwire.web")
 
 
-class SecurityHeaders(HTTPMiddleware):
-    """Headers every response carries (CSP, nosniff, referrer policy)."""
-
-    HEADERS = (("X-Content-Type-Options", "nosniff"), ("Content-Security-Policy", CSP),
-               ("Referrer-Policy", "same-origin"))
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        def add(headers: MutableHeaders) -> None:
-            for name, value in self.HEADERS:
-                if name not in headers:
-                    headers[name] = value
-
-        await self.app(scope, receive, editing_headers(send, add))
+# Headers every response carries.
+SECURITY_HEADERS = (("X-Content-Type-Options", "nosniff"), ("Content-Security-Policy", CSP),
+                    ("Referrer-Policy", "same-origin"))
 
 
 class CachedStatic(StaticFiles):
@@ -176,16 +164,14 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
                   description="Search and browse arXiv papers held by this instance.")
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     app.state.site = site
-    # Inside SecurityHeaders (added after it), so its 403s get those headers too.
     install_accounts(app, site)
-    # Outside the accounts middleware, whose CSRF check reads form bodies: no body is read
-    # past the cap. Routes that take uploads add {path prefix: bytes} to body_limits.
+    # One layer: format suffix, security headers, body cap (no body is read past it, the
+    # CSRF check's included), user and CSRF. Upload routes add {path prefix: bytes} to
+    # body_limits.
     app.state.body_limits = {}
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes, error_page=error_response,
+    app.add_middleware(Gateway, formats=site.formats, headers=SECURITY_HEADERS,
+                       limit=settings.max_body_bytes, error_page=error_response,
                        larger=app.state.body_limits)
-    app.add_middleware(SecurityHeaders)
-    # Outermost: the rest see the path without its format suffix.
-    app.add_middleware(SuffixFormats, formats=site.formats)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _bad_parameters)
     app.add_exception_handler(IndexDamaged, _index_damaged)

@@ -73,12 +73,24 @@ class BodyLimit(HTTPMiddleware):
         return self.larger[max(matches, key=len)] if matches else self.limit
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        await self.capped(scope, receive, send, self.app, sending, lambda: started)
+
+    async def capped(self, scope: Scope, receive: Receive, send: Send, app: ASGIApp,
+                     sending: Send, started: Callable[[], bool]) -> None:
+        """Run ``app`` with ``receive`` capped, its answer going out through ``sending``
+        (which ``started`` says has begun a response); a 413 goes out through ``send``."""
         limit = self.limit_for(scope.get("path", ""))
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             await self._refuse(scope, receive, send, limit)
             return
-        started = False
         seen = 0
 
         async def counting() -> Message:
@@ -90,15 +102,10 @@ class BodyLimit(HTTPMiddleware):
                     raise BodyTooLarge(limit)
             return message
 
-        async def sending(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
         try:
-            await self.app(scope, counting, sending)
+            await app(scope, counting, sending)
         except BodyTooLarge:
-            if started:
+            if started():
                 raise
             await self._refuse(scope, receive, send, limit)
 

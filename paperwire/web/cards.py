@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -64,20 +64,21 @@ def community_data(view: PaperView) -> dict[str, Any]:
 
 def with_votes(store: Store, cards: list[dict[str, Any]], viewer: User | None = None
                ) -> list[dict[str, Any]]:
-    """Cards (search hits, similar papers) with their vote counts and who submitted them,
-    and, for a signed-in ``viewer``, whether they voted: two indexed reads for the page."""
-    states, submitted = store.card_states((c["arxiv_id"] for c in cards),
-                                          viewer.id if viewer else None)
-    with_author_links(store, cards)
-    _with_comments(store, cards)
+    """Cards (search hits, similar papers) with their vote counts, who submitted them,
+    their author links and comment counts, and, for a signed-in ``viewer``, whether they
+    voted and saved each: one connection for the page."""
+    parts = store.card_parts((c["arxiv_id"] for c in cards), viewer.id if viewer else None)
+    _author_links(cards, parts.authors)
     for c in cards:
-        c["submitted_by"] = (submitted.get(c["arxiv_id"]) or {}).get("submitted_by")
-        state = states.get(c["arxiv_id"])
+        arxiv_id = c["arxiv_id"]
+        c["comment_count"] = parts.comments.get(arxiv_id, 0)
+        c["submitted_by"] = (parts.submissions.get(arxiv_id) or {}).get("submitted_by")
+        state = parts.votes.get(arxiv_id)
         c["votes"] = state.votes if state else 0
         c["external"] = state.external if state else 0
         c["voted"] = bool(state and state.voted)
-    if viewer is not None:
-        with_saved(store, cards, viewer)
+        if viewer is not None:
+            c["saved"] = arxiv_id in parts.saved
     return cards
 
 
@@ -109,7 +110,11 @@ def with_submitters(store: Store, cards: list[dict[str, Any]]) -> list[dict[str,
 def with_author_links(store: Store, cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Cards with ``author_links``: each author as written, with their identity's page
     (``/authors/<slug>``), in one read; papers not linked yet get plain names."""
-    found = store.authors_of(c["arxiv_id"] for c in cards)
+    return _author_links(cards, store.authors_of(c["arxiv_id"] for c in cards))
+
+
+def _author_links(cards: list[dict[str, Any]], found: Mapping[str, list[dict[str, str]]]
+                  ) -> list[dict[str, Any]]:
     for c in cards:
         links = found.get(c["arxiv_id"])
         c["author_links"] = ([{"name": a["name"], "url": f"/authors/{a['slug']}"}
@@ -124,14 +129,17 @@ def with_my_votes(store: Store, cards: list[dict[str, Any]], viewer: User | None
     the ids among them and ``also`` the viewer voted for, in one read."""
     if viewer is None:
         return cards, set()
-    mine = store.vote_states([*also, *(c["arxiv_id"] for c in cards)], viewer.id)
-    voted = {i for i, state in mine.items() if state.voted}
-    saved = store.saved_ids(viewer.id, [c["arxiv_id"] for c in cards])
+    voted, saved = store.reader_marks([*also, *(c["arxiv_id"] for c in cards)], viewer.id)
     return [{**c, "voted": c["arxiv_id"] in voted, "saved": c["arxiv_id"] in saved}
             for c in cards], voted
 
 
 # --- card markup --------------------------------------------------------------------------
+# The fields of a search hit's card that change with the query. card_markup shows none of
+# them but the snippet, which it takes as an argument: kept cards leave them out.
+QUERY_FIELDS = frozenset({"score", "keyword_score", "meaning_score", "snippet", "highlights"})
+
+
 class Cache(Protocol):
     """A bounded, thread-safe map (web.site.ViewCache)."""
 
@@ -206,7 +214,8 @@ class KeptMarkup:
         self._templates = templates
         self._cache = cache
         self._slot = {"input": f"csrfslot{secrets.token_hex(12)}i",
-                      "token": f"csrfslot{secrets.token_hex(12)}t"}
+                      "token": f"csrfslot{secrets.token_hex(12)}t",
+                      "snippet": f"snippetslot{secrets.token_hex(12)}s"}
         self._split = re.compile("(" + "|".join(self._slot.values()) + ")")
         self._modules: dict[str, Any] = {}
 
@@ -220,7 +229,8 @@ class KeptMarkup:
             self._modules[template] = module
         return module
 
-    def _kept(self, key: Hashable | None, template: str, name: str, *args: Any) -> Markup:
+    def _kept(self, key: Hashable | None, template: str, name: str, *args: Any,
+              fill: Mapping[str, str] | None = None) -> Markup:
         helpers: Mapping[str, Any] = self._templates.globals
         if key is None or "csrf_input" not in helpers:
             # Nothing to key on, or an environment without the CSRF helpers: rendered as is.
@@ -231,16 +241,26 @@ class KeptMarkup:
             html = str(getattr(self._module(template), name)(*args))
             parts = tuple(self._split.split(html))
             self._cache.put(key, parts)
-        fill = {self._slot["input"]: str(escape(helpers["csrf_input"]())),
-                self._slot["token"]: str(escape(helpers["csrf_token"]()))}
-        return Markup("".join(fill.get(part, part) for part in parts))
+        filled = {self._slot["input"]: str(escape(helpers["csrf_input"]())),
+                  self._slot["token"]: str(escape(helpers["csrf_token"]())), **(fill or {})}
+        return Markup("".join(filled.get(part, part) for part in parts))
 
     def card(self, p: Mapping[str, Any], snippet: str | None = None,
              highlights: Sequence[Sequence[int]] | None = None) -> Markup:
-        """A paper's card (``card_markup`` in _macros.html)."""
-        key = (content_key(p, snippet, tuple(map(tuple, highlights)) if highlights else None)
-               if isinstance(p, Mapping) else None)
-        return self._kept(key, "_macros.html", "card_markup", p, snippet, highlights)
+        """A paper's card (``card_markup`` in _macros.html). A search hit's card is kept
+        without what changes with the query (``QUERY_FIELDS``): its snippet goes in per call,
+        as the CSRF token does, so a paper that many queries find is rendered once."""
+        mark: Callable[..., Any] | None = self._templates.filters.get("highlight")
+        if not isinstance(p, Mapping) or (snippet is not None and mark is None):
+            return self._kept(None, "_macros.html", "card_markup", p, snippet, highlights)
+        if "explanation" not in p:  # a trending card shows its score; a hit's does not
+            p = {k: v for k, v in p.items() if k not in QUERY_FIELDS}
+        if snippet is None:
+            return self._kept(content_key(p, False), "_macros.html", "card_markup", p)
+        slot = self._slot["snippet"]
+        assert mark is not None
+        return self._kept(content_key(p, True), "_macros.html", "card_markup", p,
+                          Markup(slot), None, fill={slot: str(mark(snippet, highlights))})
 
     def macro(self, template: str, name: str, *args: Any) -> Markup:
         """Macro ``name`` of ``template`` called with ``args``."""

@@ -206,16 +206,20 @@ class SuffixFormats(HTTPMiddleware):
         self.formats = formats
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope.get("path", "")
-        if (scope["method"] in ("GET", "HEAD")
-                and not path.startswith(("/api/", "/static/"))):
-            fmt = self.formats.by_suffix(path)
-            if fmt is not None:
-                bare = path[:-len(fmt.suffix)]
-                bare = "/" if bare == "/index" else bare
-                scope.setdefault("state", {}).update(format=fmt.name, requested_path=path)
-                scope = {**scope, "path": bare, "raw_path": bare.encode()}
-        await self.app(scope, receive, send)
+        await self.app(strip_suffix(scope, self.formats), receive, send)
+
+
+def strip_suffix(scope: Scope, formats: Registry) -> Scope:
+    """``scope`` with a registered format suffix taken off its path (see SuffixFormats)."""
+    path: str = scope.get("path", "")
+    if scope["method"] in ("GET", "HEAD") and not path.startswith(("/api/", "/static/")):
+        fmt = formats.by_suffix(path)
+        if fmt is not None:
+            bare = path[:-len(fmt.suffix)]
+            bare = "/" if bare == "/index" else bare
+            scope.setdefault("state", {}).update(format=fmt.name, requested_path=path)
+            return {**scope, "path": bare, "raw_path": bare.encode()}
+    return scope
 
 
 V = TypeVar("V", bound=Callable[..., "Page | Response"])

@@ -9,6 +9,9 @@ Exempt: requests with a Bearer token (a browser never adds one on its own) and p
 a prefix in ``app.state.csrf_exempt``. A Bearer token that names no valid token is a 401 at
 once, on any route, before the body is read.
 
+The app runs it inside ``Gateway``, the one ASGI layer in front of the routes, which also
+strips format suffixes, caps request bodies and adds the security headers.
+
 A response that looked at the signed-in user (``user_of``, ``current_user``, every typed
 dependency on the viewer) varies by who asked, so it goes out ``Cache-Control: private,
 no-store``, whatever the view: no cache, shared or not, keeps one user's page for another.
@@ -16,10 +19,12 @@ no-store``, whatever the view: no cache, shared or not, keeps one user's page fo
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -31,14 +36,15 @@ from fastapi import FastAPI, Request
 from markupsafe import Markup, escape
 from starlette.datastructures import MutableHeaders
 from starlette.responses import Response
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from paperwire import accounts
 from paperwire.models import User
 from paperwire.settings import Settings
 from paperwire.signing import secret_key
-from paperwire.web.asgi import HTTPMiddleware, editing_headers
+from paperwire.web.asgi import BodyLimit, ErrorPage, HTTPMiddleware
 from paperwire.web.params import MAX_FORM_BYTES
+from paperwire.web.renderers import Registry, strip_suffix
 from paperwire.web.site import Site, error_response
 
 SESSION_COOKIE = "pw_session"
@@ -110,14 +116,32 @@ def user_of(request: Request) -> User | None:
 
 
 # --- cookies --------------------------------------------------------------------------------
+_PLAIN_VALUE = re.compile(r"[A-Za-z0-9_-]+")
+
+
 def _cookie(name: str, value: str, settings: Settings, max_age: int | None) -> str:
+    secure = settings.base_url.startswith("https:")
+    if _PLAIN_VALUE.fullmatch(value):
+        # A value that needs no quoting (every token here) is put before the attributes
+        # SimpleCookie wrote once for its kind of cookie: building one is most of a request's
+        # cookie time.
+        return f"{name}={value}{_cookie_attributes(name, secure, max_age)}"
+    return _simple_cookie(name, value, secure, max_age)
+
+
+@functools.lru_cache(maxsize=64)
+def _cookie_attributes(name: str, secure: bool, max_age: int | None) -> str:
+    return _simple_cookie(name, "x", secure, max_age)[len(name) + 2:]
+
+
+def _simple_cookie(name: str, value: str, secure: bool, max_age: int | None) -> str:
     cookie: SimpleCookie = SimpleCookie()
     cookie[name] = value
     morsel = cookie[name]
     morsel["path"] = "/"
     morsel["httponly"] = True
     morsel["samesite"] = "Lax"
-    if settings.base_url.startswith("https:"):
+    if secure:
         morsel["secure"] = True
     if max_age is not None:
         morsel["max-age"] = max_age
@@ -178,10 +202,61 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replayed
 
 
+class ResponseEdits:
+    """What goes into a response's headers on its way out: ``always`` (the security
+    headers), and once the reader is known (``reader``), their cookies and cache policy."""
+
+    __slots__ = ("always", "cookies", "viewer", "started")
+
+    def __init__(self, always: Sequence[tuple[bytes, bytes]] = ()) -> None:
+        self.always = always
+        self.cookies: Sequence[str] = ()
+        self.viewer: _Viewer | None = None
+        self.started = False
+
+    def reader(self, cookies: Sequence[str], viewer: _Viewer) -> None:
+        self.cookies, self.viewer = cookies, viewer
+
+    def sender(self, send: Send) -> Send:
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.started = True
+                self.edit(message)
+            await send(message)
+
+        return sending
+
+    def edit(self, message: Message) -> None:
+        headers = MutableHeaders(scope=message)
+        viewer = self.viewer
+        if viewer is not None:
+            for cookie in self.cookies:
+                headers.append("set-cookie", cookie)
+            if viewer.read and viewer.user is not None:
+                headers["cache-control"] = "private, no-store"
+            # Pages carry this browser's CSRF token: never for a shared cache.
+            elif (headers.get("content-type", "").startswith("text/html")
+                    and "cache-control" not in headers):
+                headers["cache-control"] = "private"
+        if self.always:
+            raw = headers.raw
+            present = {name for name, _ in raw}
+            raw.extend(h for h in self.always if h[0] not in present)
+
+
 class AccountsMiddleware(HTTPMiddleware):
     """Resolves the user, checks CSRF on unsafe methods, and hands out the CSRF cookie."""
 
+    _key: tuple[Settings, bytes] | None = None
+
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        edits = ResponseEdits()
+        await self.admit(scope, receive, send, edits.sender(send), edits)
+
+    async def admit(self, scope: Scope, receive: Receive, send: Send, sending: Send,
+                    edits: ResponseEdits) -> None:
+        """Resolve the user and check CSRF, then run the app; ``sending`` applies ``edits``
+        (this reader's part is recorded there), a 401 goes out through ``send``."""
         request = Request(scope)
         site: Site = request.app.state.site
         settings: Settings = site.settings
@@ -210,7 +285,7 @@ class AccountsMiddleware(HTTPMiddleware):
             session = session if user is not None else ""
         raw = request.cookies.get(CSRF_COOKIE)
         new_raw = None if _valid_raw(raw) else secrets.token_urlsafe(24)
-        token = _csrf_for(secret_key(settings).encode(), raw or new_raw or "", session)
+        token = _csrf_for(self._secret(settings), raw or new_raw or "", session)
         viewer = _Viewer(user)
         state.update(user=user, viewer=viewer, csrf_token=token,
                      auth="token" if bearer is not None else ("session" if user else None))
@@ -218,14 +293,20 @@ class AccountsMiddleware(HTTPMiddleware):
         _csrf.set(token)
         if new_raw is not None:
             extra_cookies.append(_cookie(CSRF_COOKIE, new_raw, settings, None))
-        send = self._sending(send, extra_cookies, viewer)
+        edits.reader(extra_cookies, viewer)
         if (scope["method"] in UNSAFE_METHODS and bearer is None
                 and not self._exempt(request)):
             sent, receive = await self._sent_token(request, receive)
             if new_raw is not None or not sent or not hmac.compare_digest(sent, token):
-                await self._refuse(request, scope, receive, send)
+                await self._refuse(request, scope, receive, sending)
                 return
-        await self.app(scope, receive, send)
+        await self.app(scope, receive, sending)
+
+    def _secret(self, settings: Settings) -> bytes:
+        # Read once per app: resolving the home's path for it was a third of this middleware.
+        if self._key is None or self._key[0] is not settings:
+            self._key = (settings, secret_key(settings).encode())
+        return self._key[1]
 
     @staticmethod
     def _exempt(request: Request) -> bool:
@@ -263,26 +344,42 @@ class AccountsMiddleware(HTTPMiddleware):
             "reload the page and try again")
         await response(scope, receive, send)
 
-    @staticmethod
-    def _sending(send: Send, cookies: list[str], viewer: _Viewer) -> Send:
-        def edit(headers: MutableHeaders) -> None:
-            for cookie in cookies:
-                headers.append("set-cookie", cookie)
-            if viewer.read and viewer.user is not None:
-                headers["cache-control"] = "private, no-store"
-            # Pages carry this browser's CSRF token: never for a shared cache.
-            elif (headers.get("content-type", "").startswith("text/html")
-                    and "cache-control" not in headers):
-                headers["cache-control"] = "private"
 
-        return editing_headers(send, edit)
+class Gateway(HTTPMiddleware):
+    """All a request meets before its route, as one ASGI layer (each layer was a cost of its
+    own): the format suffix (renderers.strip_suffix), the headers every response carries
+    (``headers``), the body cap (asgi.BodyLimit) and the user and CSRF check
+    (AccountsMiddleware); it behaves as those four stacked in that order, outermost first.
+    A 413 carries the headers but nothing of the reader, as the cap sat outside accounts."""
+
+    def __init__(self, app: ASGIApp, formats: Registry, headers: Sequence[tuple[str, str]],
+                 limit: int, error_page: ErrorPage,
+                 larger: Mapping[str, int] | None = None) -> None:
+        super().__init__(app)
+        self.formats = formats
+        self.headers = tuple((n.lower().encode("latin-1"), v.encode("latin-1"))
+                             for n, v in headers)
+        self.accounts = AccountsMiddleware(app)
+        self.body = BodyLimit(self.accounts, limit, error_page, larger)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope = strip_suffix(scope, self.formats)
+        secured = ResponseEdits(self.headers)  # what a 401 or 413 gets
+        edits = ResponseEdits(self.headers)
+        sending = edits.sender(send)
+
+        async def admit(scope: Scope, receive: Receive, _: Send) -> None:
+            await self.accounts.admit(scope, receive, secured.sender(send), sending, edits)
+
+        await self.body.capped(scope, receive, secured.sender(send), admit, sending,
+                               lambda: edits.started)
 
 
 def install(app: FastAPI, site: Site) -> None:
-    """Register the middleware, the Jinja globals and the (initially empty) exempt paths."""
+    """Register the Jinja globals and the (initially empty) exempt paths; the checks
+    themselves run in the ``Gateway`` the app adds."""
     if not hasattr(app.state, "csrf_exempt"):
         app.state.csrf_exempt = set()
     site.templates.globals.update(csrf_input=csrf_input, csrf_token=csrf_token,
                                   current_user=current_user)
-    app.add_middleware(AccountsMiddleware)
 

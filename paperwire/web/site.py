@@ -46,7 +46,8 @@ class Site:
         self.templates = Environment(
             loader=FileSystemLoader(HERE / "templates"),
             autoescape=select_autoescape(["html", "xml"], default=True),
-            trim_blocks=True, lstrip_blocks=True)
+            # Templates ship with the package: not a stat of each one a page uses per request.
+            trim_blocks=True, lstrip_blocks=True, auto_reload=False)
         self.templates.globals["static"] = self.static_url
         self.templates.filters["highlight"] = highlight
         install_math_filters(self.templates)
