@@ -17,7 +17,7 @@ from paperwire.signals import import_hf_daily
 from paperwire.sources.hf_daily import HfDailySource
 from paperwire.store import Store
 from paperwire.store.database import _alembic_config
-from tests.app import load_corpus, make_settings
+from tests.app import load_corpus, make_app, make_settings
 from tests.helpers import paper
 from tests.shared_data import arxiv_records
 
@@ -126,3 +126,39 @@ def test_the_cli_searches_papers_with_code(tmp_path: Path, database_url: str) ->
         env={"PAPERWIRE_EMBEDDER": "none"})
     assert result.exit_code == 0, result.output
     assert [h["arxiv_id"] for h in json.loads(result.output)["hits"]] == ["2501.00001"]
+
+
+def test_cards_and_the_paper_page_show_code_links(tmp_path: Path, database_url: str) -> None:
+    with make_app(tmp_path, database_url, index=True, papers=[
+            paper("2501.00001", abstract="Sparse attention. https://github.com/s/attn",
+                  comments="Project page: https://s.github.io/attn"),
+            paper("2501.00002", abstract="Sparse attention without code.")]) as built:
+        client = built.client()
+        page = client.get("/papers/2501.00001")
+        assert 'class="code-link" href="https://github.com/s/attn"' in page.text
+        assert 'class="project-link" href="https://s.github.io/attn"' in page.text
+        data = client.get("/papers/2501.00001.json").json()
+        assert [link["url"] for link in data["paper"]["code"]] == [
+            "https://github.com/s/attn", "https://s.github.io/attn"]
+        hits = client.get("/search.json", params={"q": "sparse attention",
+                                                  "mode": "lexical"}).json()
+        by_id = {h["arxiv_id"]: h for h in hits["hits"]}
+        assert by_id["2501.00001"]["code"][0]["kind"] == "code"
+        assert by_id["2501.00002"]["code"] == []
+        listing = client.get("/search", params={"q": "sparse attention", "mode": "lexical"})
+        assert listing.text.count('class="code-link"') == 1
+
+
+def test_has_code_filters_the_search_page_and_the_api(tmp_path: Path, database_url: str
+                                                      ) -> None:
+    with make_app(tmp_path, database_url, index=True, papers=[
+            paper("2501.00001", abstract="Sparse attention. https://github.com/s/attn"),
+            paper("2501.00002", abstract="Sparse attention without code.")]) as built:
+        client = built.client()
+        page = client.get("/search.json", params={"q": "sparse attention", "code": "1",
+                                                  "mode": "lexical"}).json()
+        assert [h["arxiv_id"] for h in page["hits"]] == ["2501.00001"] and page["code"]
+        api = client.get("/api/search", params={"q": "sparse attention", "code": "true",
+                                                "mode": "lexical"}).json()
+        assert [h["arxiv_id"] for h in api["hits"]] == ["2501.00001"]
+        assert client.get("/search", params={"q": "x", "code": "yes"}).status_code == 400

@@ -45,6 +45,7 @@ class CardParts(NamedTuple):
     authors: dict[str, list[dict[str, str]]]
     comments: dict[str, int]
     saved: set[str]
+    links: dict[str, list[CodeLink]]
 
 
 class CommunityMethods:
@@ -74,15 +75,15 @@ class CommunityMethods:
 
     def card_parts(self, arxiv_ids: Iterable[str], user_id: int | None = None) -> CardParts:
         """All a page of cards shows beside the papers, on one connection: votes (and
-        whether ``user_id`` voted), submissions, author links, comment counts and, for a
-        ``user_id``, which of the papers they saved."""
+        whether ``user_id`` voted), submissions, author links, comment counts, code links
+        and, for a ``user_id``, which of the papers they saved."""
         ids = list(arxiv_ids)
         with self.engine.connect() as conn:
             return CardParts(_votes.vote_states(conn, ids, user_id),
                              _submissions.submissions_for(conn, ids),
                              _authors.authors_of(conn, ids), _comments.counts(conn, ids),
                              _library.saved_ids(conn, user_id, ids) if user_id is not None
-                             else set())
+                             else set(), _links.links_of(conn, ids))
 
     def reader_marks(self, arxiv_ids: Iterable[str], user_id: int) -> tuple[set[str], set[str]]:
         """Which of the papers ``user_id`` voted for, and which they saved: one connection."""

@@ -56,12 +56,15 @@ def search(site: SiteDep, viewer: Viewer,
                ge=1, le=2**31 - 1, description="search inside this collection")] = None,
            library: Annotated[str | None, Query(
                pattern="^mine$", description="mine: search inside your library")] = None,
+           code: Annotated[bool, Query(
+               description="only papers with a code link (abstract, comments or a signal)")
+                           ] = False,
            ) -> dict[str, Any]:
     try:
         return search_data(site, q, categories=tuple(category or ()), since=since,
                                  until=until, author=author, sort=sort, mode=mode,
                                  page=page, per_page=per_page, viewer=viewer,
-                                 collection=collection, mine=library == "mine")
+                                 collection=collection, mine=library == "mine", code=code)
     except QueryError as exc:
         raise HTTPException(400, str(exc)) from None
 

@@ -77,6 +77,7 @@ def with_votes(store: Store, cards: list[dict[str, Any]], viewer: User | None = 
         c["votes"] = state.votes if state else 0
         c["external"] = state.external if state else 0
         c["voted"] = bool(state and state.voted)
+        c["code"] = [link.to_dict() for link in parts.links.get(arxiv_id, ())]
         if viewer is not None:
             c["saved"] = arxiv_id in parts.saved
     return cards
@@ -101,9 +102,11 @@ def with_submitters(store: Store, cards: list[dict[str, Any]]) -> list[dict[str,
     """Cards with ``submitted_by`` (None for harvested papers or hidden submissions). A new
     submission always writes its paper, so cached listings keyed on the data version see it."""
     found = store.submissions_for(c["arxiv_id"] for c in cards)
+    links = store.links_of(c["arxiv_id"] for c in cards)
     _with_comments(store, cards)
     for c in cards:
         c["submitted_by"] = (found.get(c["arxiv_id"]) or {}).get("submitted_by")
+        c["code"] = [link.to_dict() for link in links.get(c["arxiv_id"], ())]
     return with_author_links(store, cards)
 
 

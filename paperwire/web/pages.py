@@ -212,7 +212,7 @@ def search_listing(site: Site, q: str, *, categories: tuple[str, ...] = (),
                    author: str | None = None, sort: str = "relevance",
                    mode: str | None = None, page: int = 1, per_page: int = SEARCH_PER_PAGE,
                    viewer: User | None = None, collection: int | None = None,
-                   mine: bool = False) -> Listing:
+                   mine: bool = False, code: bool = False) -> Listing:
     """One page of search results, each with its votes; QueryError (a 400) says what to
     change."""
     mode = mode or ("lexical" if site.settings.embedder == "none" else "hybrid")
@@ -226,7 +226,7 @@ def search_listing(site: Site, q: str, *, categories: tuple[str, ...] = (),
         "sort": sort, "mode": mode, "modes": list(MODES), "sorts": list(SORTS),
         "page": page, "per_page": per_page, "hits": [], "notes": [], "took_ms": 0.0,
         "prev_url": None, "next_url": None, "collection": collection,
-        "library": "mine" if mine else None,
+        "library": "mine" if mine else None, "code": code,
     }
     if not q.strip():
         return Listing(data, [])
@@ -234,7 +234,8 @@ def search_listing(site: Site, q: str, *, categories: tuple[str, ...] = (),
     if offset + per_page > MAX_RESULTS:
         raise QueryError(f"results go {MAX_RESULTS:,} deep; page {page} is too far")
     # One extra hit tells whether a next page exists without counting every match.
-    filters = Filters(categories=categories, since=since, until=until, author=author or None)
+    filters = Filters(categories=categories, since=since, until=until, author=author or None,
+                      code=code)
     limit = min(per_page + 1, MAX_RESULTS - offset)
     if collection is not None or mine:  # inside a library: see web/library_search.py
         results = scoped_results(site, q, viewer, collection, mine, mode=mode, sort=sort,
@@ -248,7 +249,7 @@ def search_listing(site: Site, q: str, *, categories: tuple[str, ...] = (),
     params: dict[str, Any] = {"q": q, "category": list(categories), "since": data["since"],
                               "until": data["until"], "author": author, "sort": sort,
                               "mode": mode, "collection": collection,
-                              "library": "mine" if mine else None}
+                              "library": "mine" if mine else None, "code": "1" if code else None}
     params = {k: v for k, v in params.items() if v}
     if page > 1:
         data["prev_url"] = "/search?" + urlencode({**params, "page": page - 1}, doseq=True)
@@ -265,7 +266,7 @@ def search_data(site: Site, q: str, **options: Any) -> dict[str, Any]:
 
 @page_route(router, "/search")
 def search_page(request: Request) -> Page:
-    """?q=words&category=cs.CL&since=&until=&author=&sort=&mode=&page=; as a feed, the
+    """?q=words&category=cs.CL&since=&until=&author=&code=1&sort=&mode=&page=; as a feed, the
     first FEED_SIZE hits."""
     args = search_args(request.query_params)
     as_feed = format_of(request) == "atom"
@@ -350,8 +351,11 @@ def _paper_shared(site: Site, arxiv_id: str, similar: int, index: Hashable
     # Votes change more often than neighbours: added to a copy, under this entry's key.
     nearest = with_votes(site.store, [dict(c) for c in nearest])
     path = f"/papers/{arxiv_id}"
+    shown = with_author_links(site.store, [card(view.paper)])[0]
+    shown["code"] = [link.to_dict() for link in
+                     site.store.links_of([arxiv_id]).get(arxiv_id, ())]
     return view.paper, {
-        "paper": with_author_links(site.store, [card(view.paper)])[0], "similar": nearest,
+        "paper": shown, "similar": nearest,
         "short_date": short_day(paper_day(view.paper)), "hidden": view.hidden,
         "community": community_data(view), "vote_history": vote_history(site, arxiv_id),
         "listings": site.store.listing_entries(arxiv_id),

@@ -148,8 +148,9 @@ def search_args(q: QueryParams) -> dict[str, Any]:
                   if q.get("collection") else None)
     mine = check_choice(q["library"], "library", ("mine",)) == "mine" if q.get("library") \
         else False
+    code = check_choice(q["code"], "code", ("1", "0")) == "1" if q.get("code") else False
     return {"q": text, "categories": tuple(dict.fromkeys(categories)),
-            "collection": collection, "mine": mine,
+            "collection": collection, "mine": mine, "code": code,
             "since": since, "until": until, "author": author,
             "sort": sort, "mode": mode, "page": parse_page(q.get("page"))}
 
