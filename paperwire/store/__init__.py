@@ -48,6 +48,7 @@ from paperwire.store.listing_entries import DayKind
 from paperwire.store.mail_methods import MailMethods
 from paperwire.store.notice_methods import NoticeMethods
 from paperwire.store.paper_lookup import PaperLookupMethods
+from paperwire.store.recommend_methods import RecommendMethods
 from paperwire.store.papers import WriteResult
 from paperwire.store.schema import embeddings as embeddings_table
 from paperwire.store.schema import papers as papers_table
@@ -95,7 +96,7 @@ def _data_version(conn: Connection) -> str:
 
 
 class Store(CommunityMethods, CommentMethods, MailMethods, StatsMethods, VectorMethods,
-            AuthorMethods, PaperLookupMethods, NoticeMethods, LibraryMethods):
+            AuthorMethods, PaperLookupMethods, NoticeMethods, LibraryMethods, RecommendMethods):
     """Papers, their provenance and harvest state, in SQLite or PostgreSQL."""
 
     def __init__(self, engine: Engine) -> None:
