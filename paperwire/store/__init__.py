@@ -48,8 +48,8 @@ from paperwire.store.listing_entries import DayKind
 from paperwire.store.mail_methods import MailMethods
 from paperwire.store.notice_methods import NoticeMethods
 from paperwire.store.paper_lookup import PaperLookupMethods
-from paperwire.store.recommend_methods import RecommendMethods
 from paperwire.store.papers import WriteResult
+from paperwire.store.recommend_methods import RecommendMethods
 from paperwire.store.schema import embeddings as embeddings_table
 from paperwire.store.schema import papers as papers_table
 from paperwire.store.stats import StatsMethods

@@ -138,7 +138,7 @@ def record_shown(conn: Connection, rows: Sequence[tuple[int, str]], place: str, 
     wanted = {(p, ids[a]) for p, a in rows if a in ids}
     if not wanted:
         return 0
-    known = set()
+    known: set[tuple[int, int]] = set()
     for profile_id in {p for p, _ in wanted}:
         known.update((profile_id, r) for r in conn.execute(
             select(rec_shown.c.paper_id).where(rec_shown.c.profile_id == profile_id,
@@ -166,10 +166,10 @@ def shown_ids(conn: Connection, profile_id: int, place: str, *, other_than: str 
 
 # --- what a profile trains on ---------------------------------------------------------------
 def _source_collections(user_id: int, chosen: Sequence[int] | None) -> Any:
-    """Live collections the user may read (their own, their groups' lab ones): all their own
-    when ``chosen`` is None, else those of ``chosen``."""
+    """Live collections the user may read (their own, public ones, their groups' lab ones):
+    all their own when ``chosen`` is None, else those of ``chosen``."""
     mine = select(group_members.c.group_id).where(group_members.c.user_id == user_id)
-    readable = or_(collections.c.owner_id == user_id,
+    readable = or_(collections.c.owner_id == user_id, collections.c.visibility == "public",
                    (collections.c.visibility == "lab") & collections.c.group_id.in_(mine))
     query = select(collections.c.id).where(collections.c.deleted_at.is_(None))
     if chosen is None:
