@@ -223,3 +223,9 @@ def boundary(ranked: Sequence[Recommendation], candidates: Sequence[str], exclud
     pool = [c for c in candidates if c not in exclude]
     step = max(1, len(pool) // BOUNDARY)
     return [Recommendation(c, 0.0, 0.5) for c in pool[::step][:BOUNDARY]]
+
+
+def reasons_data(rec: Recommendation) -> list[dict[str, Any]]:
+    """A recommendation's reasons as JSON: what the model computed, in its own terms."""
+    return [{"kind": r.kind, "text": r.text, "papers": list(r.papers), "words": list(r.words),
+             "share": round(r.share, 4)} for r in rec.reasons]

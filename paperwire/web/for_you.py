@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from paperwire import for_you
 from paperwire.for_you import ForYouError, RecProfile
-from paperwire.for_you_rank import MAX_LIMIT, WINDOWS, ForYou
+from paperwire.for_you_rank import MAX_LIMIT, WINDOWS, ForYou, reasons_data
 from paperwire.formats import atom
 from paperwire.models import Paper, User
 from paperwire.recommend import Recommendation
@@ -60,15 +60,10 @@ def answering() -> Iterator[None]:
 
 
 # --- what a view shows -----------------------------------------------------------------------
-def reason_data(rec: Recommendation) -> list[dict[str, Any]]:
-    return [{"kind": r.kind, "text": r.text, "papers": list(r.papers), "words": list(r.words),
-             "share": round(r.share, 4)} for r in rec.reasons]
-
-
 def _cards(site: Site, viewer: User, recs: list[Recommendation], papers: dict[str, Paper]
            ) -> list[dict[str, Any]]:
     cards = [{**card(papers[r.arxiv_id]), "score": round(r.score, 4),
-              "probability": round(r.probability, 4), "reasons": reason_data(r),
+              "probability": round(r.probability, 4), "reasons": reasons_data(r),
               "why": r.reasons[0].text if r.reasons else None}
              for r in recs if r.arxiv_id in papers]
     return with_votes(site.store, cards, viewer)
@@ -230,7 +225,7 @@ def for_you_feed(request: Request, token: str) -> Page:
                          html_url=f"{base_url}/for-you", base_url=base_url, related=related)
 
     data = {"title": title, "papers": [{**card(papers[r.arxiv_id]), "why": r.reasons[0].text
-                                        if r.reasons else None, "reasons": reason_data(r),
+                                        if r.reasons else None, "reasons": reasons_data(r),
                                         "not_interested": related[r.arxiv_id][1]}
                                        for r in shown]}
     return Page(None, data, headers=PRIVATE,
