@@ -183,10 +183,11 @@ def create(store: Store, user: User, values: Mapping[str, Any]) -> RecProfile:
     return RecProfile.from_row(store.create_rec_profile(user.id, checked))
 
 
-def chosen(store: Store, user: User, ref: str | int | None = None) -> RecProfile:
+def chosen(store: Store, user: User, ref: str | int | None = None,
+           mine: list[RecProfile] | None = None) -> RecProfile:
     """The reader's profile by id or name; their first when ``ref`` is None, made (from all
-    their saved papers and votes) on first use."""
-    mine = profiles(store, user)
+    their saved papers and votes) on first use. ``mine``: their profiles, when read."""
+    mine = profiles(store, user) if mine is None else mine
     if ref is None or ref == "":
         return mine[0] if mine else create(store, user, {})
     text = str(ref)

@@ -45,6 +45,9 @@ class CachedCorpus:
         self._lock = threading.Lock()
         self._parts: dict[str, OrderedDict[str, Any]] = {
             k: OrderedDict() for k in ("texts", "titles", "authors", "vectors")}
+        # The last few candidate lists' matrices: every view of a window ranks the same list.
+        self._matrices: OrderedDict[tuple[str, ...], tuple[list[str], NDArray[np.float32]]] = \
+            OrderedDict()
 
     def _cached(self, part: str, ids: Sequence[str], fetch: Any) -> dict[str, Any]:
         kept = self._parts[part]
@@ -72,6 +75,20 @@ class CachedCorpus:
         return self._cached("authors", ids, self.inner.authors)
 
     def vectors(self, ids: Sequence[str]) -> tuple[list[str], NDArray[np.float32]]:
+        key = tuple(ids)
+        with self._lock:
+            kept = self._matrices.get(key)
+        if kept is not None:
+            return list(kept[0]), kept[1]
+        order, matrix = self._vectors(ids)
+        if len(ids) >= 100:  # a candidate list, not a handful of positives
+            with self._lock:
+                self._matrices[key] = (order, matrix)
+                while len(self._matrices) > 8:
+                    self._matrices.popitem(last=False)
+        return list(order), matrix
+
+    def _vectors(self, ids: Sequence[str]) -> tuple[list[str], NDArray[np.float32]]:
         def fetch(missing: list[str]) -> dict[str, NDArray[np.float32]]:
             got, vecs = self.inner.vectors(missing)
             return {i: vecs[k] for k, i in enumerate(got)}
@@ -151,6 +168,8 @@ class Recommender:
         self._models: OrderedDict[int, tuple[Hashable, Trained]] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
+        self._windows: OrderedDict[tuple[str, str], tuple[date | None, date | None,
+                                                          list[str]]] = OrderedDict()
         self.trainings = 0  # how many times a model was trained (tests and benches read it)
 
     def trained(self, profile: RecProfile, salt: Hashable = None) -> Trained:
@@ -172,30 +191,48 @@ class Recommender:
                 self._models.popitem(last=False)
         return trained
 
-    def rank(self, trained: Trained, candidates: Sequence[str], exclude: set[str]
-             ) -> list[Recommendation]:
+    def rank(self, trained: Trained, candidates: Sequence[str], exclude: set[str],
+             limit: int | None = None) -> list[Recommendation]:
         known = {s.arxiv_id for s in trained.profile.signals}
         wanted = [c for c in candidates if c not in exclude and c not in known]
-        return trained.model.rank(wanted) if wanted else []
+        return trained.model.rank(wanted, limit=limit) if wanted else []
+
+    def window(self, window: str) -> tuple[date | None, date | None, list[str]]:
+        """The window's days and candidate papers, read once per version of the papers."""
+        key = (window, self.store.data_version())
+        with self._lock:
+            kept = self._windows.get(key)
+        if kept is not None:
+            return kept
+        latest = self.store.latest_day()
+        since, until = window_days(window, latest) if latest else (None, None)
+        found = (since, until, self.store.rec_candidates(since, until, MAX_CANDIDATES)
+                 if since is not None and until is not None else [])
+        with self._lock:
+            self._windows[key] = found
+            while len(self._windows) > 16:
+                self._windows.popitem(last=False)
+        return found
 
     def for_you(self, profile: RecProfile, window: str = "week", *, limit: int = 30,
                 hide_seen: bool = False, salt: Hashable = None, now: datetime | None = None
                 ) -> ForYou:
         if not 1 <= limit <= MAX_LIMIT:
             raise ValueError(f"limit: give 1 to {MAX_LIMIT}")
-        latest = self.store.latest_day()
-        since, until = window_days(window, latest) if latest else (None, None)
+        since, until, candidates = self.window(window)
         trained = self.trained(profile, salt)
-        candidates = (self.store.rec_candidates(since, until, MAX_CANDIDATES)
-                      if since is not None and until is not None else [])
         exclude: set[str] = set()
         if hide_seen:
             exclude = (self.store.rec_shown(profile.id, "digest")
                        | self.store.rec_shown(profile.id, "page",
                                               before=(now or datetime.now()) - SEEN_AFTER))
-        ranked = self.rank(trained, candidates, exclude)
-        result = ForYou(profile, window, since, until, ranked, ranked[:limit],
-                        trained.model.threshold(PRECISION), trained.positives)
+        threshold = trained.model.threshold(PRECISION)
+        # The estimate counts every paper above the threshold, and a cold start rates the
+        # least sure: only then is the whole window ranked with its reasons.
+        everything = threshold is not None or trained.positives < COLD_START
+        ranked = self.rank(trained, candidates, exclude, None if everything else limit)
+        result = ForYou(profile, window, since, until, ranked, ranked[:limit], threshold,
+                        trained.positives)
         if result.cold:
             result.boundary = boundary(ranked, candidates, exclude)
         return result

@@ -9,11 +9,12 @@ writer elsewhere has to remember to bump anything.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
 
 from paperwire.store.author_schema import authors, follows, paper_authors
 from paperwire.store.library_schema import collection_items, collections, group_members
@@ -131,20 +132,24 @@ def not_interested_in(conn: Connection, user_id: int, profile_id: int
     return [(r.arxiv_id, r.created_at) for r in rows]
 
 
-def record_shown(conn: Connection, rows: Sequence[tuple[int, str]], place: str, key: str,
-                 now: datetime) -> int:
-    """Add (profile, paper) rows to the ledger that it lacks; how many were new."""
+def unrecorded(conn: Connection, rows: Sequence[tuple[int, str]], place: str, key: str
+               ) -> list[tuple[int, int]]:
+    """The (profile, paper row) pairs of ``rows`` the ledger lacks."""
     ids = row_ids(conn, [a for _, a in rows])
     wanted = {(p, ids[a]) for p, a in rows if a in ids}
-    if not wanted:
-        return 0
     known: set[tuple[int, int]] = set()
     for profile_id in {p for p, _ in wanted}:
         known.update((profile_id, r) for r in conn.execute(
             select(rec_shown.c.paper_id).where(rec_shown.c.profile_id == profile_id,
                                                rec_shown.c.place == place,
                                                rec_shown.c.period_key == key)).scalars())
-    new = sorted(wanted - known)
+    return sorted(wanted - known)
+
+
+def record_shown(conn: Connection, rows: Sequence[tuple[int, str]], place: str, key: str,
+                 now: datetime) -> int:
+    """Add (profile, paper) rows to the ledger that it lacks; how many were new."""
+    new = unrecorded(conn, rows, place, key)
     if new:
         conn.execute(insert(rec_shown), [{"profile_id": p, "paper_id": r, "place": place,
                                           "period_key": key, "created_at": now}
@@ -216,22 +221,45 @@ def signals(conn: Connection, found: dict[str, Any], limit: int, author_papers: 
             "not_interested": not_interested_in(conn, user_id, found["id"])}
 
 
-def version(conn: Connection, found: dict[str, Any]) -> str:
-    """Changes whenever anything the profile trains on does (see the module's docstring)."""
-    user_id = found["user_id"]
+@functools.cache
+def _version_query(chosen: bool) -> Any:
+    # Built once per kind of source, with bound parameters: building this statement costs
+    # SQLAlchemy several times what running it does, and it runs on every view.
+    user_id: Any = bindparam("user_id")
     items = select(func.count(), func.max(collection_items.c.added_at)).where(
-        collection_items.c.collection_id.in_(_source_collections(user_id, _chosen(found))))
+        collection_items.c.collection_id.in_(_source_collections_query(chosen)))
     voted = select(func.count(), func.max(votes.c.created_at)).where(votes.c.user_id == user_id)
     followed = select(func.count(), func.max(follows.c.created_at)).where(
         follows.c.user_id == user_id)
     marks = select(func.count(), func.max(not_interested.c.created_at)).where(
         not_interested.c.user_id == user_id)
-    own = select(rec_profiles.c.version).where(rec_profiles.c.id == found["id"])
+    own = select(rec_profiles.c.version).where(rec_profiles.c.id == bindparam("profile_id"))
     parts: list[Any] = [own.scalar_subquery()]
     for q in (items, voted, followed, marks):
         sub = q.subquery()
         parts += [select(sub.c[0]).scalar_subquery(), select(sub.c[1]).scalar_subquery()]
-    row = conn.execute(select(*parts)).one()
+    return select(*parts)
+
+
+def _source_collections_query(chosen: bool) -> Any:
+    """_source_collections with the user (and the chosen ids) as bound parameters."""
+    user_id: Any = bindparam("user_id")
+    query = select(collections.c.id).where(collections.c.deleted_at.is_(None))
+    if not chosen:
+        return query.where(collections.c.owner_id == user_id)
+    mine = select(group_members.c.group_id).where(group_members.c.user_id == user_id)
+    readable = or_(collections.c.owner_id == user_id, collections.c.visibility == "public",
+                   (collections.c.visibility == "lab") & collections.c.group_id.in_(mine))
+    return query.where(readable, collections.c.id.in_(bindparam("chosen", expanding=True)))
+
+
+def version(conn: Connection, found: dict[str, Any]) -> str:
+    """Changes whenever anything the profile trains on does (see the module's docstring)."""
+    chosen = _chosen(found)
+    params: dict[str, Any] = {"user_id": found["user_id"], "profile_id": found["id"]}
+    if chosen is not None:
+        params["chosen"] = list(chosen) or [-1]
+    row = conn.execute(_version_query(chosen is not None), params).one()
     return "|".join("" if v is None else str(v) for v in row)
 
 
@@ -243,3 +271,10 @@ def candidate_ids(conn: Connection, since: date, until: date, limit: int) -> lis
         .order_by(papers.c.listed_on.desc().nulls_last(), papers.c.published.desc(),
                   papers.c.id.desc()).limit(limit))
     return list(rows.scalars())
+
+
+def shown_counts(conn: Connection, place: str) -> dict[str, int]:
+    """How many profiles the ledger has rows for at ``place``, and how many rows."""
+    profiles, rows = conn.execute(select(func.count(func.distinct(rec_shown.c.profile_id)),
+                                         func.count()).where(rec_shown.c.place == place)).one()
+    return {"profiles": int(profiles), "papers": int(rows)}

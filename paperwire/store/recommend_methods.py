@@ -65,6 +65,11 @@ class RecommendMethods:
 
     def record_rec_shown(self, rows: Sequence[tuple[int, str]], place: str, key: str = ""
                          ) -> int:
+        # A page view mostly shows what it showed before: read first, write only what is new
+        # (no writer lock taken on most views).
+        with self.engine.connect() as conn:
+            if not _rec.unrecorded(conn, rows, place, key):
+                return 0
         with write_transaction(self.engine) as conn:
             return _rec.record_shown(conn, rows, place, key, utcnow())
 
@@ -86,3 +91,7 @@ class RecommendMethods:
     def rec_candidates(self, since: date, until: date, limit: int) -> list[str]:
         with self.engine.connect() as conn:
             return _rec.candidate_ids(conn, since, until, limit)
+
+    def rec_shown_counts(self, place: str = "digest") -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return _rec.shown_counts(conn, place)

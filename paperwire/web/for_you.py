@@ -69,8 +69,10 @@ def _cards(site: Site, viewer: User, recs: list[Recommendation], papers: dict[st
     return with_votes(site.store, cards, viewer)
 
 
-def for_you_data(site: Site, viewer: User, got: ForYou) -> dict[str, Any]:
-    """The JSON twin, the template's context, the API's answer and the CLI's --json."""
+def for_you_data(site: Site, viewer: User, got: ForYou,
+                 mine: list[RecProfile] | None = None) -> dict[str, Any]:
+    """The JSON twin, the template's context and the API's answer (``mine``: the viewer's
+    profiles, when already read)."""
     profile = got.profile
     wanted = [r.arxiv_id for r in (*got.shown, *got.boundary)]
     papers = site.store.get_papers(wanted)
@@ -78,7 +80,8 @@ def for_you_data(site: Site, viewer: User, got: ForYou) -> dict[str, Any]:
     return {
         "profile": profile.to_dict(),
         "profiles": [{"id": p.id, "name": p.name, "url": f"/for-you?profile={p.id}"}
-                     for p in for_you.profiles(site.store, viewer)],
+                     for p in (mine if mine is not None
+                               else for_you.profiles(site.store, viewer))],
         "window": got.window, "since": got.since.isoformat() if got.since else None,
         "until": got.until.isoformat() if got.until else None,
         "windows": {w: f"/for-you?{query}&window={w}" for w in WINDOWS},
@@ -99,11 +102,12 @@ def _ranked(site: Site, profile: RecProfile, window: str, limit: int, hide_seen:
                                           salt=site.index_version())
 
 
-def _profile(site: Site, viewer: User, ref: str | None) -> RecProfile:
+def _profile(site: Site, viewer: User, ref: str | None,
+             mine: list[RecProfile] | None = None) -> RecProfile:
     if ref is not None and len(ref) > MAX_REF:
         raise HTTPException(400, f"profile: at most {MAX_REF} characters")
     with answering():
-        return for_you.chosen(site.store, viewer, ref)
+        return for_you.chosen(site.store, viewer, ref, mine)
 
 
 @page_route(router, "/for-you")
@@ -118,10 +122,11 @@ def for_you_page(request: Request) -> Page | Response:
     q = request.query_params
     window = check_choice(q.get("window") or "week", "window", tuple(WINDOWS))
     hide_seen = q.get("hide_seen", "0") == "1"
-    profile = _profile(site, viewer, q.get("profile"))
+    mine = for_you.profiles(site.store, viewer)
+    profile = _profile(site, viewer, q.get("profile"), mine)
     got = _ranked(site, profile, window, PER_PAGE, hide_seen)
     site.store.record_rec_shown([(profile.id, r.arxiv_id) for r in got.shown], "page")
-    data = {**for_you_data(site, viewer, got), "hide_seen": hide_seen,
+    data = {**for_you_data(site, viewer, got, mine or [profile]), "hide_seen": hide_seen,
             "hide_seen_url": f"/for-you?profile={profile.id}&window={window}"
                              f"&hide_seen={0 if hide_seen else 1}"}
     return Page("for_you.html", data, headers=PRIVATE)
