@@ -129,14 +129,19 @@ def _week(store: Any) -> tuple[Any, Any]:
     return latest - timedelta(days=6), latest
 
 
-def digest_bench(home: Path, subscribers: int) -> dict[str, Any]:
-    store, settings = _store(home)
-    with store:
-        started = time.perf_counter()
-        topics = neighbourhoods(store, settings, 200, 50, seed=5)
-        users = [add_reader(store, f"reader{i:05d}@example.org", topics[i % len(topics)]).id
-                 for i in range(subscribers)]
-        made = time.perf_counter() - started
+def digest_bench(home: Path, subscribers: int, for_you: bool = True) -> dict[str, Any]:
+    """The digest send; ``for_you=False``: the same subscribers without accounts (the
+    baseline, bench/digest.py's digest, run in the same invocation)."""
+    users: list[int] | None = None
+    made = 0.0
+    if for_you:
+        store, settings = _store(home)
+        with store:
+            started = time.perf_counter()
+            topics = neighbourhoods(store, settings, 200, 50, seed=5)
+            users = [add_reader(store, f"reader{i:05d}@example.org",
+                                topics[i % len(topics)]).id for i in range(subscribers)]
+            made = time.perf_counter() - started
     add_subscribers(home, subscribers, user_ids=users)
     port = _free_port()
     sink = subprocess.Popen([sys.executable, str(Path(__file__).with_name("digest.py")),
@@ -178,13 +183,20 @@ def main() -> None:
         shutil.copytree(args.home, home)
         page = page_bench(home, args.requests)
         load_page = os.getloadavg()[0]
-        digest = None if args.skip_digest else digest_bench(home, args.subscribers)
+        digest = baseline = None
+        if not args.skip_digest:
+            plain = Path(tmp) / "plain"
+            shutil.copytree(args.home, plain)
+            baseline = digest_bench(plain, args.subscribers, for_you=False)
+            shutil.rmtree(plain)
+            digest = digest_bench(home, args.subscribers)
         load_digest = os.getloadavg()[0]
-    report(page, digest, args, load_page, load_digest)
+    report(page, digest, baseline, args, load_page, load_digest)
 
 
-def report(page: dict[str, Any], digest: dict[str, Any] | None, args: Any,
-           load_page: float, load_digest: float) -> None:
+def report(page: dict[str, Any], digest: dict[str, Any] | None,
+           baseline: dict[str, Any] | None, args: Any, load_page: float, load_digest: float
+           ) -> None:
     lines = ["| route | requests | p50 ms | p95 ms | max ms |", "|---|---|---|---|---|"]
     for name, values in page["rows"].items():
         lines.append(f"| {name} | {len(values)} | {statistics.median(values):.1f} | "
@@ -211,8 +223,9 @@ The very first view (profile made, model trained, vectors read from the index) t
 {page['first']:.0f} ms. Load average (1 min) after the page runs: {load_page:.1f}.
 Target: p95 ≤ 100 ms on one worker.
 """
-    if digest is not None:
+    if digest is not None and baseline is not None:
         shown = digest["shown"]
+        ratio = digest["seconds"] / baseline["seconds"]
         body += f"""
 Digest: {args.subscribers:,} daily subscribers as in bench/digest.py (same mix of trending
 and saved searches), each now an account with one For-you profile over 50 saved papers (200
@@ -224,6 +237,8 @@ topics of 50 neighbours; made in {digest['made_s']:.0f} s, not timed below), dig
 | run summary | {digest['summary']} |
 | messages received by the sink | {digest['received']:,} |
 | total time (compose with For you + ledger + SMTP) | {digest['seconds']:.1f} s |
+| the same digest without accounts (baseline, same run) | {baseline['seconds']:.1f} s |
+| with For you / without | {ratio:.2f} |
 | digests with For you / papers recommended | {shown['profiles']:,} / {shown['papers']:,} |
 | sender peak RSS | {digest['rss']:.0f} MiB |
 | load average (1 min) at the end | {load_digest:.1f} |

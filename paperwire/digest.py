@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from html import escape
+from typing import Any
 
 from paperwire import for_you
 from paperwire.errors import NotFound
@@ -131,6 +132,8 @@ class Composer:
         self._hidden = store.hidden_row_ids()
         self._recommender: Recommender | None = None
         self._candidates: dict[tuple[str, date], list[str]] = {}
+        self._rec_profiles: dict[int, list[dict[str, Any]]] | None = None
+        self._signer = for_you.link_signer(settings)
 
     def compose(self, sub: Subscription, period: str, as_of: date) -> Digest:
         shown: set[str] = set()
@@ -162,7 +165,9 @@ class Composer:
         """A For-you section for each of the reader's profiles that sends one: the period's
         papers above the profile's threshold that no earlier digest recommended, each with
         why and a signed "not interested" link. Each profile trains once per run."""
-        profiles = self.store.digest_rec_profiles([user_id]).get(user_id, [])
+        if self._rec_profiles is None:
+            self._rec_profiles = self.store.digest_rec_profiles()
+        profiles = self._rec_profiles.get(user_id, [])
         if not profiles:
             return []
         candidates = self.rec_candidates(period, as_of)
@@ -171,12 +176,12 @@ class Composer:
         for row in profiles[:for_you.MAX_PROFILES]:
             profile = for_you.RecProfile.from_row(row)
             picks = self.recommender.digest_picks(profile, candidates, key) if candidates else []
-            papers = self.store.get_papers(r.arxiv_id for r in picks)
+            papers = self._papers
             picks = [r for r in picks if r.arxiv_id in papers]
             sign = for_you.not_interested_token
             notes = {r.arxiv_id: (r.reasons[0].text if r.reasons else "",
                                   f"{self.base}/for-you/not-interested/"
-                                  f"{sign(self.settings, profile, r.arxiv_id)}")
+                                  f"{sign(self.settings, profile, r.arxiv_id, self._signer)}")
                      for r in picks}
             title = "For you" if len(profiles) == 1 else f"For you: {profile.name}"
             out.append((Section(title, tuple(self._intern(papers[r.arxiv_id]) for r in picks),
@@ -203,6 +208,9 @@ class Composer:
                 since = day - timedelta(days=day.weekday()) if period == "weekly" else day
                 until = since + timedelta(days=6) if period == "weekly" else day
                 found = self.store.rec_candidates(since, until, MAX_CANDIDATES)
+                # Read once for the run: every section's papers are among these.
+                for paper in self.store.get_papers(found).values():
+                    self._intern(paper)
             self._candidates[(period, as_of)] = found
         return self._candidates[(period, as_of)]
 

@@ -272,9 +272,14 @@ def feed_profile(store: Store, token: str) -> RecProfile | None:
     return RecProfile.from_row(found) if found is not None else None
 
 
-def not_interested_token(settings: Settings, profile: RecProfile, arxiv_id: str) -> str:
-    return Signer(settings, NOT_INTERESTED_PURPOSE).sign([profile.user_id, profile.id,
-                                                          arxiv_id])
+def link_signer(settings: Settings) -> Signer:
+    """The signer of "not interested" links (make one for many links: a digest run)."""
+    return Signer(settings, NOT_INTERESTED_PURPOSE)
+
+
+def not_interested_token(settings: Settings, profile: RecProfile, arxiv_id: str,
+                         signer: Signer | None = None) -> str:
+    return (signer or link_signer(settings)).sign([profile.user_id, profile.id, arxiv_id])
 
 
 def read_not_interested_token(settings: Settings, token: str) -> tuple[int, int, str]:

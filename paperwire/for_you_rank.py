@@ -8,6 +8,7 @@ the indexes have; every other view ranks with the model it already has.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
@@ -156,12 +157,24 @@ def window_days(window: str, latest: date) -> tuple[date, date]:
     return latest - timedelta(days=WINDOWS[window] - 1), latest
 
 
+@functools.cache
+def one_blas_thread() -> None:
+    """Numpy's BLAS on one thread, for the whole process, once. A profile's matrices are
+    small (hundreds of candidates by a few hundred positives), where OpenBLAS's threads cost
+    far more than they save on a busy machine: 300x384 by 384x50 took 41 ms on its two
+    threads under load, 0.5 ms on one. Web views and digests run in parallel anyway."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+
+
 class Recommender:
     """One per process (the web keeps it on its Site): trains each profile's model once per
     version of what it trains on, and ranks with it."""
 
     def __init__(self, store: Store, corpus: Corpus, ranker: Ranker | None = None,
                  size: int = 512) -> None:
+        one_blas_thread()
         self.store = store
         self.corpus = corpus
         self.ranker = ranker or default_ranker()
@@ -172,18 +185,22 @@ class Recommender:
                                                           list[str]]] = OrderedDict()
         self.trainings = 0  # how many times a model was trained (tests and benches read it)
 
-    def trained(self, profile: RecProfile, salt: Hashable = None) -> Trained:
+    def trained(self, profile: RecProfile, salt: Hashable = None, *, keep: bool = True
+                ) -> Trained:
         """The profile's model, retrained when its version (or ``salt``: the indexes'
-        version) changed since it was last trained."""
-        key = (self.store.rec_version(profile.row()), salt)
+        version) changed since it was last trained. ``keep=False`` trains afresh and keeps
+        nothing (a digest run trains each profile once: no version to read)."""
+        key = (self.store.rec_version(profile.row()), salt) if keep else None
         with self._lock:
             kept = self._models.get(profile.id)
-            if kept is not None and kept[0] == key:
+            if keep and kept is not None and kept[0] == key:
                 self._models.move_to_end(profile.id)
                 return kept[1]
         signals = gather(self.store, profile)
         trained = Trained(self.ranker.train(signals, self.corpus), signals,
                           strong_positives(signals))
+        if not keep:
+            return trained
         with self._lock:
             self.trainings += 1
             self._models[profile.id] = (key, trained)
@@ -242,9 +259,11 @@ class Recommender:
         """What the profile's For-you section sends: candidates above its threshold (or,
         uncalibrated, FALLBACK_PROBABILITY) that no earlier digest recommended, at most
         DIGEST_PAPERS; none on a day with nothing good enough."""
-        trained = self.trained(profile)
+        trained = self.trained(profile, keep=False)
         earlier = self.store.rec_shown(profile.id, "digest", other_than=key)
-        ranked = self.rank(trained, candidates, earlier)
+        # Best first by score, and a model's probability rises with its score: what passes
+        # is a prefix of the ranking, so only its head is built.
+        ranked = self.rank(trained, candidates, earlier, DIGEST_PAPERS)
         cut = trained.model.threshold(PRECISION)
         kept = [r for r in ranked if (r.score >= cut if cut is not None
                                       else r.probability >= FALLBACK_PROBABILITY)]

@@ -10,7 +10,7 @@ writer elsewhere has to remember to bump anything.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -56,15 +56,12 @@ def profile(conn: Connection, profile_id: int) -> dict[str, Any] | None:
     return _profile(row) if row is not None else None
 
 
-def digest_profiles(conn: Connection, user_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
-    """The profiles that send a digest section, by user."""
+def digest_profiles(conn: Connection) -> dict[int, list[dict[str, Any]]]:
+    """The profiles that send a digest section, by user (one read for a digest run)."""
     found: dict[int, list[dict[str, Any]]] = {}
-    for chunk in in_chunks(user_ids):
-        rows = conn.execute(select(rec_profiles).where(
-            rec_profiles.c.user_id.in_(chunk), rec_profiles.c.in_digest.is_(True))
-            .order_by(rec_profiles.c.id))
-        for r in rows:
-            found.setdefault(r.user_id, []).append(_profile(r))
+    for r in conn.execute(select(rec_profiles).where(rec_profiles.c.in_digest.is_(True))
+                          .order_by(rec_profiles.c.id)):
+        found.setdefault(r.user_id, []).append(_profile(r))
     return found
 
 
@@ -120,29 +117,17 @@ def mark_not_interested(conn: Connection, user_id: int, arxiv_id: str, profile_i
     return True
 
 
-def not_interested_in(conn: Connection, user_id: int, profile_id: int
-                      ) -> list[tuple[str, datetime]]:
-    rows = conn.execute(
-        select(papers.c.arxiv_id, not_interested.c.created_at)
-        .join(papers, papers.c.id == not_interested.c.paper_id)
-        .where(not_interested.c.user_id == user_id,
-               or_(not_interested.c.profile_id == profile_id,
-                   not_interested.c.profile_id.is_(None)))
-        .order_by(not_interested.c.id))
-    return [(r.arxiv_id, r.created_at) for r in rows]
-
-
 def unrecorded(conn: Connection, rows: Sequence[tuple[int, str]], place: str, key: str
                ) -> list[tuple[int, int]]:
     """The (profile, paper row) pairs of ``rows`` the ledger lacks."""
     ids = row_ids(conn, [a for _, a in rows])
     wanted = {(p, ids[a]) for p, a in rows if a in ids}
     known: set[tuple[int, int]] = set()
-    for profile_id in {p for p, _ in wanted}:
-        known.update((profile_id, r) for r in conn.execute(
-            select(rec_shown.c.paper_id).where(rec_shown.c.profile_id == profile_id,
-                                               rec_shown.c.place == place,
-                                               rec_shown.c.period_key == key)).scalars())
+    for chunk in in_chunks(sorted({p for p, _ in wanted})):
+        known.update((r.profile_id, r.paper_id) for r in conn.execute(
+            select(rec_shown.c.profile_id, rec_shown.c.paper_id).where(
+                rec_shown.c.profile_id.in_(chunk), rec_shown.c.place == place,
+                rec_shown.c.period_key == key)))
     return sorted(wanted - known)
 
 
@@ -170,55 +155,63 @@ def shown_ids(conn: Connection, profile_id: int, place: str, *, other_than: str 
 
 
 # --- what a profile trains on ---------------------------------------------------------------
-def _source_collections(user_id: int, chosen: Sequence[int] | None) -> Any:
-    """Live collections the user may read (their own, public ones, their groups' lab ones):
-    all their own when ``chosen`` is None, else those of ``chosen``."""
-    mine = select(group_members.c.group_id).where(group_members.c.user_id == user_id)
-    readable = or_(collections.c.owner_id == user_id, collections.c.visibility == "public",
-                   (collections.c.visibility == "lab") & collections.c.group_id.in_(mine))
-    query = select(collections.c.id).where(collections.c.deleted_at.is_(None))
-    if chosen is None:
-        return query.where(collections.c.owner_id == user_id)
-    return query.where(readable, collections.c.id.in_(list(chosen) or [-1]))
-
-
 def _chosen(found: dict[str, Any]) -> list[int] | None:
     return None if found["source"] == "all" else found["collections"]
+
+
+@functools.cache
+def _signal_queries(chosen: bool) -> dict[str, Any]:
+    """The statements signals() runs, built once (bound: user_id, limit, authors, and
+    chosen for a profile over chosen collections)."""
+    user_id: Any = bindparam("user_id")
+    hidden = select(hidden_papers.c.paper_id)
+    followed = select(follows.c.author_id).where(follows.c.user_id == user_id,
+                                                 follows.c.author_id.is_not(None))
+    return {
+        "saved": select(papers.c.arxiv_id, func.min(collection_items.c.added_at).label("at"))
+        .join(collection_items, collection_items.c.paper_id == papers.c.id)
+        .where(collection_items.c.collection_id.in_(_source_collections_query(chosen)),
+               papers.c.id.not_in(hidden))
+        .group_by(papers.c.arxiv_id).order_by(func.min(collection_items.c.added_at).desc())
+        .limit(bindparam("limit")),
+        "votes": select(papers.c.arxiv_id, votes.c.created_at.label("at"))
+        .join(votes, votes.c.paper_id == papers.c.id)
+        .where(votes.c.user_id == user_id, papers.c.id.not_in(hidden))
+        .order_by(votes.c.created_at.desc()).limit(bindparam("limit")),
+        "author_papers": select(papers.c.arxiv_id, papers.c.published.label("at"))
+        .where(papers.c.id.in_(select(paper_authors.c.paper_id)
+                               .where(paper_authors.c.author_id.in_(followed))),
+               papers.c.id.not_in(hidden))
+        .order_by(papers.c.published.desc()).limit(bindparam("authors")),
+        "authors": select(authors.c.name).where(authors.c.id.in_(followed))
+        .order_by(authors.c.id),
+        "not_interested": select(papers.c.arxiv_id, not_interested.c.created_at.label("at"))
+        .join(papers, papers.c.id == not_interested.c.paper_id)
+        .where(not_interested.c.user_id == user_id,
+               or_(not_interested.c.profile_id == bindparam("profile_id"),
+                   not_interested.c.profile_id.is_(None)))
+        .order_by(not_interested.c.id),
+    }
 
 
 def signals(conn: Connection, found: dict[str, Any], limit: int, author_papers: int
             ) -> dict[str, list[Any]]:
     """The newest ``limit`` votes and saved items, the followed authors (names) and up to
     ``author_papers`` of their papers, and the marks, as (arxiv_id, at) pairs."""
-    user_id = found["user_id"]
-    hidden = select(hidden_papers.c.paper_id)
-    saved = conn.execute(
-        select(papers.c.arxiv_id, func.min(collection_items.c.added_at).label("at"))
-        .join(collection_items, collection_items.c.paper_id == papers.c.id)
-        .where(collection_items.c.collection_id.in_(_source_collections(user_id,
-                                                                        _chosen(found))),
-               papers.c.id.not_in(hidden))
-        .group_by(papers.c.arxiv_id).order_by(func.min(collection_items.c.added_at).desc())
-        .limit(limit)).all()
-    voted = conn.execute(
-        select(papers.c.arxiv_id, votes.c.created_at.label("at"))
-        .join(votes, votes.c.paper_id == papers.c.id)
-        .where(votes.c.user_id == user_id, papers.c.id.not_in(hidden))
-        .order_by(votes.c.created_at.desc()).limit(limit)).all() if found["use_votes"] else []
-    followed = select(follows.c.author_id).where(follows.c.user_id == user_id,
-                                                 follows.c.author_id.is_not(None))
-    by_them = conn.execute(
-        select(papers.c.arxiv_id, papers.c.published.label("at"))
-        .where(papers.c.id.in_(select(paper_authors.c.paper_id)
-                               .where(paper_authors.c.author_id.in_(followed))),
-               papers.c.id.not_in(hidden))
-        .order_by(papers.c.published.desc()).limit(author_papers)).all()
-    names = list(conn.execute(select(authors.c.name).where(authors.c.id.in_(followed))
-                              .order_by(authors.c.id)).scalars())
-    return {"saved": [(r.arxiv_id, r.at) for r in saved],
-            "votes": [(r.arxiv_id, r.at) for r in voted],
-            "author_papers": [(r.arxiv_id, r.at) for r in by_them], "authors": names,
-            "not_interested": not_interested_in(conn, user_id, found["id"])}
+    chosen = _chosen(found)
+    queries = _signal_queries(chosen is not None)
+    params: dict[str, Any] = {"user_id": found["user_id"], "profile_id": found["id"],
+                              "limit": limit, "authors": author_papers}
+    if chosen is not None:
+        params["chosen"] = list(chosen) or [-1]
+    out: dict[str, list[Any]] = {}
+    for name in ("saved", "votes", "author_papers", "not_interested"):
+        if name == "votes" and not found["use_votes"]:
+            out[name] = []
+            continue
+        out[name] = [(r.arxiv_id, r.at) for r in conn.execute(queries[name], params)]
+    out["authors"] = list(conn.execute(queries["authors"], params).scalars())
+    return out
 
 
 @functools.cache

@@ -6,7 +6,7 @@ Mixed into ``Store`` (import that, not this); kept apart so each area's door sta
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -33,9 +33,10 @@ class RecommendMethods:
         with self.engine.connect() as conn:
             return _rec.profile(conn, profile_id)
 
-    def digest_rec_profiles(self, user_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+    def digest_rec_profiles(self) -> dict[int, list[dict[str, Any]]]:
+        """Every profile that sends a digest section, by user."""
         with self.engine.connect() as conn:
-            return _rec.digest_profiles(conn, user_ids)
+            return _rec.digest_profiles(conn)
 
     def update_rec_profile(self, profile_id: int, values: dict[str, Any]) -> bool:
         with write_transaction(self.engine) as conn:
