@@ -174,3 +174,20 @@ def test_api_needs_a_token_and_bounds_its_parameters(tmp_path: Path, database_ur
         schema = built.client().get("/api/openapi.json").json()
         assert "/api/recommendations" in schema["paths"]
         assert csrf(built.client())  # the site still serves pages to anyone
+
+
+def test_reset_forgets_marks_and_a_rename_keeps_the_profile(
+        tmp_path: Path, database_url: str, onnx_embedder: Any) -> None:
+    with for_you_app(tmp_path, database_url, onnx_embedder) as (built, ann, _):
+        client = built.client(signed_in=ann.email)
+        profile = client.get("/for-you.json").json()["profile"]["id"]
+        post_form(client, "/for-you/not-interested", {"arxiv_id": NEAR[0]})
+        assert NEAR[0] not in _ids(client.get("/for-you.json").json())
+        post_form(client, f"/for-you/profiles/{profile}", {"action": "reset"})
+        assert NEAR[0] in _ids(client.get("/for-you.json").json())
+        post_form(client, f"/for-you/profiles/{profile}", {
+            "action": "save", "shown": "1", "name": "Molecules", "source": "all",
+            "trending": "0.5", "use_votes": "on"})
+        data = client.get("/for-you.json").json()["profile"]
+        assert (data["id"], data["name"], data["trending"], data["in_digest"]) == \
+            (profile, "Molecules", 0.5, False)
