@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -73,9 +74,11 @@ def prepare_home(target: Path) -> Path:
     return target
 
 
-def add_subscribers(home: Path, n: int, seed: int = 7) -> tuple[int, int]:
+def add_subscribers(home: Path, n: int, seed: int = 7,
+                    user_ids: Sequence[int] | None = None) -> tuple[int, int]:
     """n daily subscribers: 50% trending only, 30% trending + 1–2 searches, 20% searches
-    only; queries are 2–3 words from real titles. Returns (subscribers, saved searches)."""
+    only; queries are 2–3 words from real titles. Returns (subscribers, saved searches).
+    ``user_ids``: the i-th subscriber is that account's (bench/for_you.py)."""
     from paperwire.models import SearchSpec
     from paperwire.settings import Settings
     from paperwire.store import Store
@@ -100,7 +103,8 @@ def add_subscribers(home: Path, n: int, seed: int = 7) -> tuple[int, int]:
             store.upsert_subscription(f"reader{i:05d}@example.org", period="daily",
                                       trending=kind < 0.8 or not wanted,
                                       categories=rng.choice(CATEGORY_SETS), searches=wanted,
-                                      status="active")
+                                      status="active",
+                                      user_id=user_ids[i] if user_ids else None)
     return n, searches
 
 

@@ -17,13 +17,16 @@ weekly rerun on another day of the same week is still the same digest).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from html import escape
+from typing import Any
 
+from paperwire import for_you
 from paperwire.errors import NotFound
+from paperwire.for_you_rank import MAX_CANDIDATES, CachedCorpus, Recommender
 from paperwire.mail import Delivery, OutboxMailer, SMTPMailer, compose, mail_domain
 from paperwire.models import (
     DIGEST_PERIODS,
@@ -63,6 +66,8 @@ class Section:
     title: str
     papers: tuple[Paper, ...]
     feed_url: str | None = None
+    # A For-you section's lines under each paper: why, and its one-click "not interested".
+    notes: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,7 @@ class Digest:
     as_of: date
     key: str
     sections: tuple[Section, ...]
+    recommended: tuple[tuple[int, str], ...] = ()  # (profile, paper) for the shown ledger
 
     @property
     def empty(self) -> bool:
@@ -124,10 +130,19 @@ class Composer:
         self._rows: dict[int, Paper] = {}
         # Hidden papers never reach a digest (trending.rank leaves them out on its own).
         self._hidden = store.hidden_row_ids()
+        self._recommender: Recommender | None = None
+        self._candidates: dict[tuple[str, date], list[str]] = {}
+        self._rec_profiles: dict[int, list[dict[str, Any]]] | None = None
+        self._signer = for_you.link_signer(settings)
 
     def compose(self, sub: Subscription, period: str, as_of: date) -> Digest:
         shown: set[str] = set()
         sections: list[Section] = []
+        recommended: list[tuple[int, str]] = []
+        if sub.user_id is not None:
+            for section, pairs in self.for_you(sub.user_id, period, as_of):
+                sections.append(replace(section, papers=self._dedupe(section.papers, shown)))
+                recommended += [(p, a) for p, a in pairs if a in shown]
         if sub.trending:
             papers = self._dedupe(self.trending(period, as_of, sub.categories), shown)
             cats = f" in {', '.join(sub.categories)}" if sub.categories else ""
@@ -142,7 +157,62 @@ class Composer:
             papers = self._dedupe(self.search(search, since, as_of), shown)
             sections.append(Section(f"New for “{search.query}”{_filters_label(search)}",
                                     papers, f"{self.base}/feeds/alerts/{search.token}.atom"))
-        return Digest(sub, period, as_of, period_key(period, as_of), tuple(sections))
+        return Digest(sub, period, as_of, period_key(period, as_of), tuple(sections),
+                      tuple(recommended))
+
+    def for_you(self, user_id: int, period: str, as_of: date
+                ) -> list[tuple[Section, list[tuple[int, str]]]]:
+        """A For-you section for each of the reader's profiles that sends one: the period's
+        papers above the profile's threshold that no earlier digest recommended, each with
+        why and a signed "not interested" link. Each profile trains once per run."""
+        if self._rec_profiles is None:
+            self._rec_profiles = self.store.digest_rec_profiles()
+        profiles = self._rec_profiles.get(user_id, [])
+        if not profiles:
+            return []
+        candidates = self.rec_candidates(period, as_of)
+        key = period_key(period, as_of)
+        out = []
+        for row in profiles[:for_you.MAX_PROFILES]:
+            profile = for_you.RecProfile.from_row(row)
+            picks = self.recommender.digest_picks(profile, candidates, key) if candidates else []
+            papers = self._papers
+            picks = [r for r in picks if r.arxiv_id in papers]
+            sign = for_you.not_interested_token
+            notes = {r.arxiv_id: (r.reasons[0].text if r.reasons else "",
+                                  f"{self.base}/for-you/not-interested/"
+                                  f"{sign(self.settings, profile, r.arxiv_id, self._signer)}")
+                     for r in picks}
+            title = "For you" if len(profiles) == 1 else f"For you: {profile.name}"
+            out.append((Section(title, tuple(self._intern(papers[r.arxiv_id]) for r in picks),
+                                f"{self.base}/for-you", notes),
+                        [(profile.id, r.arxiv_id) for r in picks]))
+        return out
+
+    @property
+    def recommender(self) -> Recommender:
+        if self._recommender is None:
+            from paperwire.recommend.corpus import StoreCorpus
+
+            self._recommender = Recommender(self.store, CachedCorpus(
+                StoreCorpus(self.store, self.searcher)))
+        return self._recommender
+
+    def rec_candidates(self, period: str, as_of: date) -> list[str]:
+        """The papers a For-you section picks from: the trending list's day (daily), or
+        the week holding ``as_of`` (weekly)."""
+        if (period, as_of) not in self._candidates:
+            day = self.trending_day(period, as_of)
+            found: list[str] = []
+            if day is not None:
+                since = day - timedelta(days=day.weekday()) if period == "weekly" else day
+                until = since + timedelta(days=6) if period == "weekly" else day
+                found = self.store.rec_candidates(since, until, MAX_CANDIDATES)
+                # Read once for the run: every section's papers are among these.
+                for paper in self.store.get_papers(found).values():
+                    self._intern(paper)
+            self._candidates[(period, as_of)] = found
+        return self._candidates[(period, as_of)]
 
     def lab_papers(self, user_id: int, since: date) -> tuple[Paper, ...]:
         """Papers added since ``since`` to the lab collections of the user's groups (each
@@ -269,7 +339,12 @@ def render_text(digest: Digest, base: str, unsubscribe: str) -> str:
             lines += [f"{n}. {paper.title}", f"   {_authors(paper)}",
                       f"   {paper.arxiv_id} · {' '.join(paper.categories[:4])}"
                       + (f" · {day.isoformat()}" if day else ""),
-                      f"   {base}/papers/{paper.arxiv_id}", ""]
+                      f"   {base}/papers/{paper.arxiv_id}"]
+            if paper.arxiv_id in section.notes:
+                why, link = section.notes[paper.arxiv_id]
+                lines += [f"   {why}"] if why else []
+                lines += [f"   Not interested: {link}"]
+            lines += [""]
         if section.feed_url:
             lines += [f"Follow this search as a feed: {section.feed_url}", ""]
     lines += ["--", "You receive this because this address subscribed at " + base + ".",
@@ -299,6 +374,11 @@ def render_html(digest: Digest, base: str, unsubscribe: str) -> str:
                        f'<p style="{_SMALL}">{escape(_authors(paper))} · '
                        f'{escape(paper.arxiv_id)} · {escape(" ".join(paper.categories[:4]))}'
                        '</p>')
+            if paper.arxiv_id in section.notes:
+                why, link = section.notes[paper.arxiv_id]
+                out.append(f'<p style="{_SMALL}">{escape(why)} · <a href="'
+                           f'{escape(link, quote=True)}" style="color:#555;">Not interested'
+                           '</a></p>')
         if section.feed_url:
             feed = escape(section.feed_url, quote=True)
             out.append(f'<p style="{_SMALL}"><a href="{feed}" style="color:#555;">'
@@ -351,7 +431,9 @@ def _send(settings: Settings, store: Store, period: str, as_of: date, key: str,
         store.claim_digests(empty, status="skipped")
         report.skipped += len(empty)
         # Written before anything is handed to SMTP: after a crash these rows say "resend".
-        store.claim_digests([entries[d.subscription.id] for d in full], status="sending")
+        # The For-you papers go in the same transaction: never shown twice, never skipped.
+        store.claim_digests([entries[d.subscription.id] for d in full], status="sending",
+                            recommended=[pair for d in full for pair in d.recommended])
         messages = [(d.subscription.id, composer.message(d)) for d in full]
 
         def settled(sub_id: int, delivery: Delivery) -> None:

@@ -12,7 +12,7 @@ import pytest
 from starlette.responses import Response
 from starlette.testclient import TestClient
 
-from paperwire import accounts
+from paperwire import accounts, for_you
 from paperwire import subscriptions as subs
 from paperwire.index.indexer import IndexPaths, update_index
 from paperwire.ingest import ingest
@@ -50,6 +50,8 @@ URLS = {
     "/library/jobs/{job_id}": "/library/jobs/{import}",
     "/library/groups/{group_id}": "/library/groups/{group}",
     "/library/groups/join": "/library/groups/join?token=x",
+    "/for-you": "/for-you?window=month", "/for-you/profiles": "/for-you/profiles",
+    "/for-you/not-interested/{token}": "/for-you/not-interested/{rec_token}",
 }
 # Pages that answer 400 when their link token is not valid (that answer has a twin too).
 BAD_LINK = {"/verify", "/password/reset", "/subscribe/confirm", "/library/groups/join"}
@@ -86,7 +88,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient,
     imported = store.add_job("library-import", str(collection["id"]), user.id, {}, "queued")
     values = {"{token}": sub.token, "{job}": str(job.id), "{collection}": str(collection["id"]),
               "{import}": str(imported.id), "{group}": str(store.create_group("Lab", user.id)),
-              "{notice_token}": unsubscribe_token(settings, user.id, ["reply"])}
+              "{notice_token}": unsubscribe_token(settings, user.id, ["reply"]),
+              "{rec_token}": for_you.not_interested_token(
+                  settings, for_you.chosen(store, user), PAPER)}
     with TestClient(create_app(settings, store)) as client:
         client.cookies.set("pw_session", session)
         yield client, values

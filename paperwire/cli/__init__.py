@@ -7,12 +7,23 @@ Exit status: 0 success; 1 something was rejected or failed (the message says wha
 
 from __future__ import annotations
 
-from paperwire.cli import accounts, authors, community, ingest, instance, library, mail, search
+from paperwire.cli import (
+    accounts,
+    authors,
+    community,
+    ingest,
+    instance,
+    library,
+    mail,
+    recommend,
+    search,
+)
 from paperwire.cli.base import cli
 
 __all__ = ["cli", "main"]
 
-for _area in (instance, ingest, search, community, accounts, authors, library, mail):
+for _area in (instance, ingest, search, community, accounts, authors, library, mail,
+              recommend):
     for _command in _area.COMMANDS:
         cli.add_command(_command)
 ingest.ingest_group.add_command(community.ingest_hf_daily)

@@ -7,7 +7,7 @@ readers never see a paper twice.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time
 
 from feedgen.feed import FeedGenerator
@@ -34,9 +34,10 @@ def stamp(paper: Paper) -> datetime:
 
 
 def feed(papers: Iterable[Paper], *, title: str, self_url: str, html_url: str,
-         base_url: str) -> bytes:
+         base_url: str, related: Mapping[str, tuple[str, str]] | None = None) -> bytes:
     """The feed of ``papers`` (in the given order), identified by ``self_url``; entries link
-    to their pages under ``base_url`` (no trailing slash)."""
+    to their pages under ``base_url`` (no trailing slash), and to ``related[arxiv_id]``
+    (title, absolute URL) where given (a recommendation's "not interested")."""
     fg = FeedGenerator()
     fg.id(self_url)
     fg.title(xml_text(title))
@@ -44,14 +45,16 @@ def feed(papers: Iterable[Paper], *, title: str, self_url: str, html_url: str,
     fg.link(href=self_url, rel="self", type="application/atom+xml")
     fg.link(href=html_url, rel="alternate", type="text/html")
     fg.generator("paperwire")
-    stamps = [_entry(fg, paper, base_url) for paper in papers]
+    stamps = [_entry(fg, paper, base_url, (related or {}).get(paper.arxiv_id))
+              for paper in papers]
     # The feed changed when its newest entry did; an empty feed says "now".
     fg.updated(max(stamps) if stamps else datetime.now(UTC))
     body: bytes = fg.atom_str(pretty=True)
     return body
 
 
-def _entry(fg: FeedGenerator, paper: Paper, base_url: str) -> datetime:
+def _entry(fg: FeedGenerator, paper: Paper, base_url: str,
+           related: tuple[str, str] | None = None) -> datetime:
     fe = fg.add_entry(order="append")
     fe.id(paper.abs_url)
     # Feed readers show text: formulas as readable text, without their $ delimiters.
@@ -64,6 +67,8 @@ def _entry(fg: FeedGenerator, paper: Paper, base_url: str) -> datetime:
         fe.author({"name": xml_text(name)})
     fe.link(href=f"{base_url}/papers/{paper.arxiv_id}", rel="alternate", type="text/html")
     fe.link(href=paper.pdf_url, rel="related", type="application/pdf", title="PDF")
+    if related is not None:
+        fe.link(href=related[1], rel="related", type="text/html", title=xml_text(related[0]))
     fe.summary(xml_text(to_text(paper.abstract)), type="text")
     for code in paper.categories:
         fe.category(term=code)

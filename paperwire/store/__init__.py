@@ -56,6 +56,7 @@ from paperwire.store.mail_methods import MailMethods
 from paperwire.store.notice_methods import NoticeMethods
 from paperwire.store.paper_lookup import PaperLookupMethods
 from paperwire.store.papers import WriteResult
+from paperwire.store.recommend_methods import RecommendMethods
 from paperwire.store.schema import embeddings as embeddings_table
 from paperwire.store.schema import papers as papers_table
 from paperwire.store.stats import StatsMethods
@@ -103,7 +104,8 @@ def _data_version(conn: Connection) -> str:
 
 
 class Store(CommunityMethods, CommentMethods, MailMethods, StatsMethods, VectorMethods,
-            AuthorMethods, PaperLookupMethods, NoticeMethods, LibraryMethods, LinkMethods):
+            AuthorMethods, PaperLookupMethods, NoticeMethods, LibraryMethods, LinkMethods,
+            RecommendMethods):
     """Papers, their provenance and harvest state, in SQLite or PostgreSQL."""
 
     def __init__(self, engine: Engine) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from paperwire.models import LedgerEntry, SavedSearch, SearchSpec, Subscription
 from paperwire.store import jobs as _jobs
 from paperwire.store import outbox as _outbox
+from paperwire.store import recommend as _rec
 from paperwire.store import subscriptions as _subs
 from paperwire.store.database import (
     utcnow,
@@ -124,11 +125,16 @@ class MailMethods:
         with self.engine.connect() as conn:
             return _subs.ledger(conn, period_key)
 
-    def claim_digests(self, entries: Iterable[LedgerEntry], status: str = "sending"
-                      ) -> None:
-        """Record entries as about to be sent (or skipped), in one transaction."""
+    def claim_digests(self, entries: Iterable[LedgerEntry], status: str = "sending", *,
+                      recommended: Sequence[tuple[int, str]] = ()) -> None:
+        """Record entries as about to be sent (or skipped), in one transaction, with the
+        (profile, paper) pairs their For-you sections recommend (the shown ledger)."""
+        entries = list(entries)
         with write_transaction(self.engine) as conn:
             _subs.claim(conn, entries, status, utcnow())
+            if recommended and entries:
+                _rec.record_shown(conn, recommended, "digest", entries[0].period_key,
+                                  utcnow())
 
     def mark_digest(self, sub_id: int, period_key: str, status: str, *,
                     error: str | None = None, as_of: date | None = None) -> None:

@@ -35,6 +35,8 @@ from paperwire.web.discussion import forms_router as discussion_forms
 from paperwire.web.discussion import install as install_discussion
 from paperwire.web.discussion import pages_router as discussion_pages
 from paperwire.web.feeds import router as feeds_router
+from paperwire.web.for_you import install as install_for_you
+from paperwire.web.for_you_profiles import router as for_you_profiles
 from paperwire.web.library import router as library_router
 from paperwire.web.library_api import router as library_api
 from paperwire.web.library_groups import router as library_groups
@@ -192,6 +194,8 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.include_router(accounts_router)
     install_subscriptions(app)  # also exempts its one-click unsubscribe from CSRF
     install_notifications(app)  # the same for comment notices
+    install_for_you(app)  # the same for mailed "not interested" links; /api/recommendations
+    app.include_router(for_you_profiles)
     install_discussion(site)  # the templates' discussion_html
     app.include_router(community_forms)
     app.include_router(discussion_forms)

@@ -18,6 +18,7 @@ from starlette.responses import Response
 from paperwire.background import Runner
 from paperwire.convergence import IndexSync
 from paperwire.errors import InvalidRecord
+from paperwire.for_you_rank import CachedCorpus, Recommender
 from paperwire.mail import Mailer, mailer_for
 from paperwire.models import User, parse_arxiv_id
 from paperwire.search import Searcher
@@ -65,6 +66,9 @@ class Site:
         # Keeps this home's indexes in step with the database (convergence.py; lifespan).
         self.index_sync: IndexSync | None = None
         self.mailer: Mailer = mailer_for(store, on_queued=self.wake)
+        # For you: one corpus (with what it read of papers) and the profiles' trained models,
+        # for as long as the indexes stay at one version.
+        self._recommender: tuple[Hashable, Recommender] | None = None
 
     def wake(self) -> None:
         """Something was queued: this process's runner (if it has one) looks now."""
@@ -97,6 +101,19 @@ class Site:
             searcher.refresh()
             self._refreshed = version
         return searcher, version
+
+    def recommender(self) -> Recommender:
+        """The process's Recommender over the current indexes (a new one, with an empty
+        cache, when they change: papers' vectors may have)."""
+        from paperwire.recommend.corpus import StoreCorpus
+
+        searcher, version = self._current()
+        kept = self._recommender
+        if kept is None or kept[0] != version:
+            kept = (version, Recommender(self.store, CachedCorpus(StoreCorpus(self.store,
+                                                                              searcher))))
+            self._recommender = kept
+        return kept[1]
 
     def base_url(self, request: Request) -> str:
         """The address absolute links start with (no trailing slash): PAPERWIRE_BASE_URL when

@@ -5,7 +5,7 @@ Each web host's background sync asks for the vectors written after its watermark
 scan the whole table: a full scan of 2.8M rows every sync pass on every host.
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-02
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0016"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

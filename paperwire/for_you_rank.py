@@ -1,0 +1,287 @@
+"""For you, ranked: a profile's trained model (cached by the profile's version), the recent
+papers it ranks with their reasons, the estimate line, cold-start papers to rate, and the
+few papers a digest sends.
+
+Training runs only when what the profile trains on has changed (``Store.rec_version``) or
+the indexes have; every other view ranks with the model it already has.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from paperwire.for_you import RecProfile, gather, strong_positives
+from paperwire.recommend import Corpus, Model, Profile, Ranker, Recommendation
+from paperwire.recommend.rankers import default_ranker
+from paperwire.store import Store
+
+WINDOWS = {"day": 1, "week": 7, "month": 30}
+PRECISION = 0.6  # the digest's target: about this share of what it sends is kept
+FALLBACK_PROBABILITY = 0.6  # a model that cannot calibrate yet sends only its surest
+COLD_START = 5  # below this many positives the page asks for seeds
+BOUNDARY = 10  # papers offered to rate on a cold start
+MAX_CANDIDATES = 5_000  # a month of a busy instance; the newest are kept beyond
+MAX_LIMIT = 100
+DIGEST_PAPERS = 10
+SEEN_AFTER = timedelta(hours=1)  # "hide seen": shown on an earlier visit than this one
+
+
+class CachedCorpus:
+    """A Corpus in front of another that keeps what it read of each paper (vectors, titles,
+    texts, authors), up to ``size`` papers: a digest run or a web process asks for the same
+    recent papers over and over."""
+
+    def __init__(self, inner: Corpus, size: int = 30_000) -> None:
+        self.inner = inner
+        self.size = size
+        self._lock = threading.Lock()
+        self._parts: dict[str, OrderedDict[str, Any]] = {
+            k: OrderedDict() for k in ("texts", "titles", "authors", "vectors")}
+        # The last few candidate lists' matrices: every view of a window ranks the same list.
+        self._matrices: OrderedDict[tuple[str, ...], tuple[list[str], NDArray[np.float32]]] = \
+            OrderedDict()
+
+    def _cached(self, part: str, ids: Sequence[str], fetch: Any) -> dict[str, Any]:
+        kept = self._parts[part]
+        with self._lock:
+            found = {i: kept[i] for i in ids if i in kept}
+        missing = [i for i in dict.fromkeys(ids) if i not in found]
+        if missing:
+            fresh = fetch(missing)
+            with self._lock:
+                for i in missing:
+                    # None marks "unknown" so it is not asked for again.
+                    kept[i] = fresh.get(i)
+                while len(kept) > self.size:
+                    kept.popitem(last=False)
+            found.update({i: fresh.get(i) for i in missing})
+        return {i: v for i, v in found.items() if v is not None}
+
+    def texts(self, ids: Sequence[str]) -> dict[str, str]:
+        return self._cached("texts", ids, self.inner.texts)
+
+    def titles(self, ids: Sequence[str]) -> dict[str, str]:
+        return self._cached("titles", ids, self.inner.titles)
+
+    def authors(self, ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        return self._cached("authors", ids, self.inner.authors)
+
+    def vectors(self, ids: Sequence[str]) -> tuple[list[str], NDArray[np.float32]]:
+        key = tuple(ids)
+        with self._lock:
+            kept = self._matrices.get(key)
+        if kept is not None:
+            return list(kept[0]), kept[1]
+        order, matrix = self._vectors(ids)
+        if len(ids) >= 100:  # a candidate list, not a handful of positives
+            with self._lock:
+                self._matrices[key] = (order, matrix)
+                while len(self._matrices) > 8:
+                    self._matrices.popitem(last=False)
+        return list(order), matrix
+
+    def _vectors(self, ids: Sequence[str]) -> tuple[list[str], NDArray[np.float32]]:
+        def fetch(missing: list[str]) -> dict[str, NDArray[np.float32]]:
+            got, vecs = self.inner.vectors(missing)
+            return {i: vecs[k] for k, i in enumerate(got)}
+
+        found = self._cached("vectors", ids, fetch)
+        order = [i for i in ids if i in found]
+        if not order:
+            return [], np.zeros((0, 384), dtype=np.float32)
+        return order, np.vstack([found[i] for i in order]).astype(np.float32, copy=False)
+
+    def embed(self, texts: Sequence[str]) -> NDArray[np.float32] | None:
+        return self.inner.embed(texts)
+
+    def background(self, n: int, *, before: datetime | None = None, seed: int = 0
+                   ) -> list[str]:
+        return self.inner.background(n, before=before, seed=seed)
+
+    def popularity(self, ids: Sequence[str], *, at: datetime | None = None
+                   ) -> dict[str, float]:
+        return self.inner.popularity(ids, at=at)
+
+
+@dataclass(frozen=True)
+class Trained:
+    model: Model
+    profile: Profile
+    positives: int
+
+
+@dataclass
+class ForYou:
+    """What the page, feed, API and CLI show for one profile and window."""
+
+    profile: RecProfile
+    window: str
+    since: date | None
+    until: date | None
+    ranked: list[Recommendation]
+    shown: list[Recommendation]
+    threshold: float | None
+    positives: int
+    boundary: list[Recommendation] = field(default_factory=list)
+
+    @property
+    def cold(self) -> bool:
+        return self.positives < COLD_START
+
+    def estimate(self) -> dict[str, Any] | None:
+        """"about N papers a day, about P % of them like ones you saved", from the model's
+        own threshold; None when it gives none."""
+        if self.threshold is None or self.since is None or self.until is None:
+            return None
+        days = (self.until - self.since).days + 1
+        above = [r for r in self.ranked if r.score >= self.threshold]
+        per_day = len(above) / days
+        share = (sum(r.probability for r in above) / len(above)) if above else PRECISION
+        text = (f"about {round(per_day)} paper{'s' if round(per_day) != 1 else ''} a day, "
+                f"about {round(100 * share)} % of them like ones you saved")
+        return {"per_day": round(per_day, 2), "precision": round(share, 3), "text": text}
+
+
+def window_days(window: str, latest: date) -> tuple[date, date]:
+    if window not in WINDOWS:
+        raise ValueError(f"window: choose {', '.join(WINDOWS)}")
+    return latest - timedelta(days=WINDOWS[window] - 1), latest
+
+
+@functools.cache
+def one_blas_thread() -> None:
+    """Numpy's BLAS on one thread, for the whole process, once. A profile's matrices are
+    small (hundreds of candidates by a few hundred positives), where OpenBLAS's threads cost
+    far more than they save on a busy machine: 300x384 by 384x50 took 41 ms on its two
+    threads under load, 0.5 ms on one. Web views and digests run in parallel anyway."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1, user_api="blas")
+
+
+class Recommender:
+    """One per process (the web keeps it on its Site): trains each profile's model once per
+    version of what it trains on, and ranks with it."""
+
+    def __init__(self, store: Store, corpus: Corpus, ranker: Ranker | None = None,
+                 size: int = 512) -> None:
+        one_blas_thread()
+        self.store = store
+        self.corpus = corpus
+        self.ranker = ranker or default_ranker()
+        self._models: OrderedDict[int, tuple[Hashable, Trained]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+        self._windows: OrderedDict[tuple[str, str], tuple[date | None, date | None,
+                                                          list[str]]] = OrderedDict()
+        self.trainings = 0  # how many times a model was trained (tests and benches read it)
+
+    def trained(self, profile: RecProfile, salt: Hashable = None, *, keep: bool = True
+                ) -> Trained:
+        """The profile's model, retrained when its version (or ``salt``: the indexes'
+        version) changed since it was last trained. ``keep=False`` trains afresh and keeps
+        nothing (a digest run trains each profile once: no version to read)."""
+        key = (self.store.rec_version(profile.row()), salt) if keep else None
+        with self._lock:
+            kept = self._models.get(profile.id)
+            if keep and kept is not None and kept[0] == key:
+                self._models.move_to_end(profile.id)
+                return kept[1]
+        signals = gather(self.store, profile)
+        trained = Trained(self.ranker.train(signals, self.corpus), signals,
+                          strong_positives(signals))
+        if not keep:
+            return trained
+        with self._lock:
+            self.trainings += 1
+            self._models[profile.id] = (key, trained)
+            while len(self._models) > self._size:
+                self._models.popitem(last=False)
+        return trained
+
+    def rank(self, trained: Trained, candidates: Sequence[str], exclude: set[str],
+             limit: int | None = None) -> list[Recommendation]:
+        known = {s.arxiv_id for s in trained.profile.signals}
+        wanted = [c for c in candidates if c not in exclude and c not in known]
+        return trained.model.rank(wanted, limit=limit) if wanted else []
+
+    def window(self, window: str) -> tuple[date | None, date | None, list[str]]:
+        """The window's days and candidate papers, read once per version of the papers."""
+        key = (window, self.store.data_version())
+        with self._lock:
+            kept = self._windows.get(key)
+        if kept is not None:
+            return kept
+        latest = self.store.latest_day()
+        since, until = window_days(window, latest) if latest else (None, None)
+        found = (since, until, self.store.rec_candidates(since, until, MAX_CANDIDATES)
+                 if since is not None and until is not None else [])
+        with self._lock:
+            self._windows[key] = found
+            while len(self._windows) > 16:
+                self._windows.popitem(last=False)
+        return found
+
+    def for_you(self, profile: RecProfile, window: str = "week", *, limit: int = 30,
+                hide_seen: bool = False, salt: Hashable = None, now: datetime | None = None
+                ) -> ForYou:
+        if not 1 <= limit <= MAX_LIMIT:
+            raise ValueError(f"limit: give 1 to {MAX_LIMIT}")
+        since, until, candidates = self.window(window)
+        trained = self.trained(profile, salt)
+        exclude: set[str] = set()
+        if hide_seen:
+            exclude = (self.store.rec_shown(profile.id, "digest")
+                       | self.store.rec_shown(profile.id, "page",
+                                              before=(now or datetime.now()) - SEEN_AFTER))
+        threshold = trained.model.threshold(PRECISION)
+        # The estimate counts every paper above the threshold, and a cold start rates the
+        # least sure: only then is the whole window ranked with its reasons.
+        everything = threshold is not None or trained.positives < COLD_START
+        ranked = self.rank(trained, candidates, exclude, None if everything else limit)
+        result = ForYou(profile, window, since, until, ranked, ranked[:limit], threshold,
+                        trained.positives)
+        if result.cold:
+            result.boundary = boundary(ranked, candidates, exclude)
+        return result
+
+    def digest_picks(self, profile: RecProfile, candidates: Sequence[str], key: str
+                     ) -> list[Recommendation]:
+        """What the profile's For-you section sends: candidates above its threshold (or,
+        uncalibrated, FALLBACK_PROBABILITY) that no earlier digest recommended, at most
+        DIGEST_PAPERS; none on a day with nothing good enough."""
+        trained = self.trained(profile, keep=False)
+        earlier = self.store.rec_shown(profile.id, "digest", other_than=key)
+        # Best first by score, and a model's probability rises with its score: what passes
+        # is a prefix of the ranking, so only its head is built.
+        ranked = self.rank(trained, candidates, earlier, DIGEST_PAPERS)
+        cut = trained.model.threshold(PRECISION)
+        kept = [r for r in ranked if (r.score >= cut if cut is not None
+                                      else r.probability >= FALLBACK_PROBABILITY)]
+        return kept[:DIGEST_PAPERS]
+
+
+def boundary(ranked: Sequence[Recommendation], candidates: Sequence[str], exclude: set[str]
+             ) -> list[Recommendation]:
+    """About BOUNDARY papers to rate: those the model is least sure of (probability nearest
+    one half), or, with nothing to rank by yet, an even spread of the newest."""
+    if ranked:
+        return sorted(ranked, key=lambda r: abs(r.probability - 0.5))[:BOUNDARY]
+    pool = [c for c in candidates if c not in exclude]
+    step = max(1, len(pool) // BOUNDARY)
+    return [Recommendation(c, 0.0, 0.5) for c in pool[::step][:BOUNDARY]]
+
+
+def reasons_data(rec: Recommendation) -> list[dict[str, Any]]:
+    """A recommendation's reasons as JSON: what the model computed, in its own terms."""
+    return [{"kind": r.kind, "text": r.text, "papers": list(r.papers), "words": list(r.words),
+             "share": round(r.share, 4)} for r in rec.reasons]

@@ -1,0 +1,98 @@
+"""Store methods of recommendations: profiles, marks, the shown ledger, what a profile
+trains on (SQL in recommend.py).
+
+Mixed into ``Store`` (import that, not this); kept apart so each area's door stays small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+
+from paperwire.store import recommend as _rec
+from paperwire.store.database import utcnow, write_transaction
+
+
+class RecommendMethods:
+    engine: Engine
+
+    def create_rec_profile(self, user_id: int, values: dict[str, Any]) -> dict[str, Any]:
+        with write_transaction(self.engine) as conn:
+            found = _rec.profile(conn, _rec.create_profile(conn, user_id, values, utcnow()))
+        assert found is not None
+        return found
+
+    def rec_profiles(self, user_id: int) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return _rec.profiles_of(conn, user_id)
+
+    def rec_profile(self, profile_id: int) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            return _rec.profile(conn, profile_id)
+
+    def digest_rec_profiles(self) -> dict[int, list[dict[str, Any]]]:
+        """Every profile that sends a digest section, by user."""
+        with self.engine.connect() as conn:
+            return _rec.digest_profiles(conn)
+
+    def update_rec_profile(self, profile_id: int, values: dict[str, Any]) -> bool:
+        with write_transaction(self.engine) as conn:
+            return _rec.update_profile(conn, profile_id, values, utcnow())
+
+    def delete_rec_profile(self, profile_id: int) -> bool:
+        with write_transaction(self.engine) as conn:
+            return _rec.delete_profile(conn, profile_id)
+
+    def reset_rec_profile(self, profile_id: int, user_id: int) -> None:
+        with write_transaction(self.engine) as conn:
+            _rec.reset_profile(conn, profile_id, user_id, utcnow())
+
+    def set_rec_feed_token(self, profile_id: int, token_hash: str | None) -> None:
+        with write_transaction(self.engine) as conn:
+            _rec.set_feed_token(conn, profile_id, token_hash)
+
+    def rec_feed_profile(self, token_hash: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            return _rec.feed_profile(conn, token_hash)
+
+    def mark_not_interested(self, user_id: int, arxiv_id: str, profile_id: int | None
+                            ) -> bool:
+        """Whether the paper is stored (a second mark of the same paper adds nothing)."""
+        with write_transaction(self.engine) as conn:
+            return _rec.mark_not_interested(conn, user_id, arxiv_id, profile_id, utcnow())
+
+    def record_rec_shown(self, rows: Sequence[tuple[int, str]], place: str, key: str = ""
+                         ) -> int:
+        # A page view mostly shows what it showed before: read first, write only what is new
+        # (no writer lock taken on most views).
+        with self.engine.connect() as conn:
+            if not _rec.unrecorded(conn, rows, place, key):
+                return 0
+        with write_transaction(self.engine) as conn:
+            return _rec.record_shown(conn, rows, place, key, utcnow())
+
+    def rec_shown(self, profile_id: int, place: str, *, other_than: str = "",
+                  before: datetime | None = None) -> set[str]:
+        with self.engine.connect() as conn:
+            return _rec.shown_ids(conn, profile_id, place, other_than=other_than,
+                                  before=before)
+
+    def rec_signals(self, profile: dict[str, Any], limit: int, author_papers: int
+                    ) -> dict[str, list[Any]]:
+        with self.engine.connect() as conn:
+            return _rec.signals(conn, profile, limit, author_papers)
+
+    def rec_version(self, profile: dict[str, Any]) -> str:
+        with self.engine.connect() as conn:
+            return _rec.version(conn, profile)
+
+    def rec_candidates(self, since: date, until: date, limit: int) -> list[str]:
+        with self.engine.connect() as conn:
+            return _rec.candidate_ids(conn, since, until, limit)
+
+    def rec_shown_counts(self, place: str = "digest") -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return _rec.shown_counts(conn, place)

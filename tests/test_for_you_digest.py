@@ -1,0 +1,95 @@
+"""The digest's For-you section (above the threshold, never twice, nothing on an empty day,
+one-click "not interested" links) and `paperwire recommend` (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from paperwire.cli import cli
+from paperwire.digest import Composer, send_digests
+from paperwire.mail import OutboxMailer
+from paperwire.store import Store
+from tests.for_you_corpus import FAR, LATEST, NEAR, for_you_app
+from tests.helpers import BASE
+
+
+def _body(store: Store, to: str) -> str:
+    [message] = store.outbox(to=to, kind="digest")[:1]
+    parsed = email.message_from_string(message["message"], policy=email.policy.default)
+    part = parsed.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def test_digest_for_you_never_repeats_and_sends_nothing_on_an_empty_day(
+        tmp_path: Path, database_url: str, onnx_embedder: Any) -> None:
+    with for_you_app(tmp_path, database_url, onnx_embedder) as (built, ann, _):
+        store, settings = built.store, built.settings
+        store.upsert_subscription(ann.email, status="active", trending=False, user_id=ann.id)
+        client = built.client(signed_in=ann.email)
+        client.get("/for-you.json")  # makes the profile, as a first visit does
+        composer = Composer(settings, store)
+        first = composer.compose(store.subscriptions(status="active")[0], "daily", LATEST)
+        [section] = first.sections
+        sent = [p.arxiv_id for p in section.papers]
+        assert section.title == "For you" and sent and set(sent) <= set(NEAR)
+        assert not set(sent) & set(FAR), "only papers above the profile's threshold"
+        report = send_digests(settings, store, "daily", LATEST, mailer=OutboxMailer(store))
+        assert report.sent == 1
+        text = _body(store, ann.email)
+        assert "For you" in text and "Not interested: " in text
+        profile = client.get("/for-you.json").json()["profile"]["id"]
+        assert store.rec_shown(profile, "digest") == set(sent)
+        # A rerun of the same digest (after a crash) recommends the same papers: the ledger
+        # leaves out only earlier digests', so nothing claimed is ever skipped.
+        again = Composer(settings, store).compose(store.subscriptions(status="active")[0],
+                                                  "daily", LATEST)
+        assert [p.arxiv_id for p in again.sections[0].papers] == sent
+        # The next day's digest reads the same latest day: nothing new, so nothing is sent.
+        later = send_digests(settings, store, "daily", date(2025, 3, 21),
+                             mailer=OutboxMailer(store))
+        assert (later.sent, later.skipped) == (0, 1)
+        # The mailed link works in one click, without signing in.
+        link = re.search(re.escape(BASE) + r"(/for-you/not-interested/\S+)", text)
+        assert link
+        assert built.client().post(link.group(1)).status_code == 200
+        assert link.group(1) and sent[0] not in [
+            p["arxiv_id"] for p in client.get("/for-you.json").json()["papers"]]
+
+
+def test_a_reader_without_a_profile_gets_no_for_you_section(
+        tmp_path: Path, database_url: str, onnx_embedder: Any) -> None:
+    with for_you_app(tmp_path, database_url, onnx_embedder) as (built, ann, _):
+        sub = built.store.upsert_subscription(ann.email, status="active", user_id=ann.id)
+        digest = Composer(built.settings, built.store).compose(sub, "daily", LATEST)
+        assert all(not s.title.startswith("For you") for s in digest.sections)
+        assert digest.recommended == ()
+
+
+def test_recommend_cli_prints_json(tmp_path: Path, database_url: str,
+                                   onnx_embedder: Any) -> None:
+    with for_you_app(tmp_path, database_url, onnx_embedder) as (built, ann, _):
+        env = {"PAPERWIRE_HOME": str(tmp_path), "PAPERWIRE_EMBEDDER": "none",
+               "PAPERWIRE_DATABASE_URL": database_url}
+        result = CliRunner().invoke(cli, ["recommend", "--user", ann.email, "--json",
+                                          "--window", "month"], env=env,
+                                    catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.output.strip().splitlines()[-1])
+        assert set(p["arxiv_id"] for p in data["papers"][:3]) == set(NEAR)
+        assert data["papers"][0]["why"] and data["window"] == "month"
+        text = CliRunner().invoke(cli, ["recommend", "--user", ann.email], env=env)
+        assert text.exit_code == 0 and NEAR[0] in text.output
+        missing = CliRunner().invoke(cli, ["recommend", "--user", "x@example.org"], env=env)
+        assert missing.exit_code == 1 and "no account" in missing.output
+        unknown = CliRunner().invoke(cli, ["recommend", "--user", ann.email, "--profile",
+                                           "nope"], env=env)
+        assert unknown.exit_code == 1 and "no profile" in unknown.output
