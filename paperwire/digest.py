@@ -42,7 +42,8 @@ from paperwire.settings import Settings
 from paperwire.store import Store
 
 TRENDING_WINDOW = {"daily": "day", "weekly": "week"}
-LAB_PAPERS = 20  # at most, in a digest's lab section
+LAB_PAPERS = 20  # at most, in a digest's lab section (and its followed-authors section)
+FOLLOWED_SCAN = 200  # followed authors' newest papers looked at for one digest
 LOOKBACK_DAYS = 3  # Friday's list still counts as "today's" on Monday morning
 CHUNK = 1_000  # subscribers composed, then sent, at a time: bounds memory on big lists
 
@@ -66,6 +67,7 @@ class Section:
     title: str
     papers: tuple[Paper, ...]
     feed_url: str | None = None
+    link_label: str = "Follow this search as a feed"  # what the section's link opens
     # A For-you section's lines under each paper: why, and its one-click "not interested".
     notes: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
@@ -149,10 +151,14 @@ class Composer:
             sections.append(Section(f"Trending{cats}", papers))
         since = self.since(sub, period, as_of)
         if sub.user_id is not None:
+            followed = self._dedupe(self.followed(sub.user_id, since, as_of), shown)
+            if followed:
+                sections.append(Section("New from authors you follow", followed,
+                                        f"{self.base}/following", link_label="Whom you follow"))
             lab = self._dedupe(self.lab_papers(sub.user_id, since), shown)
             if lab:
                 sections.append(Section("New in your labs' collections", lab,
-                                        f"{self.base}/library"))
+                                        f"{self.base}/library", link_label="Your library"))
         for search in sub.searches:
             papers = self._dedupe(self.search(search, since, as_of), shown)
             sections.append(Section(f"New for “{search.query}”{_filters_label(search)}",
@@ -185,7 +191,7 @@ class Composer:
                      for r in picks}
             title = "For you" if len(profiles) == 1 else f"For you: {profile.name}"
             out.append((Section(title, tuple(self._intern(papers[r.arxiv_id]) for r in picks),
-                                f"{self.base}/for-you", notes),
+                                f"{self.base}/for-you", link_label="Open For you", notes=notes),
                         [(profile.id, r.arxiv_id) for r in picks]))
         return out
 
@@ -213,6 +219,13 @@ class Composer:
                     self._intern(paper)
             self._candidates[(period, as_of)] = found
         return self._candidates[(period, as_of)]
+
+    def followed(self, user_id: int, since: date, until: date) -> tuple[Paper, ...]:
+        """Followed authors' papers dated in [since, until]: the days after the last digest,
+        as for saved searches, so each paper is told once."""
+        papers = self.store.followed_papers(user_id, limit=FOLLOWED_SCAN)
+        return tuple(p for p in papers if (day := paper_day(p)) is not None
+                     and since <= day <= until)[:LAB_PAPERS]
 
     def lab_papers(self, user_id: int, since: date) -> tuple[Paper, ...]:
         """Papers added since ``since`` to the lab collections of the user's groups (each
@@ -346,7 +359,7 @@ def render_text(digest: Digest, base: str, unsubscribe: str) -> str:
                 lines += [f"   Not interested: {link}"]
             lines += [""]
         if section.feed_url:
-            lines += [f"Follow this search as a feed: {section.feed_url}", ""]
+            lines += [f"{section.link_label}: {section.feed_url}", ""]
     lines += ["--", "You receive this because this address subscribed at " + base + ".",
               f"Unsubscribe (one click): {unsubscribe}", ""]
     return "\n".join(lines)
@@ -382,7 +395,7 @@ def render_html(digest: Digest, base: str, unsubscribe: str) -> str:
         if section.feed_url:
             feed = escape(section.feed_url, quote=True)
             out.append(f'<p style="{_SMALL}"><a href="{feed}" style="color:#555;">'
-                       'Follow this search as a feed</a></p>')
+                       f'{escape(section.link_label)}</a></p>')
     link = escape(unsubscribe, quote=True)
     out.append(f'<p style="{_SMALL}border-top:1px solid #ddd;padding-top:8px;">You receive '
                f'this because this address subscribed at {escape(base)}. '
