@@ -162,3 +162,31 @@ def test_has_code_filters_the_search_page_and_the_api(tmp_path: Path, database_u
                                                 "mode": "lexical"}).json()
         assert [h["arxiv_id"] for h in api["hits"]] == ["2501.00001"]
         assert client.get("/search", params={"q": "x", "code": "yes"}).status_code == 400
+
+
+def test_has_code_holds_for_papers_a_library_note_matches(tmp_path: Path,
+                                                          database_url: str) -> None:
+    # The words are only in the reader's notes, not in the papers: the library's own match
+    # finds both, and "has code" keeps the one with a repository.
+    with make_app(tmp_path, database_url, index=True,
+                  users=[("ann@example.org", "user", "Ann")],
+                  papers=[paper("2501.00001", abstract="Graphs. https://github.com/s/attn"),
+                          paper("2501.00002", abstract="Graphs, no code.")]) as built:
+        ann = built.store.user_by_email("ann@example.org")
+        assert ann is not None
+        found = built.store.default_collection(ann.id, "Reading")
+        rows = built.store.row_ids(["2501.00001", "2501.00002"])
+        built.store.add_collection_items(found["id"], [
+            {"import_key": f"arxiv:{i}", "paper_id": r, "note": "sparse attention"}
+            for i, r in rows.items()], ann.id)
+        client = built.client(signed_in="ann@example.org")
+
+        def ids(**params: str) -> list[str]:
+            answer = client.get("/search.json", params={"q": "sparse attention",
+                                                        "library": "mine", "mode": "lexical",
+                                                        **params})
+            assert answer.status_code == 200, answer.text
+            return sorted(h["arxiv_id"] for h in answer.json()["hits"])
+
+        assert ids() == ["2501.00001", "2501.00002"]
+        assert ids(code="1") == ["2501.00001"]

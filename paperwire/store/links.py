@@ -21,7 +21,6 @@ from sqlalchemy import (
     String,
     Table,
     delete,
-    exists,
     func,
     insert,
     select,
@@ -32,7 +31,7 @@ from paperwire.links import CodeLink, find_links, merge_links
 from paperwire.store.papers import in_chunks
 from paperwire.store.schema import Base, papers
 
-__all__ = ["LinkMethods", "derive_links", "has_code", "import_links", "links_of",
+__all__ = ["LinkMethods", "derive_links", "import_links", "links_of",
            "links_version", "paper_links", "rows_with_code"]
 
 DERIVED = ("abstract", "comments")
@@ -110,11 +109,6 @@ def links_of(conn: Connection, arxiv_ids: Iterable[str]) -> dict[str, list[CodeL
             grouped.setdefault(row.arxiv_id, []).append(
                 CodeLink(row.url, row.kind, row.host, row.source, row.stars))
     return {arxiv_id: merge_links([links]) for arxiv_id, links in grouped.items()}
-
-
-def has_code() -> object:
-    """A WHERE clause for papers with at least one code link (for listings)."""
-    return exists().where(paper_links.c.paper_id == papers.c.id, paper_links.c.kind == "code")
 
 
 def rows_with_code(conn: Connection) -> frozenset[int]:

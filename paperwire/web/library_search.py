@@ -39,9 +39,14 @@ def scoped_results(site: Site, q: str, viewer: User | None, collection: int | No
     papers = site.store.get_papers(extra)
     hidden = site.store.hidden_row_ids()
     rows = site.store.row_ids(extra) if hidden else {}
+    # Filters.matches cannot see links: "has code" is read for these papers here, as the
+    # Searcher reads it for the index's hits.
+    coded = ({i for i, links in site.store.links_of(extra).items()
+              if any(link.kind == "code" for link in links)} if filters.code else None)
     for arxiv_id in extra:
         paper = papers.get(arxiv_id)
-        if paper is None or rows.get(arxiv_id) in hidden or not filters.matches(paper):
+        if paper is None or rows.get(arxiv_id) in hidden or not filters.matches(paper) \
+                or (coded is not None and arxiv_id not in coded):
             continue
         results.hits.append(Hit(paper, 0.0, None, None, Snippet(paper.abstract[:320])))
     results.hits = results.hits[offset:offset + limit]
