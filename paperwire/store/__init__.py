@@ -21,7 +21,6 @@ from sqlalchemy import Connection, Engine, func, select
 from paperwire.models import ChangedPaper, HarvestState, Paper, VoteState
 from paperwire.settings import Settings
 from paperwire.sources.listing import ListingEntry
-from paperwire.store import authors as _authors
 from paperwire.store import embeddings as _embeddings
 from paperwire.store import links as _links
 from paperwire.store import listing_entries as _entries
@@ -159,8 +158,7 @@ class Store(CommunityMethods, CommentMethods, MailMethods, StatsMethods, VectorM
             # The lexical index syncs by modified_at: see database.next_stamp.
             now = next_stamp(conn, papers_table.c.modified_at)
             result = _papers.write_papers(conn, batch, now)
-            _authors.link_papers(conn, (p.arxiv_id for p in batch), now)
-            _links.derive_links(conn, [p.arxiv_id for p in batch], now)
+            _links.after_write(conn, [p.arxiv_id for p in batch], now)
             if state is not None:
                 _state.save_state(conn, state, now)
         return result
@@ -174,8 +172,7 @@ class Store(CommunityMethods, CommentMethods, MailMethods, StatsMethods, VectorM
         with write_transaction(self.engine) as conn:
             now = next_stamp(conn, papers_table.c.modified_at)
             result = _papers.write_papers(conn, [e.paper for e in entries], now)
-            _authors.link_papers(conn, (e.paper.arxiv_id for e in entries), now)
-            _links.derive_links(conn, [e.paper.arxiv_id for e in entries], now)
+            _links.after_write(conn, [e.paper.arxiv_id for e in entries], now)
             added = _entries.write_entries(conn, entries, now)
             if state is not None:
                 _state.save_state(conn, state, now)

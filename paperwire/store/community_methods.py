@@ -104,8 +104,7 @@ class CommunityMethods:
         with write_transaction(self.engine) as conn:
             now = next_stamp(conn, papers_table.c.modified_at)
             written = _papers.write_weak_papers(conn, papers, now)
-            _authors.link_papers(conn, (p.arxiv_id for p in papers), now)
-            _links.derive_links(conn, [p.arxiv_id for p in papers], now)
+            _links.after_write(conn, [p.arxiv_id for p in papers], now)
             if links:
                 _links.import_links(conn, source, links, now)
             imported = _votes.upsert_external_votes(conn, source, rows, now)

@@ -28,10 +28,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from paperwire.links import CodeLink, find_links, merge_links
+from paperwire.store.authors import link_papers
 from paperwire.store.papers import in_chunks
 from paperwire.store.schema import Base, papers
 
-__all__ = ["LinkMethods", "derive_links", "import_links", "links_of",
+__all__ = ["LinkMethods", "after_write", "derive_links", "import_links", "links_of",
            "links_version", "paper_links", "rows_with_code"]
 
 DERIVED = ("abstract", "comments")
@@ -56,6 +57,13 @@ class PaperLinkRow(Base):
 
 
 paper_links = cast(Table, PaperLinkRow.__table__)
+
+
+def after_write(conn: Connection, arxiv_ids: Sequence[str], now: datetime) -> None:
+    """What every write of papers derives from their text, in the writing transaction:
+    their author identities and their code links."""
+    link_papers(conn, arxiv_ids, now)
+    derive_links(conn, arxiv_ids, now)
 
 
 def derive_links(conn: Connection, arxiv_ids: Iterable[str], now: datetime) -> int:
