@@ -21,7 +21,7 @@ from paperwire.errors import NotFound
 from paperwire.models import Paper
 from paperwire.names import Evidence, Name, archive_of, choose_identity, normalise
 from paperwire.store.author_schema import authors, paper_authors
-from paperwire.store.papers import in_chunks, row_to_paper
+from paperwire.store.papers import built, ids_param, in_chunks, row_to_paper
 from paperwire.store.schema import external_votes, hidden_papers, paper_categories, papers
 from paperwire.store.schema import votes as votes_table
 
@@ -264,19 +264,23 @@ def author_summary(conn: Connection, author_id: int, coauthors: int = 20
             "votes": {"local": int(local), "imported": int(imported or 0)}}
 
 
-def authors_of(conn: Connection, arxiv_ids: Iterable[str]) -> dict[str, list[dict[str, str]]]:
-    """Each paper's authors in order, as written, with their identity's slug."""
-    found: dict[str, list[dict[str, str]]] = {}
+@built
+def _authors_of_query() -> Any:
     root = authors.alias("root")
-    for chunk in in_chunks(arxiv_ids):
-        rows = conn.execute(
-            select(papers.c.arxiv_id, paper_authors.c.name,
+    return (select(papers.c.arxiv_id, paper_authors.c.name,
                    func.coalesce(root.c.slug, authors.c.slug))
             .join(paper_authors, paper_authors.c.paper_id == papers.c.id)
             .join(authors, authors.c.id == paper_authors.c.author_id)
             .outerjoin(root, root.c.id == authors.c.merged_into)
-            .where(papers.c.arxiv_id.in_(chunk))
+            .where(papers.c.arxiv_id.in_(ids_param()))
             .order_by(papers.c.arxiv_id, paper_authors.c.position))
+
+
+def authors_of(conn: Connection, arxiv_ids: Iterable[str]) -> dict[str, list[dict[str, str]]]:
+    """Each paper's authors in order, as written, with their identity's slug."""
+    found: dict[str, list[dict[str, str]]] = {}
+    for chunk in in_chunks(arxiv_ids):
+        rows = conn.execute(_authors_of_query(), {"ids": chunk})
         for arxiv_id, name, slug in rows:
             found.setdefault(arxiv_id, []).append({"name": name, "slug": slug})
     return found

@@ -29,7 +29,7 @@ from paperwire.store.comment_schema import (
     discussion_locks,
 )
 from paperwire.store.counters import bump
-from paperwire.store.papers import in_chunks
+from paperwire.store.papers import built, ids_param, in_chunks
 from paperwire.store.schema import hidden_papers, papers, users
 
 _VOTES = (select(func.count()).select_from(comment_votes)
@@ -132,15 +132,19 @@ def votes_of(conn: Connection, comment_id: int) -> int:
                             .where(comment_votes.c.comment_id == comment_id)).scalar_one())
 
 
+@built
+def _counts_query() -> Any:
+    return (select(papers.c.arxiv_id, func.count())
+            .join(comments, comments.c.paper_id == papers.c.id)
+            .where(papers.c.arxiv_id.in_(ids_param()), public(), comments.c.deleted_at.is_(None))
+            .group_by(papers.c.arxiv_id))
+
+
 def counts(conn: Connection, arxiv_ids: Iterable[str]) -> dict[str, int]:
     """Public, undeleted comments of each paper among ``arxiv_ids`` that has any."""
     found: dict[str, int] = {}
     for chunk in in_chunks(arxiv_ids):
-        rows = conn.execute(
-            select(papers.c.arxiv_id, func.count())
-            .join(comments, comments.c.paper_id == papers.c.id)
-            .where(papers.c.arxiv_id.in_(chunk), public(), comments.c.deleted_at.is_(None))
-            .group_by(papers.c.arxiv_id))
+        rows = conn.execute(_counts_query(), {"ids": chunk})
         found.update({a: int(n) for a, n in rows})
     return found
 

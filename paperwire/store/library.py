@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
 
 from paperwire.store.author_schema import authors, paper_authors
 from paperwire.store.library_schema import (
@@ -21,7 +21,7 @@ from paperwire.store.library_schema import (
     group_members,
     groups,
 )
-from paperwire.store.papers import in_chunks
+from paperwire.store.papers import built, ids_param, in_chunks
 from paperwire.store.schema import hidden_papers, papers, users
 
 ORDERS = ("added", "published", "title")
@@ -230,13 +230,17 @@ def saved_ids(conn: Connection, user_id: int, arxiv_ids: Iterable[str]) -> set[s
     """Which of ``arxiv_ids`` are in any live collection the user owns."""
     found: set[str] = set()
     for chunk in in_chunks(arxiv_ids):
-        found.update(conn.execute(
-            select(papers.c.arxiv_id).distinct()
+        found.update(conn.execute(_saved_query(), {"ids": chunk, "user_id": user_id}).scalars())
+    return found
+
+
+@built
+def _saved_query() -> Any:
+    return (select(papers.c.arxiv_id).distinct()
             .join(collection_items, collection_items.c.paper_id == papers.c.id)
             .join(collections, collections.c.id == collection_items.c.collection_id)
-            .where(collections.c.owner_id == user_id, collections.c.deleted_at.is_(None),
-                   papers.c.arxiv_id.in_(chunk))).scalars())
-    return found
+            .where(collections.c.owner_id == bindparam("user_id"),
+                   collections.c.deleted_at.is_(None), papers.c.arxiv_id.in_(ids_param())))
 
 
 def lab_items_since(conn: Connection, user_id: int, since: datetime, limit: int

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import (
     Connection,
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from paperwire.links import CodeLink, find_links, merge_links
 from paperwire.store.authors import link_papers
-from paperwire.store.papers import in_chunks
+from paperwire.store.papers import built, ids_param, in_chunks
 from paperwire.store.schema import Base, papers
 
 __all__ = ["LinkMethods", "after_write", "derive_links", "import_links", "links_of",
@@ -105,15 +105,19 @@ def _row(paper_id: int, link: CodeLink, now: datetime) -> dict[str, object]:
             "host": link.host, "stars": link.stars, "seen_at": now}
 
 
+@built
+def _links_query() -> Any:
+    return (select(papers.c.arxiv_id, paper_links)
+            .join(paper_links, paper_links.c.paper_id == papers.c.id)
+            .where(papers.c.arxiv_id.in_(ids_param()))
+            .order_by(papers.c.arxiv_id, paper_links.c.source, paper_links.c.url))
+
+
 def links_of(conn: Connection, arxiv_ids: Iterable[str]) -> dict[str, list[CodeLink]]:
     """Each paper's links, one per URL (stars from whichever source gave them), code first."""
     grouped: dict[str, list[CodeLink]] = {}
     for chunk in in_chunks(arxiv_ids):
-        query = (select(papers.c.arxiv_id, paper_links)
-                 .join(paper_links, paper_links.c.paper_id == papers.c.id)
-                 .where(papers.c.arxiv_id.in_(chunk))
-                 .order_by(papers.c.arxiv_id, paper_links.c.source, paper_links.c.url))
-        for row in conn.execute(query):
+        for row in conn.execute(_links_query(), {"ids": chunk}):
             grouped.setdefault(row.arxiv_id, []).append(
                 CodeLink(row.url, row.kind, row.host, row.source, row.stars))
     return {arxiv_id: merge_links([links]) for arxiv_id, links in grouped.items()}

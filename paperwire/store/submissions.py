@@ -10,6 +10,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
 from paperwire.store.counters import bump
+from paperwire.store.papers import built, ids_param
 from paperwire.store.schema import papers, submissions, users
 
 
@@ -33,18 +34,22 @@ def add_submission(conn: Connection, paper_id: int, user_id: int, note: str | No
     return int(new_id), True
 
 
+@built
+def _submissions_query() -> Any:
+    return (select(papers.c.arxiv_id, submissions.c.id, submissions.c.note,
+                   submissions.c.submitted_at, submissions.c.hidden_at,
+                   submissions.c.hidden_reason, users.c.display_name)
+            .join(papers, papers.c.id == submissions.c.paper_id)
+            .outerjoin(users, users.c.id == submissions.c.user_id)
+            .where(papers.c.arxiv_id.in_(ids_param())))
+
+
 def submissions_for(conn: Connection, arxiv_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """Submission facts by arXiv id; a hidden one keeps only its id, hidden flag and reason."""
     wanted = list(dict.fromkeys(arxiv_ids))
     if not wanted:
         return {}
-    rows = conn.execute(
-        select(papers.c.arxiv_id, submissions.c.id, submissions.c.note,
-               submissions.c.submitted_at, submissions.c.hidden_at,
-               submissions.c.hidden_reason, users.c.display_name)
-        .join(papers, papers.c.id == submissions.c.paper_id)
-        .outerjoin(users, users.c.id == submissions.c.user_id)
-        .where(papers.c.arxiv_id.in_(wanted)))
+    rows = conn.execute(_submissions_query(), {"ids": wanted})
     out: dict[str, dict[str, Any]] = {}
     for r in rows:
         hidden = r.hidden_at is not None

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, literal, or_, select
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from paperwire.errors import NotFound
 from paperwire.models import Candidate, ExternalVote, VoteState
 from paperwire.store.counters import bump, counter
 from paperwire.store.listings import _in_category, _in_days
-from paperwire.store.papers import in_chunks, row_ids
+from paperwire.store.papers import built, ids_param, in_chunks, row_ids
 from paperwire.store.schema import external_votes, hidden_papers, listing_entries, papers, votes
 
 
@@ -55,21 +55,28 @@ def set_vote(conn: Connection, user_id: int, arxiv_id: str, on: bool | None, now
     return vote_states(conn, [arxiv_id], user_id)[arxiv_id]
 
 
-def vote_states(conn: Connection, arxiv_ids: Iterable[str], user_id: int | None
-                ) -> dict[str, VoteState]:
-    """Votes of each stored paper among ``arxiv_ids`` (unknown ids are left out)."""
+@built
+def _vote_states_query(for_user: bool) -> Any:
     # One statement of correlated, indexed subqueries: a page reads this on every view.
     local = (select(func.count()).select_from(votes)
              .where(votes.c.paper_id == papers.c.id).scalar_subquery())
     imported = (select(func.coalesce(func.sum(external_votes.c.upvotes), 0))
                 .where(external_votes.c.paper_id == papers.c.id).scalar_subquery())
     mine: Any = (select(votes.c.paper_id).where(votes.c.paper_id == papers.c.id,
-                                                 votes.c.user_id == user_id).exists()
-                 if user_id is not None else literal(False))
+                                                 votes.c.user_id == bindparam("user_id")
+                                                 ).exists()
+                 if for_user else literal(False))
+    return (select(papers.c.arxiv_id, local, imported, mine)
+            .where(papers.c.arxiv_id.in_(ids_param())))
+
+
+def vote_states(conn: Connection, arxiv_ids: Iterable[str], user_id: int | None
+                ) -> dict[str, VoteState]:
+    """Votes of each stored paper among ``arxiv_ids`` (unknown ids are left out)."""
+    query = _vote_states_query(user_id is not None)
     found: dict[str, VoteState] = {}
     for chunk in in_chunks(arxiv_ids):
-        rows = conn.execute(select(papers.c.arxiv_id, local, imported, mine)
-                            .where(papers.c.arxiv_id.in_(chunk)))
+        rows = conn.execute(query, {"ids": chunk, "user_id": user_id})
         for arxiv_id, n_local, n_imported, voted in rows:
             found[arxiv_id] = VoteState(arxiv_id, int(n_local), int(n_imported or 0),
                                         bool(voted))
