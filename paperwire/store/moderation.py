@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, func, select, update
 
 from paperwire.models import Paper
-from paperwire.store.papers import PAPER_COLUMNS, in_chunks, row_to_paper
+from paperwire.store.papers import PAPER_COLUMNS, built, ids_param, in_chunks, row_to_paper
 from paperwire.store.schema import hidden_papers, moderation_log, papers, submissions, users
 
 
@@ -91,6 +91,12 @@ def moderation_version_query() -> Any:
     return select(func.coalesce(func.max(moderation_log.c.id), 0)).scalar_subquery()
 
 
+@built
+def _moderated_papers_query() -> Any:
+    return (select(*PAPER_COLUMNS, moderation_version_query().label("moderated"))
+            .where(papers.c.id.in_(ids_param())))
+
+
 def papers_by_row_moderated(conn: Connection, row_ids: Iterable[int]
                             ) -> tuple[dict[int, Paper], int]:
     """Papers by row id and the moderation version, read in one statement (a page of search
@@ -98,9 +104,7 @@ def papers_by_row_moderated(conn: Connection, row_ids: Iterable[int]
     found: dict[int, Paper] = {}
     version: int | None = None
     for chunk in in_chunks(row_ids):
-        rows = conn.execute(select(*PAPER_COLUMNS,
-                                   moderation_version_query().label("moderated"))
-                            .where(papers.c.id.in_(chunk))).all()
+        rows = conn.execute(_moderated_papers_query(), {"ids": chunk}).all()
         found.update({row.id: row_to_paper(row) for row in rows})
         if rows and version is None:
             version = int(rows[0].moderated)
