@@ -92,7 +92,10 @@ def test_merge_split_and_rebuild(tmp_path: Path, database_url: str) -> None:
         with write_transaction(store.engine) as conn:
             conn.execute(delete(paper_authors))
         assert store.count_unlinked() == 4
+        # A page cached before the rebuild must not keep showing the names unlinked.
+        assert 'href="/authors/' not in client.get("/papers/2501.00004").text
         assert rebuild(store, progress=False, batch=3).linked == 4
+        assert 'href="/authors/' in client.get("/papers/2501.00004").text
         assert store.count_unlinked() == 0 and rebuild(store, progress=False).linked == 0
         result = CliRunner().invoke(cli, ["--home", str(tmp_path), "--database-url",
                                           database_url or built.settings.resolved_database_url,

@@ -28,7 +28,10 @@ class AuthorMethods:
         """Link these papers to author identities where their links are missing or stale
         (the write path does this for every batch; rebuild for papers stored before)."""
         with write_transaction(self.engine) as conn:
-            return _authors.link_papers(conn, arxiv_ids, utcnow())
+            linked = _authors.link_papers(conn, arxiv_ids, utcnow())
+            if linked:
+                bump(conn, "comments")  # cached pages show the new author links: as a merge
+            return linked
 
     def unlinked_papers(self, after_id: int = 0, limit: int = 500) -> list[tuple[int, str]]:
         with self.engine.connect() as conn:
