@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -128,6 +129,8 @@ paper_categories = cast(Table, PaperCategoryRow.__table__)
 paper_sources = cast(Table, PaperSourceRow.__table__)
 harvest_state = cast(Table, HarvestStateRow.__table__)
 listing_entries = cast(Table, ListingEntryRow.__table__)
+# A library import matches its entries' DOIs case-blind (store.library.ids_by_doi).
+Index("ix_papers_doi_lower", func.lower(papers.c.doi))
 
 
 class EmbeddingRow(Base):
