@@ -20,7 +20,7 @@ from paperwire.store import Store
 from paperwire.web.cards import KeptMarkup, content_key, frozen
 from paperwire.web.site import ViewCache, highlight
 from tests.app import make_app
-from tests.helpers import csrf_in, paper, sign_in
+from tests.helpers import PASSWORD, csrf_in, paper, sign_in
 
 A, B = "2501.00001", "2501.00002"
 USERS = [("ann@example.org", "user", "Ann"), ("bob@example.org", "user", "Bob"),
@@ -97,6 +97,28 @@ def test_two_readers_see_their_own_vote_and_token(tmp_path: Path, database_url: 
                 # Each card carries its own reader's token, never the first reader's.
                 assert f'name="csrf_token" value="{tokens[who]}"' in form, (path, who)
                 assert form.count('name="csrf_token"') == 1
+
+
+@pytest.mark.parametrize("path", ["/", f"/papers/{A}", "/trending?period=week"])
+def test_a_signed_out_page_is_drawn_once_and_filled_per_visitor(tmp_path: Path,
+                                                               path: str) -> None:
+    with make_app(tmp_path, papers=[paper(A), paper(B)], index=True, users=USERS) as site:
+        first, second = site.client(), site.client()
+        page, again = first.get(path).text, second.get(path).text
+        mine, theirs = csrf_in(page), csrf_in(again)
+        assert mine != theirs
+        # The same page but for the token, in every place it goes (meta tag and forms)...
+        assert again.count(theirs) == page.count(mine) >= 2
+        assert mine not in again and again == page.replace(mine, theirs)
+        # ...and it is the second visitor's own: their sign-in form with it is accepted.
+        answer = second.post("/signin", data={"email": "bob@example.org", "password": PASSWORD,
+                                              "csrf_token": theirs}, follow_redirects=False)
+        assert answer.status_code == 303, answer.text
+        # Signed in, the page is drawn for them: their vote shows, and nobody else's page.
+        site.store.set_vote(_user(site.store, "bob@example.org").id, A, on=True)
+        assert 'data-voted="true"' in _form(second.get(path).text, A)
+        assert 'data-voted="false"' in _form(first.get(path).text, A)
+        assert _count(first.get(f"/papers/{A}").text, A) == "1"
 
 
 def test_a_reader_keeps_their_token_after_signing_in(tmp_path: Path) -> None:

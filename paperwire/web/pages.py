@@ -10,7 +10,7 @@ functions, so a page and its API answer cannot drift apart.
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -66,6 +66,7 @@ class Listing:
 
     data: dict[str, Any]
     papers: list[Paper]
+    key: Hashable = None  # what it was cached under, versions included (a Page.kept key)
 
 
 def short_day(day: date | None) -> str:
@@ -106,7 +107,7 @@ def trending_listing(site: Site, day: date | None, period: str = "day", page: in
     cached: Listing | None = site.cache.get(key)
     if cached is not None:
         return cached
-    listing = _trending_listing(site, day, period, page, category, types)
+    listing = replace(_trending_listing(site, day, period, page, category, types), key=key)
     site.cache.put(key, listing)
     return listing
 
@@ -197,13 +198,15 @@ def trending_page(request: Request) -> Page:
     listing = trending_listing(site, parse_day(raw) if raw else None, period,
                                parse_page(q.get("page")), types=parse_types(q.get("type")))
     data = listing.data
+    viewer = user_of(request)
     if data["papers"]:
         # The cached page is everyone's; whether this reader voted is added per request.
-        papers, _ = with_my_votes(site.store, data["papers"], user_of(request))
+        papers, _ = with_my_votes(site.store, data["papers"], viewer)
         data = {**data, "papers": papers}
     feed = Feed(f"paperwire: papers of {data['label']}",
                 day_url(date.fromisoformat(data["date"]), period), listing.papers)
-    return Page("trending.html", data, feed=feed)
+    return Page("trending.html", data, feed=feed,
+                kept=None if viewer is not None else ("trending", listing.key))
 
 
 # --- search -------------------------------------------------------------------------------
@@ -383,16 +386,22 @@ def similar_to(site: Site, paper: Paper, limit: int) -> list[dict[str, Any]]:
 @page_route(router, "/papers/{arxiv_id:path}")
 def paper_page(request: Request, arxiv_id: str) -> Page:
     """A paper, its neighbours and its discussion (?order=newest|top)."""
-    paper, data = paper_with_discussion(site_of(request), arxiv_id, user_of(request),
-                                        request.query_params.get("order", "newest"))
-    return Page("paper.html", data, citable=(paper,))
+    site, viewer = site_of(request), user_of(request)
+    order = request.query_params.get("order", "newest")
+    version = site.store.view_version()
+    paper, data = paper_with_discussion(site, arxiv_id, viewer, order, version)
+    # Signed out, the page is a function of the paper, the versions and the order asked.
+    kept = (None if viewer is not None else
+            ("paper", paper.arxiv_id, order, version, site.index_version()))
+    return Page("paper.html", data, citable=(paper,), kept=kept)
 
 
 def paper_with_discussion(site: Site, raw_id: str, viewer: User | None,
-                          order: str = "newest") -> tuple[Paper, dict[str, Any]]:
+                          order: str = "newest", version: str | None = None
+                          ) -> tuple[Paper, dict[str, Any]]:
     """``paper_and_data`` with the paper's discussion (``discussion``), as its page shows:
-    both keyed on one read of the view version."""
-    version = site.store.view_version()
+    both keyed on one read of the view version (``version``, when the caller has it)."""
+    version = version or site.store.view_version()
     paper, data, reader = _paper_for(site, raw_id, 6, viewer, version)
     return paper, {**data, "discussion": discussion_data(site, paper.arxiv_id, viewer, order,
                                                          visible=True, version=version,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 from urllib.parse import urlencode
@@ -54,6 +54,10 @@ class Page:
     # What the citation formats export (a paper's own page; a collection's items, with
     # their notes and tags).
     citable: Sequence[Paper | ExportItem] = ()
+    # Set by a view whose HTML, for a visitor who is not signed in, is a function of this
+    # key with the path and query (the key holds the versions of what the page shows): the
+    # rendered page is then kept (``PageKeeper``) instead of rendered again.
+    kept: Hashable | None = None
 
 
 def papers_of(page: Page) -> Sequence[Paper | ExportItem]:
@@ -114,11 +118,18 @@ class Registry:
         return None
 
 
+class PageKeeper(Protocol):
+    """Keeps rendered pages of visitors who are not signed in (``web.security``)."""
+
+    def page(self, key: Hashable, draw: Callable[[], str]) -> str: ...
+
+
 class Rendering(Protocol):
     """What rendering needs from the app's shared state (``paperwire.web.site.Site``)."""
 
     templates: Environment
     formats: Registry
+    page_keeper: PageKeeper | None
 
     def base_url(self, request: Request) -> str: ...
 
@@ -162,9 +173,17 @@ def _html(request: Request, page: Page) -> Response:
     assert page.template is not None  # offers() said so
     path, query = request.url.path, request.url.query
     json_url = ("/index.json" if path == "/" else path + ".json") + (f"?{query}" if query else "")
-    html = _rendering(request).templates.get_template(page.template).render(
-        data=page.data, request_path=path, json_url=json_url if page.status == 200 else None,
-        **page.data)
+    site = _rendering(request)
+    template = page.template
+
+    def draw() -> str:
+        return site.templates.get_template(template).render(
+            data=page.data, request_path=path,
+            json_url=json_url if page.status == 200 else None, **page.data)
+
+    keeper = site.page_keeper
+    html = (keeper.page((template, page.kept, path, query), draw)
+            if keeper is not None and page.kept is not None and page.status == 200 else draw())
     return HTMLResponse(html, status_code=page.status, headers=dict(page.headers))
 
 

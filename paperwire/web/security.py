@@ -24,7 +24,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -45,7 +45,7 @@ from paperwire.signing import secret_key
 from paperwire.web.asgi import BodyLimit, ErrorPage, HTTPMiddleware
 from paperwire.web.params import MAX_FORM_BYTES
 from paperwire.web.renderers import Registry, strip_suffix
-from paperwire.web.site import Site, error_response
+from paperwire.web.site import Site, ViewCache, error_response
 
 SESSION_COOKIE = "pw_session"
 CSRF_COOKIE = "pw_csrf"
@@ -89,6 +89,27 @@ def csrf_input() -> Markup:
             CSRF_FIELD, escape(token)))
         _csrf_field.set(cached)
     return cached[1]
+
+
+class SignedOutPages:
+    """Pages rendered once for every visitor who is not signed in (``Page.kept``), with a
+    placeholder for the CSRF token that each request replaces with its visitor's. A signed-in
+    reader's page (or an API token's) is always drawn afresh: it may show them."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._pages = ViewCache(size)  # a page is tens of KB: a few MB in all
+        self._slot = f"pageslot{secrets.token_hex(16)}"
+
+    def page(self, key: Hashable, draw: Callable[[], str]) -> str:
+        viewer = _viewer.get()
+        if viewer is None or viewer.user is not None:
+            return draw()
+        parts: tuple[str, ...] | None = self._pages.get(key)
+        if parts is None:
+            with csrf_as(self._slot):
+                parts = tuple(draw().split(self._slot))
+            self._pages.put(key, parts)
+        return str(escape(_csrf.get())).join(parts)
 
 
 @contextmanager
@@ -382,4 +403,5 @@ def install(app: FastAPI, site: Site) -> None:
         app.state.csrf_exempt = set()
     site.templates.globals.update(csrf_input=csrf_input, csrf_token=csrf_token,
                                   current_user=current_user)
+    site.page_keeper = SignedOutPages()
 

@@ -26,7 +26,14 @@ from paperwire.settings import Settings
 from paperwire.store import Store
 from paperwire.web.cards import KeptMarkup
 from paperwire.web.mathtext import install as install_math_filters
-from paperwire.web.renderers import Page, Registry, default_formats, format_of, render
+from paperwire.web.renderers import (
+    Page,
+    PageKeeper,
+    Registry,
+    default_formats,
+    format_of,
+    render,
+)
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -60,6 +67,8 @@ class Site:
         self._lock = threading.Lock()
         self._asset_versions: dict[str, str] = {}
         self.cache = ViewCache()
+        # Rendered pages of signed-out visitors (web.security.SignedOutPages, set by install).
+        self.page_keeper: PageKeeper | None = None
         # Requests only queue mail; the runner (started in the app's lifespan when
         # PAPERWIRE_QUEUE_RUNNER=web) delivers it, woken at once when this process queued.
         self.runner: Runner | None = None
