@@ -29,6 +29,7 @@ from sklearn.linear_model import LogisticRegression
 from paperwire.recommend import Corpus, Profile, Signal
 from paperwire.recommend.calibration import Calibration
 from paperwire.recommend.features import FeatureSpace, Rows, posix
+from paperwire.recommend.fusion import Fusion, Slates, reader_habits
 from paperwire.recommend.scoring import Design, LinearModel, Terms, design, stack
 
 __all__ = ["LinearRanker", "feature_space"]
@@ -70,11 +71,17 @@ def recency_weights(n: int) -> np.ndarray:
 class LinearRanker:
     """paperwire's default ranker (see the module docstring)."""
 
-    name = "paperwire"
-
-    def __init__(self, *, background: int = BACKGROUND, c: float = C) -> None:
+    def __init__(self, *, background: int = BACKGROUND, c: float = C,
+                 fusion: Fusion | None = None, slates: Slates | None = None,
+                 name: str = "paperwire") -> None:
+        """``fusion`` (fitted across readers: paperwire.recommend.fusion) and ``slates``
+        (the papers seen on a day) add the recency and votes terms; without them the score
+        is the profile's content alone."""
         self.background = background
         self.c = c
+        self.fusion = fusion
+        self.slates = slates
+        self.name = name
 
     def train(self, profile: Profile, corpus: Corpus, *, now: datetime | None = None
               ) -> LinearModel:
@@ -99,13 +106,19 @@ class LinearRanker:
         bg = space.rows(bg_ids, corpus)
         model = LinearModel(space=space, corpus=corpus, positives=pos,
                             followed=frozenset(profile.authors), trending=profile.trending)
-        if len(pos.ids) + (pasted is not None) < MIN_POSITIVES:
+        # Nothing to learn against (a new instance, or a history older than every other
+        # paper): the nearest-seed model, as below a few positives.
+        if len(pos.ids) + (pasted is not None) < MIN_POSITIVES or not (negs.ids or bg.ids):
             model.nearest(negs)
             return model
         d = design(pos, pos_w, negs, neg_w, bg)
         model.fit(*_fit(d, self.c))
         model.calibrate = lambda: _calibrate(d, self.c, space, pos, now)
         model.prior_logit = _prior_logit(space, pos, now)
+        if self.fusion is not None:
+            model.fusion = self.fusion
+            if self.slates is not None:
+                model.habits = reader_habits(positives, self.slates, space, corpus)
         return model
 
 
