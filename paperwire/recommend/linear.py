@@ -5,11 +5,14 @@ zotero-arxiv-daily weights its library) against their "not interested" papers an
 papers, over one row per paper: the l2 TF-IDF words, the unit MiniLM vector and the authors
 side by side (paperwire.recommend.features). A candidate's score is the sum of its terms:
 
-    score = (1 - trending) * (bias + words + meaning + authors + followed) + trending * S * pop
+    score = (1 - trending) * (bias + words + meaning + authors + followed
+                              + recent + votes) + trending * S * pop
 
-and every reason is one of those terms: "words" the largest per-word products w_i * x_i,
-"near" the meaning term (naming the positive nearest the candidate), "author" the learned
-and followed author terms, "trending" the community term. ``Reason.contribution`` is the
+(``recent`` and ``votes`` only with a fusion fitted across readers, in content-score units:
+paperwire.recommend.fusion) and every reason is one of those terms: "words" the largest
+per-word products w_i * x_i, "near" the meaning term (naming the positive nearest the
+candidate), "author" the learned and followed author terms, "recent" the fusion's recency
+term, "trending" the community terms. ``Reason.contribution`` is the
 term in score units; ``share`` its part of all terms that speak for the paper. Below
 ``MIN_POSITIVES`` the model is a nearest-seed one: the score is the cosine to the nearest
 positive in the same feature space, and its reasons the terms of that cosine.
