@@ -16,6 +16,7 @@ from tests.recommend_data import paper_id, write_folder
 
 SIX = {"paperwire", "arxiv-sanity-svm", "zotero-similarity", "scholar-inbox-logreg",
        "trending", "newest"}
+ROWS = SIX | {"paperwire-content"}  # paperwire's linear model without the fusion
 
 
 def test_ranking_metrics_on_hand_checked_runs() -> None:
@@ -64,7 +65,9 @@ def test_eval_recommend_json_end_to_end(tmp_path: Path) -> None:
     out = json.loads(result.output.strip().splitlines()[-1])
     assert set(out) == {"users", "tests", "rankers", "train_ms_p50"}
     assert (out["users"], out["tests"]) == (3, 9)
-    assert set(out["rankers"]) == SIX
+    assert set(out["rankers"]) == ROWS
+    details = json.loads(result.output.strip().splitlines()[-2])
+    assert details["fusion"]["readers"] == 2 and details["fusion"]["weights"]["content"] > 0
     for row in out["rankers"].values():
         assert set(row) == set(RANKING_METRICS)
     # "late" has no positive before any test day: 3 of 9 tests are misses for everyone.

@@ -8,6 +8,11 @@ every ranker, never skipped. Models are trained once per distinct profile (a use
 events do not change between two test days is not retrained), at that profile's first test
 day. Metrics come from paperwire.evaluate (ir-measures), so search and recommendations are
 measured by the same code.
+
+paperwire's row is the profile's linear model fused with recency and votes
+(paperwire.recommend.fusion). The fusion is fitted across the folder's readers on their
+events before their first test day only (paperwire.recommend.fusion_fit); the row
+"paperwire-content" is the same linear model without it.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from paperwire.recommend.anchors import (
 )
 from paperwire.recommend.corpus import StoreCorpus
 from paperwire.recommend.dataset import RecommendSet, TestDay, load_folder
+from paperwire.recommend.fusion_fit import FusionFit, fit_fusion, folder_slates
 from paperwire.recommend.linear import LinearRanker
 
 __all__ = ["Calibrated", "RecommendResult", "default_rankers", "evaluate_recommend"]
@@ -42,9 +48,14 @@ TARGET_PRECISION = 0.6
 DEPTH = 50  # the deepest metric is recall@50
 
 
-def default_rankers() -> list[Ranker]:
-    return [LinearRanker(), ArxivSanitySvm(), ZoteroSimilarity(), ScholarInboxLogreg(),
-            Trending(), Newest()]
+def default_rankers(fitted: FusionFit | None = None) -> list[Ranker]:
+    """paperwire's ranker (fused when ``fitted`` holds a fusion), its content-only model,
+    the three anchors, trending and newest."""
+    fusion = fitted.fusion if fitted is not None else None
+    slates = fitted.slates if fitted is not None else None
+    return [LinearRanker(fusion=fusion, slates=slates),
+            LinearRanker(name="paperwire-content"), ArxivSanitySvm(), ZoteroSimilarity(),
+            ScholarInboxLogreg(), Trending(), Newest()]
 
 
 @dataclass
@@ -79,6 +90,7 @@ class RecommendResult:
     train_ms: dict[str, list[float]]
     calibration: Calibrated
     groups: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    fusion: dict[str, Any] = field(default_factory=dict)
 
     def train_ms_p50(self, name: str = "paperwire") -> float:
         return _median(self.train_ms.get(name, [])) or 0.0
@@ -90,6 +102,7 @@ class RecommendResult:
 
     def details(self) -> dict[str, Any]:
         return {"calibration": self.calibration.as_dict(), "groups": self.groups,
+                "fusion": self.fusion,
                 "train_ms_p50_by_ranker": {k: _median(v) for k, v in self.train_ms.items()}}
 
 
@@ -188,7 +201,14 @@ def evaluate_recommend(root: Path | str, *, embedder: Any = None, home: Path | N
         base.mkdir(parents=True, exist_ok=True)
         store, corpus = _open(data, base, embedder, progress)
         try:
-            return _evaluate(data, corpus, tests, rankers or default_rankers(), groups)
+            corpus.features()  # built once, before any ranker's clock starts
+            fitted = fit_fusion(data, corpus, folder_slates(data, corpus)) \
+                if rankers is None else None
+            result = _evaluate(data, corpus, tests, rankers or default_rankers(fitted),
+                               groups)
+            if fitted is not None:
+                result.fusion = fitted.as_dict()
+            return result
         finally:
             store.close()
 

@@ -5,11 +5,14 @@ zotero-arxiv-daily weights its library) against their "not interested" papers an
 papers, over one row per paper: the l2 TF-IDF words, the unit MiniLM vector and the authors
 side by side (paperwire.recommend.features). A candidate's score is the sum of its terms:
 
-    score = (1 - trending) * (bias + words + meaning + authors + followed) + trending * S * pop
+    score = (1 - trending) * (bias + words + meaning + authors + followed
+                              + recent + votes) + trending * S * pop
 
-and every reason is one of those terms: "words" the largest per-word products w_i * x_i,
-"near" the meaning term (naming the positive nearest the candidate), "author" the learned
-and followed author terms, "trending" the community term. ``Reason.contribution`` is the
+(``recent`` and ``votes`` only with a fusion fitted across readers, in content-score units:
+paperwire.recommend.fusion) and every reason is one of those terms: "words" the largest
+per-word products w_i * x_i, "near" the meaning term (naming the positive nearest the
+candidate), "author" the learned and followed author terms, "recent" the fusion's recency
+term, "trending" the community terms. ``Reason.contribution`` is the
 term in score units; ``share`` its part of all terms that speak for the paper. Below
 ``MIN_POSITIVES`` the model is a nearest-seed one: the score is the cosine to the nearest
 positive in the same feature space, and its reasons the terms of that cosine.
@@ -29,6 +32,7 @@ from sklearn.linear_model import LogisticRegression
 from paperwire.recommend import Corpus, Profile, Signal
 from paperwire.recommend.calibration import Calibration
 from paperwire.recommend.features import FeatureSpace, Rows, posix
+from paperwire.recommend.fusion import Fusion, Slates, reader_habits
 from paperwire.recommend.scoring import Design, LinearModel, Terms, design, stack
 
 __all__ = ["LinearRanker", "feature_space"]
@@ -70,11 +74,17 @@ def recency_weights(n: int) -> np.ndarray:
 class LinearRanker:
     """paperwire's default ranker (see the module docstring)."""
 
-    name = "paperwire"
-
-    def __init__(self, *, background: int = BACKGROUND, c: float = C) -> None:
+    def __init__(self, *, background: int = BACKGROUND, c: float = C,
+                 fusion: Fusion | None = None, slates: Slates | None = None,
+                 name: str = "paperwire") -> None:
+        """``fusion`` (fitted across readers: paperwire.recommend.fusion) and ``slates``
+        (the papers seen on a day) add the recency and votes terms; without them the score
+        is the profile's content alone."""
         self.background = background
         self.c = c
+        self.fusion = fusion
+        self.slates = slates
+        self.name = name
 
     def train(self, profile: Profile, corpus: Corpus, *, now: datetime | None = None
               ) -> LinearModel:
@@ -99,13 +109,19 @@ class LinearRanker:
         bg = space.rows(bg_ids, corpus)
         model = LinearModel(space=space, corpus=corpus, positives=pos,
                             followed=frozenset(profile.authors), trending=profile.trending)
-        if len(pos.ids) + (pasted is not None) < MIN_POSITIVES:
+        # Nothing to learn against (a new instance, or a history older than every other
+        # paper): the nearest-seed model, as below a few positives.
+        if len(pos.ids) + (pasted is not None) < MIN_POSITIVES or not (negs.ids or bg.ids):
             model.nearest(negs)
             return model
         d = design(pos, pos_w, negs, neg_w, bg)
         model.fit(*_fit(d, self.c))
         model.calibrate = lambda: _calibrate(d, self.c, space, pos, now)
         model.prior_logit = _prior_logit(space, pos, now)
+        if self.fusion is not None:
+            model.fusion = self.fusion
+            if self.slates is not None:
+                model.habits = reader_habits(positives, self.slates, space, corpus)
         return model
 
 

@@ -13,6 +13,7 @@ from numpy.typing import NDArray
 from paperwire.recommend import Corpus, Reason, Recommendation
 from paperwire.recommend.calibration import Calibration, Estimate
 from paperwire.recommend.features import FeatureSpace, Rows
+from paperwire.recommend.fusion import Fusion, Habits
 
 __all__ = ["MEANING", "Design", "LinearModel", "Terms", "design", "stack"]
 
@@ -23,7 +24,7 @@ MEANING = 0.5
 AUTHORS = 1.0
 FOLLOWED = 1.0  # a followed author adds this much log-odds
 NEAR_FLOOR = 0.5  # a "not interested" pulls neighbours down by this times their cosine to it
-TERMS = ("words", "meaning", "authors", "followed", "trending")
+TERMS = ("words", "meaning", "authors", "followed", "recent", "trending")
 
 
 def stack(a: Rows, b: Rows) -> Rows:
@@ -116,6 +117,8 @@ class LinearModel:
     negatives: Rows | None = None
     prior_logit: float = 0.0
     calibrate: Callable[[], Calibration] | None = None
+    fusion: Fusion | None = None  # recency and votes, weighed by a model fitted across readers
+    habits: Habits = field(default_factory=Habits)
     _calibration: Calibration | None = field(default=None, repr=False)
 
     def fit(self, terms: Terms, spread: float = 1.0) -> None:
@@ -146,13 +149,32 @@ class LinearModel:
             terms = {**terms, **self._nearest_terms(rows, near)}
         if self.followed:
             terms["followed"] = FOLLOWED * self._by_followed(rows)
+        pop = (self.corpus.popularity(rows.ids) if self.trending > 0 or self.fusion
+               else {})
+        votes = np.asarray([pop.get(i, 0.0) for i in rows.ids])
+        if self.fusion is not None and self.terms is not None:
+            terms.update(self._context(rows, terms, votes))
         keep = 1.0 - self.trending
-        terms = {k: keep * v for k, v in terms.items()}
+        terms = {k: (keep * v if k in TERMS else v) for k, v in terms.items()}
         if self.trending > 0:
-            pop = self.corpus.popularity(rows.ids)
-            terms["trending"] = self.trending * self.spread * np.asarray(
-                [pop.get(i, 0.0) for i in rows.ids])
+            terms["trending"] = terms["trending"] + self.trending * self.spread * votes
         return terms, near
+
+    def _context(self, rows: Rows, terms: dict[str, NDArray[np.float64]],
+                 votes: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
+        """The fusion's recency and votes terms (paperwire.recommend.fusion), in the
+        content score's units; the votes term is the community ("trending") one."""
+        assert self.fusion is not None
+        content = sum((terms[k] for k in ("words", "meaning", "authors", "followed")),
+                      np.zeros(len(rows.ids)))
+        context = self.fusion.context(content, rows.published, votes, self.habits)
+        # Which way each paper leans (newer or older, more or less voted than the papers
+        # beside it): the reason's words must say why the term speaks for it.
+        pub = rows.published
+        newer = (np.nan_to_num(np.sign(pub - np.nanmean(pub))) if np.isfinite(pub).any()
+                 else np.zeros(len(pub)))
+        return {"recent": context["recent"], "trending": context["votes"], "newer": newer,
+                "voted": np.sign(votes - votes.mean()) if len(votes) else votes}
 
     def _by_followed(self, rows: Rows) -> NDArray[np.float64]:
         """1 where a candidate has a followed author, read from the space's author rows;
@@ -203,7 +225,7 @@ class LinearModel:
         rows = self.space.rows(list(candidates), self.corpus)
         terms, _ = self.term_arrays(rows)
         bias = (1 - self.trending) * (self.terms.bias if self.terms is not None else 0.0)
-        return rows, bias + sum(terms.values(), np.zeros(len(rows.ids)))
+        return rows, bias + sum((terms[k] for k in TERMS), np.zeros(len(rows.ids)))
 
     def rank(self, candidates: Sequence[str], *, limit: int | None = None
              ) -> list[Recommendation]:
@@ -214,7 +236,7 @@ class LinearModel:
             return []
         terms, near = self.term_arrays(rows)
         bias = (1 - self.trending) * (self.terms.bias if self.terms is not None else 0.0)
-        score = bias + sum(terms.values(), np.zeros(len(rows.ids)))
+        score = bias + sum((terms[k] for k in TERMS), np.zeros(len(rows.ids)))
         order = np.argsort(-score, kind="stable")[:limit]
         if self.terms is not None:
             near[order] = self._nearest_positive(_subset(rows, order))
@@ -246,6 +268,7 @@ class LinearModel:
         names, _, authors_for = self._top_authors(rows, k)
         parts = {"words": keep * words_for, "meaning": max(terms["meaning"], 0.0),
                  "authors": keep * authors_for + max(terms["followed"], 0.0),
+                 "recent": max(terms["recent"], 0.0),
                  "trending": max(terms["trending"], 0.0)}
         total = sum(parts.values())
         if total <= 0:
@@ -265,8 +288,14 @@ class LinearModel:
                 self.corpus.authors([rows.ids[k]]).get(rows.ids[k], ())))
             out.append(Reason("author", "by " + ", ".join(shown[:2]), words=tuple(shown[:2]),
                               share=parts["authors"] / total, contribution=parts["authors"]))
+        if parts["recent"] > 0:
+            out.append(Reason("recent", ("newer" if terms.get("newer", 1) >= 0 else "older")
+                              + " than most papers beside it, as the ones you kept",
+                              share=parts["recent"] / total, contribution=parts["recent"]))
         if parts["trending"] > 0:
-            out.append(Reason("trending", "trending in the community",
+            quiet = terms.get("voted", 1) < 0 and self.trending <= 0
+            out.append(Reason("trending", "fewer votes than most papers beside it, as the "
+                              "ones you kept" if quiet else "trending in the community",
                               share=parts["trending"] / total,
                               contribution=parts["trending"]))
         return tuple(sorted(out, key=lambda r: -r.contribution))

@@ -1,0 +1,160 @@
+"""A learned fusion of a profile's content score with two signals of the day: recency and votes.
+
+Fitted ACROSS readers (one small logistic regression, ``fit``) on their own earlier events
+only: each reader's training positives are split by time, a profile's model is trained on
+the earlier part, and each later positive's day is a "slate" (the papers seen that day) to
+rank. Per candidate the fused score reads five features, each z-scored over the candidates
+ranked together (so a day's slate and a page's week are alike):
+
+    content  the profile's linear score
+    newer    -log(1 + hours since the newest candidate): the day's newest score highest
+    voted    the community's votes (Corpus.popularity: already on a log scale)
+    newer * habit_newer, voted * habit_voted
+
+where a reader's habits say how much newer (or more voted) than their day's slate the papers
+they kept were, from their own history (shrunk toward 0 for a short one). The habits let one
+global model give an aggregator who keeps the day's newest papers a recency weight, and an
+author who keeps their group's papers none. The fused score is written in content-score
+units (``Fusion.context``): the content score plus zero-mean context terms, so a profile's
+calibrated threshold keeps its meaning and each term is a faithful reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.linear_model import LogisticRegression
+
+from paperwire.recommend import Corpus, Signal
+from paperwire.recommend.features import FeatureSpace
+
+__all__ = ["FEATURES", "Fusion", "Habits", "Slates", "habits", "reader_habits",
+           "slate_features"]
+
+FEATURES = ("content", "newer", "voted", "newer_habit", "voted_habit")
+SHRINK = 5.0  # a reader's habit counts as if five more kept papers sat at the slate's mean
+HABIT_POSITIVES = 100  # the newest positives a habit reads (bounds training time)
+
+Slates = Callable[[date], Sequence[str]]  # the papers seen on a day (featured or listed)
+
+
+@dataclass(frozen=True)
+class Habits:
+    """How much newer and more voted than their slate a reader's kept papers were."""
+
+    newer: float = 0.0
+    voted: float = 0.0
+
+
+def _z(values: NDArray[np.float64]) -> NDArray[np.float64]:
+    if len(values) < 2:
+        return np.zeros(len(values))
+    spread = float(values.std())
+    out: NDArray[np.float64] = (values - values.mean()) / spread if spread > 1e-12 \
+        else np.zeros(len(values))
+    return out
+
+
+def _newer(published: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Relative to the newest candidate, not to a clock: a model trained days ago ranks
+    today's papers as it would have then (and the evaluation's cached models alike)."""
+    if not np.isfinite(published).any():
+        return np.zeros(len(published))
+    # An undated paper counts as the oldest.
+    known = np.nan_to_num(published, nan=float(np.nanmin(published)))
+    out: NDArray[np.float64] = -np.log1p((known.max() - known) / 3600.0)
+    return out
+
+
+def slate_features(content: NDArray[np.float64], published: NDArray[np.float64],
+                   votes: NDArray[np.float64], habit: Habits) -> NDArray[np.float64]:
+    """The five features (FEATURES, in order) of candidates ranked together."""
+    newer, voted = _z(_newer(published)), _z(votes)
+    return np.column_stack([_z(content), newer, voted, newer * habit.newer,
+                            voted * habit.voted])
+
+
+def habits(kept: Sequence[int], published: Sequence[NDArray[np.float64]],
+           votes: Sequence[NDArray[np.float64]]) -> Habits:
+    """A reader's habits from their kept papers: ``kept[k]`` is the position of a kept
+    paper in its day's slate, ``published[k]`` the slate's (POSIX seconds) and
+    ``votes[k]`` its popularity. The newer habit is the kept paper's mean rank by newness
+    (0.5 the newest, -0.5 the oldest); the voted one its mean z-scored popularity; both
+    shrunk toward 0 by SHRINK."""
+    newer, voted = [], []
+    for at, times, counts in zip(kept, published, votes, strict=True):
+        if len(times) < 2:
+            continue
+        rank = np.argsort(np.argsort(_newer(times), kind="stable"), kind="stable")
+        newer.append(rank[at] / (len(times) - 1) - 0.5)
+        voted.append(float(_z(counts)[at]))
+    n = len(newer) + SHRINK
+    return Habits(float(sum(newer) / n), float(sum(voted) / n))
+
+
+def reader_habits(positives: Sequence[Signal], slates: Slates, space: FeatureSpace,
+                  corpus: Corpus) -> Habits:
+    """``habits`` of the newest HABIT_POSITIVES dated positives, each in its day's slate."""
+    days: list[tuple[str, list[str]]] = []
+    for s in [p for p in positives if p.at is not None][:HABIT_POSITIVES]:
+        assert s.at is not None
+        slate = list(dict.fromkeys(slates(s.at.date())))
+        if s.arxiv_id in slate:
+            days.append((s.arxiv_id, slate))
+    if not days:
+        return Habits()
+    every = sorted({i for _, slate in days for i in slate})
+    rows = space.rows(every, corpus)
+    published = dict(zip(rows.ids, rows.published, strict=True))
+    pop = corpus.popularity(every)
+    kept, times, votes = [], [], []
+    for pid, slate in days:
+        known = [i for i in slate if i in published]
+        if pid not in known:
+            continue
+        kept.append(known.index(pid))
+        times.append(np.asarray([published[i] for i in known]))
+        votes.append(np.asarray([pop.get(i, 0.0) for i in known]))
+    return habits(kept, times, votes)
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """The fitted weights of FEATURES (a logistic regression's, in z units)."""
+
+    weights: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.weights) != len(FEATURES):
+            raise ValueError(f"a fusion has {len(FEATURES)} weights, not {len(self.weights)}")
+
+    @classmethod
+    def fit(cls, slates: Sequence[tuple[NDArray[np.float64], NDArray[np.bool_]]],
+            c: float = 1.0) -> Fusion:
+        """Fit on (features, kept) per slate; needs at least one kept and one not."""
+        x = np.vstack([f for f, _ in slates]) if slates else np.zeros((0, len(FEATURES)))
+        y = np.concatenate([k for _, k in slates]) if slates else np.zeros(0, dtype=bool)
+        if not y.any() or y.all():
+            raise ValueError("fusion needs slates with kept and unkept papers")
+        clf = LogisticRegression(C=c, max_iter=2000).fit(x, y)
+        return cls(tuple(float(w) for w in clf.coef_[0]))
+
+    def context(self, content: NDArray[np.float64], published: NDArray[np.float64],
+                votes: NDArray[np.float64], habit: Habits
+                ) -> dict[str, NDArray[np.float64]]:
+        """The "recent" and "votes" terms, in the content score's own units: the fused
+        ranking is content + recent + votes (the mean of each term over the candidates
+        is zero). Without a content weight above zero the terms are left out."""
+        w = np.asarray(self.weights)
+        spread = float(content.std()) if len(content) > 1 else 0.0
+        x = slate_features(content, published, votes, habit)
+        if w[0] <= 1e-9 or spread <= 1e-12:
+            zero = np.zeros(len(content))
+            return {"recent": zero, "votes": zero}
+        unit = spread / w[0]  # one z unit of the fused score, in content units
+        return {"recent": unit * (x[:, [1, 3]] @ w[[1, 3]]),
+                "votes": unit * (x[:, [2, 4]] @ w[[2, 4]])}
