@@ -337,6 +337,11 @@ class CommunityMethods:
             return _moderation.unhide_paper(conn, paper_id, arxiv_id, actor_id, actor,
                                             utcnow())
 
+    def paper_standing(self, arxiv_id: str) -> tuple[bool, bool]:
+        """(stored, hidden): what deciding who may see a paper needs, without reading it."""
+        with self.engine.connect() as conn:
+            return _moderation.paper_standing(conn, arxiv_id)
+
     def hidden_paper(self, arxiv_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:
             return _moderation.hidden_paper(conn, arxiv_id)
