@@ -128,8 +128,13 @@ def fan_out(conn: Connection, limit: int) -> int:
         .where(jobs.c.status == PENDING, jobs.c.kind == NOTICE_JOB)
         .order_by(jobs.c.id).limit(limit)).all()
     audiences: dict[int, Audience] = {}
+    # A comment gone since (none is removed today) must not stop the rest of the queue.
+    present = set(conn.execute(select(comments.c.id).where(comments.c.id.in_(
+        [int(r.payload["comment_id"]) for r in queued]))).scalars()) if queued else set()
     for row in queued:
         p = row.payload
+        if int(p["comment_id"]) not in present:
+            continue
         paper_id = int(p["paper_id"])
         if paper_id not in audiences:
             audiences[paper_id] = _audience(conn, paper_id)
