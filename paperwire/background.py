@@ -1,5 +1,5 @@
-"""The background runner: delivers queued mail, runs queued jobs and queues comment notices
-(notifications.py), off the request path.
+"""The background runner: delivers queued mail, runs queued jobs, and writes the notices of
+new comments and mails them (notifications.py), off the request path.
 
 Web requests only queue (mail in the outbox, submissions in the jobs table) and return at
 once. A Runner works the queues in daemon threads (notices, mail, jobs), so a submission

@@ -40,6 +40,9 @@ UNSUBSCRIBE_PATH = "/notifications/unsubscribe/"
 UNSUBSCRIBE_PURPOSE = "notice-unsubscribe"
 TOKEN_MAX_AGE_S = 400 * 86_400  # a link in an old mail still unsubscribes
 PER_PASS = 50  # readers composed per pass: bounds one pass's time
+# New comments whose notices one transaction writes, and at most how many such transactions
+# a pass runs (what is left waits for the next pass).
+FAN_OUT_BATCH, FAN_OUT_BATCHES = 200, 10
 SHOWN = 30  # comments written out in one mail; the rest are counted, with a link
 EXCERPT = 600  # characters of a comment's text in the plain part
 LABELS = {"reply": "replies to your comments", "mention": "mentions of you",
@@ -223,7 +226,11 @@ def _one_reader(settings: Settings, store: Store, user_id: int, now: datetime,
 def send_notices(settings: Settings, store: Store, now: datetime | None = None, *,
                  on_queued: Callable[[], None] | None = None, limit: int = PER_PASS
                  ) -> NoticeReport:
-    """One pass: queue a mail for each reader (up to ``limit``) whose notices are due."""
+    """One pass: write the notices of new comments, then queue a mail for each reader (up
+    to ``limit``) whose notices are due."""
+    for _ in range(FAN_OUT_BATCHES):
+        if store.fan_out_notices(FAN_OUT_BATCH) < FAN_OUT_BATCH:
+            break
     now = now or utcnow()
     quiet_since = now - timedelta(seconds=settings.notice_interval_seconds)
     ready_before = now - timedelta(seconds=settings.notice_delay_seconds)

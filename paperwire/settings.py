@@ -184,6 +184,12 @@ class Settings:
         "with a private CA; empty: the system's trust store.")
     session_days: int = _setting(30,
         "Days a sign-in lasts without a visit; each visit extends it.", int)
+    session_cache_seconds: int = _setting(5,
+        "Seconds a web process may reuse what it read of a session cookie or API token "
+        "instead of reading it again (0 to 60; 0: every request reads it). A sign-out, "
+        "revocation or role change made through this process applies at once; one made by "
+        "another process or host (another worker, the CLI) within this many seconds.",
+        lambda v: _bounded(v, 0, 60))
     login_max_failures: int = _setting(5,
         "Failed sign-ins allowed per address within the login window before further tries are"
         " refused (429); per client IP four times as many.", int)

@@ -175,3 +175,22 @@ def test_author_badge_follows_claims_merges_and_splits(tmp_path: Path, database_
         store.merge_authors(made["slug"], "a-lovelace")  # and comes back
         assert badge in _comment(_page(bob), mine)
         assert badge in _comment(_page(site.client()), mine)
+
+
+def test_readers_in_one_state_share_the_section_but_not_a_token(tmp_path: Path,
+                                                                 database_url: str) -> None:
+    with _site(tmp_path, database_url) as site:
+        ann = site.client(signed_in="ann@example.org")
+        _post(ann, "ann's words")
+        # Neither voted on nor wrote anything here: one kept section serves both, twice.
+        readers = [site.client(signed_in="bob@example.org"), site.client(signed_in=
+                   "mod@example.org"), site.client(), site.client()]
+        tokens = []
+        for reader in readers * 2:
+            page = _page(reader)
+            token = csrf_in(page)
+            part = page[page.index('class="discussion"'):]
+            assert part.count('name="csrf_token"') == part.count(
+                f'name="csrf_token" value="{token}"')
+            tokens.append(token)
+        assert len(set(tokens)) == len(readers) and tokens[:4] == tokens[4:]

@@ -8,14 +8,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from paperwire import discussion, library, notifications
+from paperwire.background import run_jobs
 from paperwire.mail_queue import STALE_AFTER, deliver_due
 from paperwire.models import User
 from paperwire.settings import Settings
 from paperwire.store import Store
+from paperwire.store import notices as notices_sql
 from paperwire.store.database import utcnow
 from tests.app import make_app, make_settings
 from tests.helpers import make_user, paper, post_form, sign_in
@@ -108,11 +111,45 @@ def test_a_sender_that_dies_after_its_claim_sends_nothing_twice(
     assert len(smtp.sink.to("ann@example.org")) == 1 and len(smtp.sink.messages) == 1
 
 
+def test_a_post_only_queues_its_notices_and_a_crashed_fan_out_writes_them_once(
+        site: tuple[Store, Settings], smtp: SmtpServer, monkeypatch: pytest.MonkeyPatch
+        ) -> None:
+    store, settings = site
+    ann, bob, cat = _people(store)
+    top = discussion.post(store, settings, ann, ID, "Question").comment
+    discussion.post(store, settings, bob, ID, "Answer", parent_id=top["id"])
+    discussion.post(store, settings, cat, ID, "Another answer", parent_id=top["id"])
+    assert store.notice_counts(ann.id) == {}  # written off the posting transaction
+    assert run_jobs(settings, store) == 0  # the job runner leaves them to the notice pass
+    real, written = notices_sql.record, []
+
+    def dies_on_the_second(conn: Any, comment_id: int, *args: Any, **kwargs: Any) -> int:
+        if written:  # the first comment's notices are written, in the transaction
+            raise RuntimeError("the process died")
+        written.append(comment_id)
+        return real(conn, comment_id, *args, **kwargs)
+
+    monkeypatch.setattr(notices_sql, "record", dies_on_the_second)
+    with pytest.raises(RuntimeError):
+        store.fan_out_notices()
+    monkeypatch.setattr(notices_sql, "record", real)
+    assert store.notice_counts(ann.id) == {}  # nothing half-written: all still queued
+    assert store.fan_out_notices() == 3 and store.fan_out_notices() == 0
+    assert store.notice_counts(ann.id) == {"pending": 2}
+    at = utcnow() + DELAY
+    assert _pass(store, settings, at).mailed == 1
+    assert _pass(store, settings, at + HOUR * 3).mailed == 0
+    [mail] = smtp.sink.to("ann@example.org")
+    text = mail.message.get_body(("plain",)).get_content()
+    assert "Answer" in text and "Another answer" in text and len(smtp.sink.messages) == 1
+
+
 def test_two_senders_racing_for_one_readers_notices(site: tuple[Store, Settings]) -> None:
     store, settings = site
     ann, bob, _ = _people(store)
     top = discussion.post(store, settings, ann, ID, "Question").comment
     discussion.post(store, settings, bob, ID, "Answer", parent_id=top["id"])
+    store.fan_out_notices()  # what a notice pass does first
     at = utcnow() + DELAY
     _, prefs, rows = store.pending_notices(ann.id, at)
     told, settled, dropped = notifications.sort_out(prefs, rows)

@@ -39,6 +39,7 @@ from paperwire.store.comment_methods import (
 )
 from paperwire.store.community_methods import CommunityMethods
 from paperwire.store.counters import counter
+from paperwire.store.credential_cache import CredentialCache
 from paperwire.store.database import (
     create_store_engine,
     exclusive,
@@ -109,6 +110,7 @@ class Store(CommunityMethods, CommentMethods, MailMethods, StatsMethods, VectorM
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.credential_cache = CredentialCache()  # off; the web app turns it on
 
     @classmethod
     def open(cls, settings: Settings, *, migrate_schema: bool = True) -> Store:
@@ -123,6 +125,11 @@ class Store(CommunityMethods, CommentMethods, MailMethods, StatsMethods, VectorM
         if migrate_schema:
             store.migrate()
         return store
+
+    def keep_credentials(self, seconds: float) -> None:
+        """Reuse what was read of a session or API token for up to ``seconds`` (0: never):
+        store/credential_cache.py says how revocation reaches the kept answers."""
+        self.credential_cache = CredentialCache(seconds)
 
     @property
     def dialect(self) -> str:

@@ -81,14 +81,14 @@ def create_session(conn: Connection, user_id: int, token_hash: str, expires_at: 
 
 
 def session_lookup(conn: Connection, token_hash: str, now: datetime
-                   ) -> tuple[User, datetime] | None:
-    """The session's user and when it was last seen, if it has not expired."""
+                   ) -> tuple[User, datetime, datetime] | None:
+    """The session's user, when it was last seen and when it expires, if it has not."""
     row = conn.execute(
-        select(*_USER_COLUMNS, sessions.c.last_seen_at)
+        select(*_USER_COLUMNS, sessions.c.last_seen_at, sessions.c.expires_at)
         .join(users, users.c.id == sessions.c.user_id)
         .where(sessions.c.token_hash == token_hash, sessions.c.expires_at > now, _active())
     ).first()
-    return (_user(row), row.last_seen_at) if row else None
+    return (_user(row), row.last_seen_at, row.expires_at) if row else None
 
 
 def touch_session(conn: Connection, token_hash: str, now: datetime, lifetime: timedelta

@@ -81,9 +81,9 @@ class CommentMethods:
                      repeat_since: datetime | None = None,
                      admit: Callable[[PostFacts], str] | None = None) -> dict[str, Any]:
         """Store a comment (``values``: user_id, parent_id, body, html, body_hash, status)
-        with the accounts its ``mentions`` name, and the notices of it (to the authors of
-        the comments in ``reply_to``, the mentioned, …: store/notices.py), in one
-        transaction; the stored comment. NotFound: no paper.
+        with the accounts its ``mentions`` name, and its notices queued (to the authors of
+        the comments in ``reply_to``, the mentioned, …: written by ``fan_out_notices``,
+        store/notices.py), in one transaction; the stored comment. NotFound: no paper.
 
         With ``admit``, an attempt is recorded under each of ``attempts`` ((throttle key,
         counted since)), and ``admit`` is called with the PostFacts (texts repeated since
@@ -105,8 +105,8 @@ class CommentMethods:
             mentioned = _comments.users_named(conn, mentions)
             new_id = _comments.add(conn, {**values, "paper_id": paper_id,
                                           "created_at": now}, mentioned)
-            _notices.record(conn, new_id, paper_id, values["user_id"], reply_to, mentioned,
-                            now)
+            _notices.queue(conn, new_id, paper_id, values["user_id"], reply_to, mentioned,
+                           now)
             found = _comments.get(conn, new_id)
         assert found is not None
         return found

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Connection,
     and_,
     delete,
+    exists,
     func,
     insert,
     select,
@@ -61,13 +62,16 @@ def add(conn: Connection, values: dict[str, Any], mention_ids: Iterable[int]) ->
     inserted = conn.execute(insert(comments).values(**values)).inserted_primary_key
     assert inserted is not None
     new_id = int(inserted[0])
-    _mentions(conn, new_id, mention_ids)
+    _mentions(conn, new_id, mention_ids, new=True)
     bump(conn, "comments")
     return new_id
 
 
-def _mentions(conn: Connection, comment_id: int, user_ids: Iterable[int]) -> None:
-    conn.execute(delete(comment_mentions).where(comment_mentions.c.comment_id == comment_id))
+def _mentions(conn: Connection, comment_id: int, user_ids: Iterable[int], *,
+              new: bool = False) -> None:
+    if not new:  # a new comment has none to replace
+        conn.execute(delete(comment_mentions).where(
+            comment_mentions.c.comment_id == comment_id))
     rows = [{"comment_id": comment_id, "user_id": u} for u in dict.fromkeys(user_ids)]
     if rows:
         conn.execute(insert(comment_mentions), rows)
@@ -169,14 +173,16 @@ def author_facts(conn: Connection, user_id: int, body_hash: str, since: datetime
                  ) -> tuple[datetime, int, bool]:
     """When the account was made, how many of its comments were approved (visible), and
     whether it wrote the same text since ``since`` (what the spam rules read)."""
-    created = conn.execute(select(users.c.created_at).where(users.c.id == user_id)).scalar_one()
+    # One statement, as it is read inside the posting transaction (the writer's lock).
     mine = comments.c.user_id == user_id
-    approved = conn.execute(select(func.count()).select_from(comments).where(
-        mine, comments.c.status == "visible")).scalar_one()
-    repeated = conn.execute(select(comments.c.id).where(
+    approved = select(func.count()).select_from(comments).where(
+        mine, comments.c.status == "visible").scalar_subquery()
+    repeated = exists().where(
         mine, comments.c.body_hash == body_hash, comments.c.created_at >= since,
-        comments.c.deleted_at.is_(None)).limit(1)).first() is not None
-    return created, int(approved), repeated
+        comments.c.deleted_at.is_(None))
+    row = conn.execute(select(users.c.created_at, approved.label("approved"),
+                              repeated.label("repeated")).where(users.c.id == user_id)).one()
+    return row.created_at, int(row.approved), bool(row.repeated)
 
 
 def users_named(conn: Connection, names: Sequence[str]) -> list[int]:

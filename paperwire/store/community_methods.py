@@ -7,11 +7,12 @@ Mixed into ``Store`` (import that, not this); kept apart so each area's door sta
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from paperwire.errors import NotFound
 from paperwire.links import CodeLink
@@ -27,6 +28,7 @@ from paperwire.store import state as _state
 from paperwire.store import submissions as _submissions
 from paperwire.store import throttle as _throttle
 from paperwire.store import votes as _votes
+from paperwire.store.credential_cache import CredentialCache
 from paperwire.store.database import (
     next_stamp,
     utcnow,
@@ -35,6 +37,8 @@ from paperwire.store.database import (
 from paperwire.store.papers import WriteResult
 from paperwire.store.schema import papers as papers_table
 from paperwire.store.schema import votes as votes_table
+
+_TOKEN_TOUCH = timedelta(minutes=1)  # how often a token's last use is written
 
 
 class CardParts(NamedTuple):
@@ -50,6 +54,7 @@ class CardParts(NamedTuple):
 
 class CommunityMethods:
     engine: Engine
+    credential_cache: CredentialCache  # Store.__init__; forgotten on every account write
 
     # --- votes, imported votes and trending (store/votes.py) ------------------------------
     def set_vote(self, user_id: int, arxiv_id: str, on: bool | None = None) -> VoteState:
@@ -130,6 +135,16 @@ class CommunityMethods:
 
 
     # --- accounts, sessions, tokens, submissions, moderation (store/accounts.py, ...) ----
+    @contextmanager
+    def _account_write(self) -> Iterator[Connection]:
+        """A write to accounts, sessions or tokens: what this process keeps of them is
+        forgotten once it is committed (store/credential_cache.py)."""
+        try:
+            with write_transaction(self.engine) as conn:
+                yield conn
+        finally:
+            self.credential_cache.forget()
+
     def create_user(self, email: str, password_hash: str, display_name: str,
                     role: str = "user") -> User | None:
         """A new account (``email`` already normalised); None when the address is taken."""
@@ -158,21 +173,21 @@ class CommunityMethods:
                      ) -> None:
         """Store a new hash; a reset (``end_sessions``) also ends every session and revokes
         every API token of the account, in the same transaction."""
-        with write_transaction(self.engine) as conn:
+        with self._account_write() as conn:
             now = utcnow()
             _accounts.update_user(conn, user_id, password_hash=password_hash)
             if end_sessions:
                 _accounts.end_credentials(conn, user_id, now)
 
     def set_display_name(self, user_id: int, display_name: str) -> None:
-        with write_transaction(self.engine) as conn:
+        with self._account_write() as conn:
             _accounts.update_user(conn, user_id, display_name=display_name)
 
     def mark_verified(self, user_id: int) -> bool:
         """Confirm the account's address. Whoever held the account before it was confirmed
         may not be its owner, so every session and API token made before now ends with it
         (in the same transaction); True when the address was not confirmed before."""
-        with write_transaction(self.engine) as conn:
+        with self._account_write() as conn:
             now = utcnow()
             confirmed = _accounts.mark_verified(conn, user_id, now)
             if confirmed:
@@ -182,7 +197,7 @@ class CommunityMethods:
     def set_role(self, email: str, role: str, actor: str = "cli",
                  actor_id: int | None = None) -> User | None:
         """Give the account ``role`` and log it; None when there is no such account."""
-        with write_transaction(self.engine) as conn:
+        with self._account_write() as conn:
             user = _accounts.user_by_email(conn, email)
             if user is None:
                 return None
@@ -202,24 +217,35 @@ class CommunityMethods:
     def resolve_session(self, token_hash: str, lifetime: timedelta
                         ) -> tuple[User, bool] | None:
         """(user, whether the expiry moved) of a live session; the expiry slides to
-        ``lifetime`` from now, written at most every few minutes."""
+        ``lifetime`` from now, written at most every few minutes. Answers may come from
+        ``credential_cache`` (store/credential_cache.py: how long, and how revocation
+        reaches it)."""
         now = utcnow()
+        cache = self.credential_cache
+        known = cache.get("session", token_hash, now)
+        if known is not None and known.seen is not None and not _accounts.needs_touch(
+                known.seen, now):
+            return known.user, False
+        generation = cache.generation
         with self.engine.connect() as conn:
             found = _accounts.session_lookup(conn, token_hash, now)
         if found is None:
             return None
-        touched = _accounts.needs_touch(found[1], now)
+        user, seen, expires = found
+        touched = _accounts.needs_touch(seen, now)
         if touched:
             with write_transaction(self.engine) as conn:
                 _accounts.touch_session(conn, token_hash, now, lifetime)
-        return found[0], touched
+            seen, expires = now, now + lifetime
+        cache.put("session", token_hash, user, seen, expires, generation)
+        return user, touched
 
     def delete_session(self, token_hash: str) -> None:
-        with write_transaction(self.engine) as conn:
+        with self._account_write() as conn:
             _accounts.delete_session(conn, token_hash)
 
     def delete_sessions(self, user_id: int) -> int:
-        with write_transaction(self.engine) as conn:
+        with self._account_write() as conn:
             return _accounts.delete_sessions(conn, user_id)
 
     def create_api_token(self, user_id: int, name: str, token_hash: str) -> int:
@@ -227,20 +253,28 @@ class CommunityMethods:
             return _accounts.create_api_token(conn, user_id, name, token_hash, utcnow())
 
     def api_token_user(self, token_hash: str) -> User | None:
-        """The owner of a live API token; notes when it was used (at most once a minute)."""
+        """The owner of a live API token; notes when it was used (at most once a minute).
+        Answers may come from ``credential_cache``, as sessions' do."""
         now = utcnow()
+        cache = self.credential_cache
+        known = cache.get("token", token_hash, now)
+        if known is not None and known.seen is not None and now - known.seen <= _TOKEN_TOUCH:
+            return known.user
+        generation = cache.generation
         with self.engine.connect() as conn:
             found = _accounts.api_token_lookup(conn, token_hash)
         if found is None:
             return None
         user, token_id, last_used = found
-        if last_used is None or now - last_used > timedelta(minutes=1):
+        if last_used is None or now - last_used > _TOKEN_TOUCH:
             with write_transaction(self.engine) as conn:
                 _accounts.touch_api_token(conn, token_id, now)
+            last_used = now
+        cache.put("token", token_hash, user, last_used, None, generation)
         return user
 
     def revoke_api_token(self, user_id: int, token_id: int) -> bool:
-        with write_transaction(self.engine) as conn:
+        with self._account_write() as conn:
             return _accounts.revoke_api_token(conn, user_id, token_id, utcnow())
 
     def list_api_tokens(self, user_id: int) -> list[dict[str, Any]]:
@@ -302,6 +336,11 @@ class CommunityMethods:
                 raise NotFound(f"no paper {arxiv_id} on this instance")
             return _moderation.unhide_paper(conn, paper_id, arxiv_id, actor_id, actor,
                                             utcnow())
+
+    def paper_standing(self, arxiv_id: str) -> tuple[bool, bool]:
+        """(stored, hidden): what deciding who may see a paper needs, without reading it."""
+        with self.engine.connect() as conn:
+            return _moderation.paper_standing(conn, arxiv_id)
 
     def hidden_paper(self, arxiv_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as conn:

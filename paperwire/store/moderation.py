@@ -49,6 +49,15 @@ def unhide_paper(conn: Connection, paper_id: int, arxiv_id: str, actor_id: int |
     return True
 
 
+def paper_standing(conn: Connection, arxiv_id: str) -> tuple[bool, bool]:
+    """(stored, hidden) of a paper, in one statement."""
+    row = conn.execute(
+        select(papers.c.id, hidden_papers.c.paper_id.label("hidden"))
+        .outerjoin(hidden_papers, hidden_papers.c.paper_id == papers.c.id)
+        .where(papers.c.arxiv_id == arxiv_id)).first()
+    return row is not None, row is not None and row.hidden is not None
+
+
 def hidden_paper(conn: Connection, arxiv_id: str) -> dict[str, Any] | None:
     row = conn.execute(
         select(hidden_papers.c.reason, hidden_papers.c.hidden_at,

@@ -25,6 +25,12 @@ class _Taken(Exception):
 class NoticeMethods:
     engine: Engine
 
+    def fan_out_notices(self, limit: int = 200) -> int:
+        """Write the notices of up to ``limit`` new comments, in one transaction; how many
+        comments (store/notices.py: queue, fan_out)."""
+        with write_transaction(self.engine) as conn:
+            return _notices.fan_out(conn, limit)
+
     def notice_prefs(self, user_id: int) -> dict[str, bool]:
         """The reader's choice of each kind of notice (defaults where they never chose)."""
         with self.engine.connect() as conn:

@@ -1,9 +1,13 @@
 """SQL of notifications: who hears of a new comment, readers' choices, pending notices, and
 taking a reader's notices into one mail (with its outbox row) in one transaction.
 
-A notice is written in the transaction that writes its comment, for each reader it concerns
-whose choice (or the default) lets that kind through; the choice is read again when the
-mail is composed, so turning a kind off stops what is still pending too.
+A new comment's transaction queues its notices (``queue``: one row in the jobs table, of
+kind ``notices``); the notice pass writes them (``fan_out``, many comments in one
+transaction that also removes their rows, so a crash leaves them queued and a rerun writes
+each once), dated when the comment was, for each reader it concerns whose choice (or the
+default) lets that kind through; the choice is read again when the mail is composed, so
+turning a kind off stops what is still pending too. An edit's new mentions are written in
+the edit's own transaction.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from paperwire.models import NOTICE_DEFAULTS, NOTICE_KINDS
 from paperwire.store import outbox as _outbox
@@ -23,9 +27,12 @@ from paperwire.store.database import utcnow
 from paperwire.store.library_schema import collection_items, collections
 from paperwire.store.notice_schema import notice_batches, notice_prefs, notices
 from paperwire.store.papers import in_chunks
-from paperwire.store.schema import hidden_papers, papers, users, votes
+from paperwire.store.schema import hidden_papers, jobs, papers, users, votes
 
 PENDING, SENT, DROPPED = "pending", "sent", "dropped"
+# A comment's notices still to write, in the jobs table: never "queued", so the job runner
+# (jobs.claim_due) leaves them to the notice pass.
+NOTICE_JOB = "notices"
 
 
 def readers_who_saved(conn: Connection, paper_id: int) -> list[int]:
@@ -69,18 +76,27 @@ def _wanted(conn: Connection, candidates: dict[str, set[int]]) -> dict[str, set[
             for kind, ids in candidates.items()}
 
 
+Audience = dict[str, set[int]]  # kind -> accounts, of a paper: authored, saved, voted
+
+
+def _audience(conn: Connection, paper_id: int) -> Audience:
+    return {"authored": set(_claimed_authors(conn, paper_id)),
+            "saved": set(readers_who_saved(conn, paper_id)),
+            "voted": set(_voters(conn, paper_id))}
+
+
 def record(conn: Connection, comment_id: int, paper_id: int, author_id: int,
            reply_to: Sequence[int], mentioned: Iterable[int], now: datetime, *,
-           mentions_only: bool = False) -> int:
+           mentions_only: bool = False, audience: Audience | None = None) -> int:
     """Write the notices of a comment (an edit's new mentions only, with
-    ``mentions_only``); the commenter hears nothing of their own comment. How many."""
+    ``mentions_only``; ``audience``: the paper's, when read already); the commenter hears
+    nothing of their own comment. How many."""
     candidates: dict[str, set[int]] = {"mention": set(mentioned)}
     if not mentions_only:
         candidates["reply"] = set(conn.execute(select(comments.c.user_id).where(
             comments.c.id.in_(list(reply_to)))).scalars()) if reply_to else set()
-        candidates["authored"] = set(_claimed_authors(conn, paper_id))
-        candidates["saved"] = set(readers_who_saved(conn, paper_id))
-        candidates["voted"] = set(_voters(conn, paper_id))
+        for kind, ids in (audience or _audience(conn, paper_id)).items():
+            candidates[kind] = set(ids)
     for ids in candidates.values():
         ids.discard(author_id)
     seen = {(r.user_id, r.kind) for r in conn.execute(
@@ -94,6 +110,41 @@ def record(conn: Connection, comment_id: int, paper_id: int, author_id: int,
     return len(rows)
 
 
+def queue(conn: Connection, comment_id: int, paper_id: int, author_id: int,
+          reply_to: Sequence[int], mentioned: Iterable[int], now: datetime) -> None:
+    """Queue the notices of a new comment for ``fan_out``: one statement."""
+    conn.execute(insert(jobs).values(
+        kind=NOTICE_JOB, key=str(comment_id), user_id=None, status=PENDING, attempts=0,
+        next_attempt_at=now, created_at=now, payload={
+            "comment_id": comment_id, "paper_id": paper_id, "author_id": author_id,
+            "reply_to": sorted(set(reply_to)), "mentioned": sorted(set(mentioned))}))
+
+
+def fan_out(conn: Connection, limit: int) -> int:
+    """Write the notices of up to ``limit`` queued comments, oldest first, and drop them
+    from the queue; how many comments. A paper's audience is read once per batch."""
+    queued = conn.execute(
+        select(jobs.c.id, jobs.c.payload, jobs.c.created_at)
+        .where(jobs.c.status == PENDING, jobs.c.kind == NOTICE_JOB)
+        .order_by(jobs.c.id).limit(limit)).all()
+    audiences: dict[int, Audience] = {}
+    # A comment gone since (none is removed today) must not stop the rest of the queue.
+    present = set(conn.execute(select(comments.c.id).where(comments.c.id.in_(
+        [int(r.payload["comment_id"]) for r in queued]))).scalars()) if queued else set()
+    for row in queued:
+        p = row.payload
+        if int(p["comment_id"]) not in present:
+            continue
+        paper_id = int(p["paper_id"])
+        if paper_id not in audiences:
+            audiences[paper_id] = _audience(conn, paper_id)
+        record(conn, int(p["comment_id"]), paper_id, int(p["author_id"]), p["reply_to"],
+               p["mentioned"], row.created_at, audience=audiences[paper_id])
+    if queued:
+        conn.execute(delete(jobs).where(jobs.c.id.in_([r.id for r in queued])))
+    return len(queued)
+
+
 def prefs(conn: Connection, user_id: int) -> dict[str, bool]:
     """The reader's choice of each kind, defaults filled in, in NOTICE_KINDS order."""
     chosen = {r.kind: r.enabled for r in conn.execute(
@@ -103,6 +154,10 @@ def prefs(conn: Connection, user_id: int) -> dict[str, bool]:
 
 
 def set_prefs(conn: Connection, user_id: int, changes: Mapping[str, bool]) -> None:
+    # A choice counts from when it is made: the comments queued before it are written
+    # first, under the choices they were posted under.
+    while fan_out(conn, 500):
+        pass
     for kind, enabled in changes.items():
         done = conn.execute(update(notice_prefs).where(
             notice_prefs.c.user_id == user_id, notice_prefs.c.kind == kind

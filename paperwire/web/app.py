@@ -152,6 +152,7 @@ async def _crashed(request: Request, exc: Exception) -> Response:
 def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     """The whole web app over ``store`` (opened from ``settings`` when not given)."""
     site = Site(settings, store if store is not None else Store.open(settings))
+    site.store.keep_credentials(settings.session_cache_seconds)
     mcp_app = _mcp_app(site)
     if settings.public_url is None:
         log.warning("PAPERWIRE_BASE_URL is not set: feeds take their links from each "

@@ -143,9 +143,8 @@ class Site:
             arxiv_id, _ = parse_arxiv_id(raw_id)
         except InvalidRecord as exc:
             raise HTTPException(404, str(exc)) from None
-        missing = self.store.get_paper(arxiv_id) is None
-        if missing or (self.store.hidden_paper(arxiv_id) is not None
-                       and not (viewer and viewer.is_moderator)):
+        stored, hidden = self.store.paper_standing(arxiv_id)
+        if not stored or (hidden and not (viewer and viewer.is_moderator)):
             raise HTTPException(404, f"no paper {arxiv_id} on this instance")
         return arxiv_id
 
