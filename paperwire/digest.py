@@ -341,6 +341,14 @@ def _authors(paper: Paper) -> str:
     return ", ".join(paper.authors[:4]) + (" et al." if len(paper.authors) > 4 else "")
 
 
+def _facts(paper: Paper, *, day: bool = True) -> str:
+    """"2501.00001 · cs.CL cs.IR · 2025-01-02": what is known, joined, so a paper with no
+    categories (a vote signal's) leaves no dangling "·"."""
+    when = paper_day(paper) if day else None
+    parts = (paper.arxiv_id, " ".join(paper.categories[:4]), when.isoformat() if when else "")
+    return " · ".join(p for p in parts if p)
+
+
 def render_text(digest: Digest, base: str, unsubscribe: str) -> str:
     lines = [f"Your paperwire {digest.period} digest, as of {digest.as_of.isoformat()}.", ""]
     for section in digest.sections:
@@ -348,10 +356,7 @@ def render_text(digest: Digest, base: str, unsubscribe: str) -> str:
             continue
         lines += [section.title, "=" * min(len(section.title), 72), ""]
         for n, paper in enumerate(section.papers, 1):
-            day = paper_day(paper)
-            lines += [f"{n}. {paper.title}", f"   {_authors(paper)}",
-                      f"   {paper.arxiv_id} · {' '.join(paper.categories[:4])}"
-                      + (f" · {day.isoformat()}" if day else ""),
+            lines += [f"{n}. {paper.title}", f"   {_authors(paper)}", f"   {_facts(paper)}",
                       f"   {base}/papers/{paper.arxiv_id}"]
             if paper.arxiv_id in section.notes:
                 why, link = section.notes[paper.arxiv_id]
@@ -382,10 +387,11 @@ def render_html(digest: Digest, base: str, unsubscribe: str) -> str:
                    f'padding-bottom:4px;">{escape(section.title)}</h2>')
         for paper in section.papers:
             url = escape(f"{base}/papers/{paper.arxiv_id}", quote=True)
+            facts = " · ".join(filter(None, (_authors(paper), _facts(paper, day=False))))
             out.append(f'<p style="{_P}"><a href="{url}" style="color:#1a4fa0;font-weight:bold;'
                        f'text-decoration:none;">{escape(paper.title)}</a></p>'
-                       f'<p style="{_SMALL}">{escape(_authors(paper))} · '
-                       f'{escape(paper.arxiv_id)} · {escape(" ".join(paper.categories[:4]))}'
+                       f'<p style="{_SMALL}">'
+                       f'{escape(facts)}'
                        '</p>')
             if paper.arxiv_id in section.notes:
                 why, link = section.notes[paper.arxiv_id]

@@ -102,10 +102,14 @@ class Results:
     hits: list[Hit]
     took_ms: float = 0.0
     notes: list[str] = field(default_factory=list)
+    # Papers within the filters holding a word of the query (None: not counted, as by
+    # meaning alone, where every paper is some distance away).
+    matched: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"query": self.query, "mode": self.mode, "took_ms": round(self.took_ms, 2),
-                "notes": self.notes, "hits": [h.to_dict() for h in self.hits]}
+                "notes": self.notes, "matched": self.matched,
+                "hits": [h.to_dict() for h in self.hits]}
 
 
 def _iso(value: Any) -> str | None:
@@ -256,6 +260,9 @@ class Searcher:
             qvec = self._query_vector(text, results.notes, required=mode == "semantic")
         ranked = self._fuse(keyword, qvec, max(need, CANDIDATES), filters)
         results.hits = self._hits(ranked, text, sort, offset, limit)
+        if keyword:
+            # The keyword index found these, so it answers a count of the same query.
+            results.matched = max(self.lexical.matches(text, filters), len(keyword))
         results.took_ms = (time.perf_counter() - started) * 1000
         return results
 

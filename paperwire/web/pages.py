@@ -32,7 +32,7 @@ from paperwire.search import (
 )
 from paperwire.settings import Settings
 from paperwire.sources.listing import ANNOUNCE_TYPES
-from paperwire.store import DayKind, PaperReader
+from paperwire.store import DayKind, PaperReader, Store
 from paperwire.trending import TrendingParams, rank
 from paperwire.web.cards import (
     card,
@@ -139,7 +139,8 @@ def _trending_listing(site: Site, day: date | None, period: str, page: int,
         except QueryError as exc:
             raise bad_request(str(exc)) from None
     store = site.store
-    day = day or store.latest_day() or date.today()
+    # Home opens on arXiv's latest listing, not on a later day of vote-signal papers only.
+    day = day or store.latest_listing_day() or date.today()
     kinds = store.day_kinds(day, category) if period == "day" else None
     ranked = rank(store, TrendingParams.from_settings(site.settings), period, day,
                   categories=(category,) if category else (), limit=PER_PAGE,
@@ -148,6 +149,11 @@ def _trending_listing(site: Site, day: date | None, period: str, page: int,
                   types=types)
     by_id = {k.arxiv_id: k for k in (kinds or {}).values()}
     since, until, total = ranked.since, ranked.until, ranked.total
+    cards = with_submitters(store, [
+        {**scored_card(s), "listing": listing_label(s.paper, by_id.get(s.paper.arxiv_id))}
+        if kinds is not None else scored_card(s) for s in ranked.items])
+    if until < date.today():
+        _with_votes_since(store, cards, until)
     before, after = store.day_before(since), store.day_after(until)
     pages = max(1, -(-total // PER_PAGE))
     data = {
@@ -155,9 +161,7 @@ def _trending_listing(site: Site, day: date | None, period: str, page: int,
         "until": until.isoformat(), "label": period_label(since, period),
         "short_label": short_day(day), "category": category, "ranking": "trending",
         "total": total, "page": page, "pages": pages, "per_page": PER_PAGE,
-        "papers": with_submitters(store, [
-            {**scored_card(s), "listing": listing_label(s.paper, by_id.get(s.paper.arxiv_id))}
-            if kinds is not None else scored_card(s) for s in ranked.items]),
+        "papers": cards,
         "types": list(types) if types else None,
         "prev": {"date": before.isoformat(), "url": day_url(before, period)} if before else None,
         "next": {"date": after.isoformat(), "url": day_url(after, period)} if after else None,
@@ -167,6 +171,17 @@ def _trending_listing(site: Site, day: date | None, period: str, page: int,
         "feed": f"/feeds/trending.atom?{urlencode({'period': period, 'date': day.isoformat()})}",
     }
     return Listing(data, [s.paper for s in ranked.items])
+
+
+def _with_votes_since(store: Store, cards: list[dict[str, Any]], until: date) -> None:
+    """A past window's cards count every vote on their button, the one a reader's vote
+    changes (the window's count, which its score used, is said in ``counted_until``): with
+    only the window's, a vote cast today showed live, then vanished on reload."""
+    states = store.vote_states(c["arxiv_id"] for c in cards)
+    for c in cards:
+        state = states.get(c["arxiv_id"])
+        c["votes_in_window"], c["counted_until"] = c["votes"], until.isoformat()
+        c["votes"] = state.votes if state else c["votes"]
 
 
 def listing_label(paper: Paper, kind: DayKind | None) -> dict[str, Any]:
@@ -226,7 +241,8 @@ def search_listing(site: Site, q: str, *, categories: tuple[str, ...] = (),
         "sort": sort, "mode": mode, "modes": list(MODES), "sorts": list(SORTS),
         "page": page, "per_page": per_page, "hits": [], "notes": [], "took_ms": 0.0,
         "prev_url": None, "next_url": None, "collection": collection,
-        "library": "mine" if mine else None, "code": code,
+        "library": "mine" if mine else None, "code": code, "matched": None,
+        "filtered": bool(categories or since or until or author or code),
     }
     if not q.strip():
         return Listing(data, [])
@@ -244,7 +260,7 @@ def search_listing(site: Site, q: str, *, categories: tuple[str, ...] = (),
         results = site.searcher.search(q, limit=limit, offset=offset, mode=mode, sort=sort,
                                        filters=filters)
     hits = results.hits[:per_page]
-    data.update(notes=results.notes, took_ms=round(results.took_ms, 2),
+    data.update(notes=results.notes, took_ms=round(results.took_ms, 2), matched=results.matched,
                 hits=with_votes(site.store, [hit_card(h) for h in hits], viewer))
     params: dict[str, Any] = {"q": q, "category": list(categories), "since": data["since"],
                               "until": data["until"], "author": author, "sort": sort,
