@@ -10,14 +10,15 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from starlette.testclient import TestClient
 
-from paperwire.digest import Digest, Section, render_html, render_text
+from paperwire.digest_render import Digest, Section, render_html, render_text
 from paperwire.models import ExternalVote, Subscription
 from tests.app import WebApp, make_app
-from tests.helpers import paper
+from tests.helpers import PASSWORD, paper, post_form
 
 LISTED = date(2025, 6, 2)  # a Monday arXiv listed papers on
 HF_ONLY = date(2025, 6, 5)  # a later day with only a vote signal's paper (no category)
@@ -185,3 +186,25 @@ def test_digest_lines_of_a_paper_without_categories_have_no_dangling_dot() -> No
 
 def test_about_no_longer_says_hover(client: TestClient, tmp_path: Path) -> None:
     assert "Hover a paper" not in client.get("/about").text
+
+
+def test_a_vote_clicked_signed_out_is_cast_at_sign_in_and_you_go_back(site: WebApp) -> None:
+    browser = site.client()
+    where = f"/date/{LISTED}"
+    answer = post_form(browser, "/papers/2506.00002/vote", {}, follow_redirects=False,
+                       headers={"Referer": f"{site.settings.base_url}{where}"})
+    assert answer.status_code == 303
+    target = answer.headers["location"]
+    assert target == "/signin?" + urlencode({"next": where, "vote": "2506.00002"})
+    form = browser.get(target).text
+    assert 'name="vote" value="2506.00002"' in form and f'value="{where}"' in form
+    signed_in = post_form(browser, "/signin", {"email": "ann@example.org", "password": PASSWORD,
+                                               "next": where, "vote": "2506.00002"},
+                          follow_redirects=False)
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == where
+    ann = site.store.user_by_email("ann@example.org")
+    assert ann is not None
+    state = site.store.vote_states(["2506.00002"], ann.id)["2506.00002"]
+    assert state.voted and state.votes == 1
+    # A vote for no stored paper is dropped, never an error.
+    assert 'name="vote"' not in browser.get("/signin?vote=2506.99999").text

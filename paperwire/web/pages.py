@@ -245,6 +245,9 @@ def search_listing(site: Site, q: str, *, categories: tuple[str, ...] = (),
         "filtered": bool(categories or since or until or author or code),
     }
     if not q.strip():
+        if author:
+            data["notes"] = [f"Type some words to search among the papers of {author} "
+                             "(kept as the author filter)."]
         return Listing(data, [])
     offset = (page - 1) * per_page
     if offset + per_page > MAX_RESULTS:
