@@ -169,6 +169,16 @@ def test_subscribe_page_for_a_signed_in_reader(site: WebApp) -> None:
     assert re.search(r'id="subscribe-email"[^>]*value="ann@example.org"', home)
     anonymous = site.client().get("/subscribe").text
     assert "We mail a confirmation link first" in anonymous
+    # Subscribed: the form comes filled with what it holds, and its sentences keep apart.
+    ann_user = site.store.user_by_email("ann@example.org")
+    assert ann_user is not None
+    site.store.upsert_subscription(ann_user.email, status="active", trending=True,
+                                   user_id=ann_user.id, period="weekly",
+                                   categories=("cs.CL",))
+    held = ann.get("/subscribe").text
+    assert re.search(r"Unsubscribe</a>\.\s+Submitting the form below changes it\.</p>", held)
+    assert 'value="weekly" checked' in held and 'value="cs.CL"' in held
+    assert "after you confirm by mail" not in held
 
 
 def test_digest_lines_of_a_paper_without_categories_have_no_dangling_dot() -> None:
