@@ -1,7 +1,7 @@
-"""Home, search, a paper and a past week in a real Chromium at 1280 and 390 px: axe-core
-finds no violation of any impact, nothing scrolls sideways, the console stays clean (no
-favicon 404), the layout uses a desktop width, and the score explanation opens from the
-keyboard."""
+"""Home, search, a paper and a past week (and about, the API docs, subscribe and sign-in) in a
+real Chromium at 1280 and 390 px: axe-core finds no violation of any impact, nothing scrolls
+sideways, the console stays clean (no favicon 404), the layout uses a desktop width, and the
+score explanation opens from the keyboard."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ PAPERS = [paper(f"2506.{n:05d}", title=f"Sparse attention, part {n}", listed_on=
                          "Code: https://github.com/s/sparse-attention." * (n % 2))
           for n in range(1, 9)]
 PAPERS += [paper("2505.00001", title="Sparse attention in a past week", listed_on=PAST)]
-PAGES = ["/", "/search?q=sparse+attention", "/papers/2506.00001", f"/date/{PAST}?period=week"]
+PAGES = ["/", "/search?q=sparse+attention", "/papers/2506.00001", f"/date/{PAST}?period=week",
+         "/about", "/api/docs", "/subscribe", "/signin"]
 
 
 @pytest.fixture(scope="module")

@@ -218,3 +218,16 @@ def test_a_vote_clicked_signed_out_is_cast_at_sign_in_and_you_go_back(site: WebA
     assert state.voted and state.votes == 1
     # A vote for no stored paper is dropped, never an error.
     assert 'name="vote"' not in browser.get("/signin?vote=2506.99999").text
+
+
+def test_each_category_has_a_page_its_feed_links_to(site: WebApp, client: TestClient) -> None:
+    site.store.write_batch([paper("2506.00009", title="Retrieval on its day", listed_on=LISTED,
+                                  categories=("cs.IR",))])
+    feed = client.get("/feeds/category/cs.IR.atom").text
+    assert 'href="http://127.0.0.1:8000/?category=cs.IR"' in feed
+    data = client.get("/index.json?category=cs.IR").json()
+    assert [p["arxiv_id"] for p in data["papers"]] == ["2506.00009"]
+    assert data["tabs"]["week"] == f"/date/{LISTED}?period=week&category=cs.IR"
+    page = client.get("/?category=cs.IR").text
+    assert '<span class="cat">cs.IR</span></h1>' in page
+    assert client.get("/?category=cs.NOPE").status_code == 400

@@ -82,13 +82,21 @@ def period_label(since: date, period: str) -> str:
     return f"{short_day(since)}, {since.year}"
 
 
-def day_url(day: date, period: str = "day", suffix: str = "") -> str:
-    query = f"?period={period}" if period != "day" else ""
-    return f"/date/{day.isoformat()}{suffix}{query}"
+def day_url(day: date, period: str = "day", suffix: str = "", category: str | None = None
+            ) -> str:
+    params = {"period": period if period != "day" else None, "category": category}
+    query = urlencode({k: v for k, v in params.items() if v})
+    return f"/date/{day.isoformat()}{suffix}{'?' + query if query else ''}"
 
 
-def _page_url(day: date, period: str, page: int) -> str:
-    return f"/date/{day.isoformat()}?{urlencode({'period': period, 'page': page})}"
+def category_url(category: str) -> str:
+    """A category's page: its latest day, by trending score (what its feed links to)."""
+    return "/?" + urlencode({"category": category})
+
+
+def _page_url(day: date, period: str, page: int, category: str | None = None) -> str:
+    params = {"period": period, "page": page, **({"category": category} if category else {})}
+    return f"/date/{day.isoformat()}?{urlencode(params)}"
 
 
 def trending_listing(site: Site, day: date | None, period: str = "day", page: int = 1,
@@ -163,11 +171,13 @@ def _trending_listing(site: Site, day: date | None, period: str, page: int,
         "total": total, "page": page, "pages": pages, "per_page": PER_PAGE,
         "papers": cards,
         "types": list(types) if types else None,
-        "prev": {"date": before.isoformat(), "url": day_url(before, period)} if before else None,
-        "next": {"date": after.isoformat(), "url": day_url(after, period)} if after else None,
-        "tabs": {p: day_url(day, p) for p in PERIODS},
-        "newer_url": _page_url(day, period, page - 1) if page > 1 else None,
-        "older_url": _page_url(day, period, page + 1) if page < pages else None,
+        "prev": {"date": before.isoformat(), "url": day_url(before, period, category=category)}
+        if before else None,
+        "next": {"date": after.isoformat(), "url": day_url(after, period, category=category)}
+        if after else None,
+        "tabs": {p: day_url(day, p, category=category) for p in PERIODS},
+        "newer_url": _page_url(day, period, page - 1, category) if page > 1 else None,
+        "older_url": _page_url(day, period, page + 1, category) if page < pages else None,
         "feed": f"/feeds/trending.atom?{urlencode({'period': period, 'date': day.isoformat()})}",
     }
     return Listing(data, [s.paper for s in ranked.items])
@@ -204,20 +214,26 @@ def listing_label(paper: Paper, kind: DayKind | None) -> dict[str, Any]:
 @page_route(router, "/", "/trending", "/date/{day}")
 def trending_page(request: Request) -> Page:
     """The latest day that has papers, or /date/YYYY-MM-DD or ?date=YYYY-MM-DD;
-    ?period=day|week|month, ?page=N; on a day, ?type=new,cross (announce types)."""
+    ?period=day|week|month, ?page=N; on a day, ?type=new,cross (announce types);
+    ?category=cs.CL (or an archive, cs) for one category's page."""
     q = request.query_params
     period = check_choice(q.get("period", "day"), "period", PERIODS)
     raw = request.path_params.get("day") or q.get("date")
+    category = q.get("category") or None
+    if category is not None and len(category) > 40:
+        raise bad_request("category is too long: an arXiv code such as cs.CL, or an archive")
     site = site_of(request)
     listing = trending_listing(site, parse_day(raw) if raw else None, period,
-                               parse_page(q.get("page")), types=parse_types(q.get("type")))
+                               parse_page(q.get("page")), category,
+                               types=parse_types(q.get("type")))
     data = listing.data
     if data["papers"]:
         # The cached page is everyone's; whether this reader voted is added per request.
         papers, _ = with_my_votes(site.store, data["papers"], user_of(request))
         data = {**data, "papers": papers}
     feed = Feed(f"paperwire: papers of {data['label']}",
-                day_url(date.fromisoformat(data["date"]), period), listing.papers)
+                day_url(date.fromisoformat(data["date"]), period, category=category),
+                listing.papers)
     return Page("trending.html", data, feed=feed)
 
 
