@@ -18,6 +18,7 @@ from tqdm import tqdm
 from paperwire.accounts import new_session_token, token_hash
 from paperwire.errors import NotFound
 from paperwire.models import User
+from paperwire.names import normalise
 from paperwire.store import Store
 
 REBUILD_BATCH = 500
@@ -55,6 +56,15 @@ def rebuild(store: Store, *, progress: bool = True, batch: int = REBUILD_BATCH
 
 class ClaimError(Exception):
     """A claim that cannot be made or decided; says why."""
+
+
+def searched_rows(store: Store, name: str) -> set[int] | None:
+    """Row ids of the papers of the identities a searched author name names, by normal
+    form ("Smith, A. B." finds A.B. Smith; "Müller" Muller) or by slug (``ada-lovelace``);
+    None when it names none, and the search then matches the name's words as written."""
+    wanted = normalise(name)
+    return store.identity_paper_ids(
+        tuple(dict.fromkeys((name.strip().lower(), wanted.slug))), wanted.key)
 
 
 def claim(store: Store, user: User, slug: str) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Digests: compose each subscriber's mail for a period, then send, then record (Zulip's way).
 
 A digest holds the period's top trending papers in the subscriber's categories (when they
-asked for trending), what was added to the lab collections of a member's groups since their
-last digest, and, for each saved search, the papers that match it and are new since their
+asked for trending), new versions of papers a member saved or upvoted ("updated to v3"),
+what was added to the lab collections of a member's groups since their last digest, and,
+for each saved search, the papers that match it and are new since their
 last digest, each paper shown once. Empty digests are not sent (recorded as skipped).
 
 **Never twice, never skipped.** Every (subscription, period key) has one row in the ledger:
@@ -17,14 +18,14 @@ weekly rerun on another day of the same week is still the same digest).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
-from html import escape
 from typing import Any
 
 from paperwire import for_you
+from paperwire.digest_render import Digest, Section, render_html, render_text
 from paperwire.errors import NotFound
 from paperwire.for_you_rank import MAX_CANDIDATES, CachedCorpus, Recommender
 from paperwire.mail import Delivery, OutboxMailer, SMTPMailer, compose, mail_domain
@@ -60,34 +61,6 @@ def period_key(period: str, as_of: date) -> str:
 def message_id(sub_id: int, key: str, domain: str) -> str:
     """Derived from (subscription, period key) alone, so a resend is recognisably the same."""
     return f"<digest.{sub_id}.{key.replace(':', '.')}@{domain}>"
-
-
-@dataclass(frozen=True)
-class Section:
-    title: str
-    papers: tuple[Paper, ...]
-    feed_url: str | None = None
-    link_label: str = "Follow this search as a feed"  # what the section's link opens
-    # A For-you section's lines under each paper: why, and its one-click "not interested".
-    notes: Mapping[str, tuple[str, str]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Digest:
-    subscription: Subscription
-    period: str
-    as_of: date
-    key: str
-    sections: tuple[Section, ...]
-    recommended: tuple[tuple[int, str], ...] = ()  # (profile, paper) for the shown ledger
-
-    @property
-    def empty(self) -> bool:
-        return not any(s.papers for s in self.sections)
-
-    @property
-    def paper_ids(self) -> tuple[str, ...]:
-        return tuple(p.arxiv_id for s in self.sections for p in s.papers)
 
 
 @dataclass
@@ -155,6 +128,12 @@ class Composer:
             if followed:
                 sections.append(Section("New from authors you follow", followed,
                                         f"{self.base}/following", link_label="Whom you follow"))
+            revised = self._dedupe(self.revised(sub.user_id, since, as_of), shown)
+            if revised:
+                sections.append(Section(
+                    "New versions of papers you saved or upvoted", revised,
+                    f"{self.base}/library", link_label="Your library",
+                    labels={p.arxiv_id: f"updated to v{p.version}" for p in revised}))
             lab = self._dedupe(self.lab_papers(sub.user_id, since), shown)
             if lab:
                 sections.append(Section("New in your labs' collections", lab,
@@ -226,6 +205,14 @@ class Composer:
         papers = self.store.followed_papers(user_id, limit=FOLLOWED_SCAN)
         return tuple(p for p in papers if (day := paper_day(p)) is not None
                      and since <= day <= until)[:LAB_PAPERS]
+
+    def revised(self, user_id: int, since: date, until: date) -> tuple[Paper, ...]:
+        """The reader's saved or upvoted papers with a new version dated in [since, until]
+        (the days after the last digest, so each version is told once)."""
+        start = datetime.combine(since, datetime.min.time())
+        end = datetime.combine(until + timedelta(days=1), datetime.min.time())
+        return tuple(self._intern(p) for p in
+                     self.store.revised_papers(user_id, start, end, LAB_PAPERS))
 
     def lab_papers(self, user_id: int, since: date) -> tuple[Paper, ...]:
         """Papers added since ``since`` to the lab collections of the user's groups (each
@@ -335,72 +322,6 @@ class Composer:
 def _filters_label(search: SavedSearch) -> str:
     parts = list(search.categories) + ([f"by {search.author}"] if search.author else [])
     return f" ({', '.join(parts)})" if parts else ""
-
-
-def _authors(paper: Paper) -> str:
-    return ", ".join(paper.authors[:4]) + (" et al." if len(paper.authors) > 4 else "")
-
-
-def render_text(digest: Digest, base: str, unsubscribe: str) -> str:
-    lines = [f"Your paperwire {digest.period} digest, as of {digest.as_of.isoformat()}.", ""]
-    for section in digest.sections:
-        if not section.papers:
-            continue
-        lines += [section.title, "=" * min(len(section.title), 72), ""]
-        for n, paper in enumerate(section.papers, 1):
-            day = paper_day(paper)
-            lines += [f"{n}. {paper.title}", f"   {_authors(paper)}",
-                      f"   {paper.arxiv_id} · {' '.join(paper.categories[:4])}"
-                      + (f" · {day.isoformat()}" if day else ""),
-                      f"   {base}/papers/{paper.arxiv_id}"]
-            if paper.arxiv_id in section.notes:
-                why, link = section.notes[paper.arxiv_id]
-                lines += [f"   {why}"] if why else []
-                lines += [f"   Not interested: {link}"]
-            lines += [""]
-        if section.feed_url:
-            lines += [f"{section.link_label}: {section.feed_url}", ""]
-    lines += ["--", "You receive this because this address subscribed at " + base + ".",
-              f"Unsubscribe (one click): {unsubscribe}", ""]
-    return "\n".join(lines)
-
-
-_P = "margin:0 0 4px 0;"
-_SMALL = "color:#555;font-size:13px;margin:0 0 14px 0;"
-
-
-def render_html(digest: Digest, base: str, unsubscribe: str) -> str:
-    """Inline styles only and no images: mail clients drop <style> and block remote images."""
-    out = ['<!DOCTYPE html><html><body style="font-family:Helvetica,Arial,sans-serif;'
-           'max-width:640px;margin:0 auto;padding:16px;color:#111;">',
-           f'<p style="{_SMALL}">Your paperwire {escape(digest.period)} digest, as of '
-           f'{digest.as_of.isoformat()}.</p>']
-    for section in digest.sections:
-        if not section.papers:
-            continue
-        out.append(f'<h2 style="font-size:18px;border-bottom:1px solid #ddd;'
-                   f'padding-bottom:4px;">{escape(section.title)}</h2>')
-        for paper in section.papers:
-            url = escape(f"{base}/papers/{paper.arxiv_id}", quote=True)
-            out.append(f'<p style="{_P}"><a href="{url}" style="color:#1a4fa0;font-weight:bold;'
-                       f'text-decoration:none;">{escape(paper.title)}</a></p>'
-                       f'<p style="{_SMALL}">{escape(_authors(paper))} · '
-                       f'{escape(paper.arxiv_id)} · {escape(" ".join(paper.categories[:4]))}'
-                       '</p>')
-            if paper.arxiv_id in section.notes:
-                why, link = section.notes[paper.arxiv_id]
-                out.append(f'<p style="{_SMALL}">{escape(why)} · <a href="'
-                           f'{escape(link, quote=True)}" style="color:#555;">Not interested'
-                           '</a></p>')
-        if section.feed_url:
-            feed = escape(section.feed_url, quote=True)
-            out.append(f'<p style="{_SMALL}"><a href="{feed}" style="color:#555;">'
-                       f'{escape(section.link_label)}</a></p>')
-    link = escape(unsubscribe, quote=True)
-    out.append(f'<p style="{_SMALL}border-top:1px solid #ddd;padding-top:8px;">You receive '
-               f'this because this address subscribed at {escape(base)}. '
-               f'<a href="{link}" style="color:#555;">Unsubscribe</a></p></body></html>')
-    return "\n".join(out)
 
 
 def _chunks(items: Sequence[Subscription]) -> Iterator[Sequence[Subscription]]:

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from paperwire.authors import searched_rows
 from paperwire.errors import IndexDamaged, PaperwireError
 from paperwire.index.backends import open_backend
 from paperwire.index.embedder import Embedder
@@ -102,10 +103,12 @@ class Results:
     hits: list[Hit]
     took_ms: float = 0.0
     notes: list[str] = field(default_factory=list)
+    matched: int | None = None  # papers holding a query word (None: by meaning, not counted)
 
     def to_dict(self) -> dict[str, Any]:
         return {"query": self.query, "mode": self.mode, "took_ms": round(self.took_ms, 2),
-                "notes": self.notes, "hits": [h.to_dict() for h in self.hits]}
+                "notes": self.notes, "matched": self.matched,
+                "hits": [h.to_dict() for h in self.hits]}
 
 
 def _iso(value: Any) -> str | None:
@@ -256,6 +259,8 @@ class Searcher:
             qvec = self._query_vector(text, results.notes, required=mode == "semantic")
         ranked = self._fuse(keyword, qvec, max(need, CANDIDATES), filters)
         results.hits = self._hits(ranked, text, sort, offset, limit)
+        if keyword:  # the keyword index counts the same query's matches
+            results.matched = max(self.lexical.matches(text, filters), len(keyword))
         results.took_ms = (time.perf_counter() - started) * 1000
         return results
 
@@ -319,7 +324,11 @@ class Searcher:
 
     def _with_code_rows(self, filters: Filters) -> Filters:
         """``code`` as the row ids of papers with a code link (read again when links change),
-        so the indexes filter by it like any other row set."""
+        and ``author``, where it names identities, as their papers: so the indexes filter by
+        them like any other row set."""
+        if filters.author and (theirs := searched_rows(self.store, filters.author)) is not None:
+            filters = replace(filters, author=None, rows=frozenset(
+                theirs if filters.rows is None else filters.rows & theirs))
         if not filters.code:
             return filters
         version = self.store.links_version()

@@ -13,11 +13,13 @@ packages=(
     texlive-binaries  # a real `bibtex` compiles exported .bib files (tests/test_formats.py)
 )
 
-# axe-core, which tests/test_browser_stats.py injects to audit the stats page (tests/js has
-# its package.json and lock; node_modules stays out of git).
+# axe-core, which the Chromium tests inject to audit pages, and Lighthouse, which
+# bench/lighthouse.py runs with Debian's chromium (tests/js has their package.json and lock;
+# node_modules stays out of git).
 here="$(cd "$(dirname "$0")/.." && pwd)"
 if command -v npm >/dev/null; then
-    [ -f "$here/tests/js/node_modules/axe-core/axe.min.js" ] \
+    { [ -f "$here/tests/js/node_modules/axe-core/axe.min.js" ] \
+        && [ -x "$here/tests/js/node_modules/.bin/lighthouse" ]; } \
         || npm ci --prefix "$here/tests/js" --no-audit --no-fund --silent
 else
     echo "install-test-deps: npm is missing; the axe-core audit will be skipped" >&2

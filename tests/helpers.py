@@ -32,7 +32,8 @@ def paper(arxiv_id: str = "2501.00001", **changes: Any) -> Paper:
         "authors": ("A. Author",), "categories": ("cs.CL",), "version": 1,
         "published": PUBLISHED, "source": "test"}
     fields.update(changes)
-    fields.setdefault("primary_category", fields["categories"][0])
+    if "primary_category" not in fields:  # a paper given no categories names its own
+        fields["primary_category"] = fields["categories"][0]
     return Paper(**fields)
 
 

@@ -55,6 +55,7 @@ def test_code_links_search_filter_and_following_feed_fit_and_pass_axe(
             page.click("form.account-form button[type=submit]")
             page.wait_for_url("**/following")
             page.goto("/search?q=sparse+attention&mode=lexical")
+            page.click("details.filters summary")  # the filters open on request
             page.check("input[name=code]")
             page.click("form[role=search] button[type=submit], main form button[type=submit]")
             page.wait_for_url("**code=1**")

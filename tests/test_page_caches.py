@@ -141,12 +141,13 @@ def test_comments_titles_and_moderation_show_at_once(tmp_path: Path, database_ur
         discussion.post(site.store, site.settings, moderator, A, "A first comment.")
         assert "1 comment<" in _card(anonymous.get("/").text, A)
         before = anonymous.get(f"/papers/{A}").text
-        assert f"<h1>Paper {A}</h1>" in before and "v1</p>" in before
+        assert f"<h1>Paper {A}</h1>" in before and f"arXiv:{A}v1" in before
         site.store.write_batch([paper(A, title="A better title", version=2)])
         home = anonymous.get("/").text
         assert "A better title" in _card(home, A) and f"Paper {A}" not in home
         page = anonymous.get(f"/papers/{A}").text  # its kept head, top and citation
-        assert "<h1>A better title</h1>" in page and "v2</p>" in page
+        assert "<h1>A better title</h1>" in page and f"arXiv:{A}v2 · " in page
+        assert "version 2" in page
         assert 'content="A better title"' in page and "title = {A better title}" in page
         site.store.hide_paper(B, "spam", moderator.id, moderator.email)
         assert f'data-arxiv-id="{B}"' not in anonymous.get("/").text

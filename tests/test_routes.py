@@ -26,7 +26,7 @@ from paperwire.web.renderers import Format, Page
 PAPER = "2512.00001"
 DAY = "2025-12-24"
 # Routes that are not pages: the API, static files, and feed-only addresses (tested below).
-NOT_PAGES = ("/api/", "/static", "/feeds/")
+NOT_PAGES = ("/api/", "/static", "/feeds/", "/favicon.ico")
 # A concrete URL for every page route. A new page route must be added here: the walk below
 # fails on a route this table does not name.
 URLS = {

@@ -262,7 +262,8 @@ def test_trending_json_ranks_by_score_with_explanations(client: TestClient) -> N
 
 def test_trending_html_shows_counts_scores_and_tabs(client: TestClient) -> None:
     text = client.get("/trending", params={"date": PAST.isoformat()}).text
-    assert 'title="0 votes + 30 imported × 0.75' in text
+    # The score explains itself in a disclosure (touch and keyboard open it too).
+    assert '<span class="explanation">0 votes + 30 imported × 0.75' in text
     assert 'href="/date/2025-03-12?period=week"' in text
     assert "Trending" in text
     # The home page and the day pages are the same view.

@@ -260,10 +260,29 @@ class LexicalIndex:
                normalised: bool = False) -> list[tuple[int, float]]:
         """(row id, BM25 score) of the k best papers for ``text`` within ``filters``; with
         ``normalised``, each score as a share of the query's ceiling (``score_bound``)."""
-        t = _tantivy()
         terms = self.terms(text)
         if not terms or k <= 0:
             return []
+        query = self._text_query(terms, filters)
+        searcher = self.searcher
+        result = searcher.search(query, limit=k, count=False)
+        if not result.hits:
+            return []
+        rows = searcher.fast_field_values("row", [addr for _, addr in result.hits])
+        bound = (self.score_bound(terms) or 1.0) if normalised else 1.0
+        return [(int(row), float(score) / bound) for (score, _), row in
+                zip(result.hits, rows, strict=True)]
+
+    def matches(self, text: str, filters: Filters | None = None) -> int:
+        """How many papers within ``filters`` hold at least one word of ``text``."""
+        terms = self.terms(text)
+        if not terms:
+            return 0
+        return int(self.searcher.search(self._text_query(terms, filters), limit=1,
+                                        count=True).count)
+
+    def _text_query(self, terms: list[str], filters: Filters | None) -> Any:
+        t = _tantivy()
         clauses = []
         for term in terms:
             title = t.Query.term_query(self.schema, "title", term, index_option="freq")
@@ -274,14 +293,7 @@ class LexicalIndex:
         restrict = self.filter_query(filters) if filters and not filters.empty else None
         if restrict is not None:
             query = t.Query.boolean_query([(t.Occur.Must, query), (t.Occur.Must, restrict)])
-        searcher = self.searcher
-        result = searcher.search(query, limit=k, count=False)
-        if not result.hits:
-            return []
-        rows = searcher.fast_field_values("row", [addr for _, addr in result.hits])
-        bound = (self.score_bound(terms) or 1.0) if normalised else 1.0
-        return [(int(row), float(score) / bound) for (score, _), row in
-                zip(result.hits, rows, strict=True)]
+        return query
 
     def filter_query(self, filters: Filters) -> Any:
         """A zero-score query matching exactly the papers ``filters`` allows."""

@@ -280,6 +280,11 @@ class Store(CommunityMethods, CommentMethods, MailMethods, StatsMethods, VectorM
         with self.engine.connect() as conn:
             return _listings.latest_day(conn)
 
+    def latest_listing_day(self) -> date | None:
+        """The newest day arXiv listed a paper on, else the newest day with papers."""
+        with self.engine.connect() as conn:
+            return _listings.latest_listing_day(conn) or _listings.latest_day(conn)
+
     def view_version(self) -> str:
         """Changes whenever papers, votes, comments or moderation do, in one statement of indexed
         lookups: the cache key of views computed from all three (trending lists). Pages are

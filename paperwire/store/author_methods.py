@@ -54,6 +54,12 @@ class AuthorMethods:
             found, total = _authors.author_papers(conn, author_id, limit, offset)
             return found, total, _authors.author_summary(conn, author_id)
 
+    def identity_paper_ids(self, slugs: Sequence[str], key: str) -> set[int] | None:
+        """Row ids of the papers of the identities with one of ``slugs`` or the normal-form
+        ``key`` (None when there is none): what a search by author keeps."""
+        with self.engine.connect() as conn:
+            return _authors.identity_paper_ids(conn, slugs, key)
+
     def author_paper_ids(self, author_id: int) -> list[int]:
         with self.engine.connect() as conn:
             return _authors.author_paper_ids(conn, author_id)

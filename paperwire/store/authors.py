@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from paperwire.errors import NotFound
 from paperwire.models import Paper
@@ -229,6 +229,19 @@ def author_papers(conn: Connection, author_id: int, limit: int, offset: int
                         .order_by(papers.c.published.desc(), papers.c.id.desc())
                         .limit(limit).offset(offset))
     return [row_to_paper(r) for r in rows], int(total)
+
+
+def identity_paper_ids(conn: Connection, slugs: Sequence[str], key: str) -> set[int] | None:
+    """Row ids of the papers of the identities a searched name names: those with one of
+    ``slugs`` or normal form ``key`` (homonyms split from one another included), and where
+    a merged one went. None when no identity matches."""
+    rows = conn.execute(select(authors.c.id, authors.c.merged_into).where(
+        or_(authors.c.slug.in_(list(slugs)), authors.c.key == key))).all()
+    if not rows:
+        return None
+    ids = {r.id for r in rows} | {r.merged_into for r in rows if r.merged_into is not None}
+    return {int(i) for i in conn.execute(
+        select(paper_authors.c.paper_id).where(paper_authors.c.author_id.in_(ids))).scalars()}
 
 
 def author_paper_ids(conn: Connection, author_id: int) -> list[int]:

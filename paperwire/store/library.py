@@ -22,7 +22,7 @@ from paperwire.store.library_schema import (
     groups,
 )
 from paperwire.store.papers import built, ids_param, in_chunks
-from paperwire.store.schema import hidden_papers, papers, users
+from paperwire.store.schema import hidden_papers, papers, users, votes
 
 ORDERS = ("added", "published", "title")
 
@@ -241,6 +241,22 @@ def _saved_query() -> Any:
             .join(collections, collections.c.id == collection_items.c.collection_id)
             .where(collections.c.owner_id == bindparam("user_id"),
                    collections.c.deleted_at.is_(None), papers.c.arxiv_id.in_(ids_param())))
+
+
+def revised_papers(conn: Connection, user_id: int, since: datetime, until: datetime,
+                   limit: int) -> list[Any]:
+    """Rows of visible papers the user saved (in a live collection of theirs) or upvoted
+    whose newest version, v2 or later, came out in [since, until): newest first."""
+    saved = (select(collection_items.c.paper_id)
+             .join(collections, collections.c.id == collection_items.c.collection_id)
+             .where(collections.c.owner_id == user_id, collections.c.deleted_at.is_(None)))
+    voted = select(votes.c.paper_id).where(votes.c.user_id == user_id)
+    return list(conn.execute(
+        select(papers).where(
+            or_(papers.c.id.in_(saved), papers.c.id.in_(voted)), papers.c.version >= 2,
+            papers.c.updated >= since, papers.c.updated < until,
+            papers.c.id.not_in(select(hidden_papers.c.paper_id)))
+        .order_by(papers.c.updated.desc(), papers.c.id.desc()).limit(limit)))
 
 
 def lab_items_since(conn: Connection, user_id: int, since: datetime, limit: int

@@ -12,9 +12,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from paperwire.models import Paper
 from paperwire.store import jobs as _jobs
 from paperwire.store import library as _library
 from paperwire.store.database import utcnow, write_transaction
+from paperwire.store.papers import row_to_paper
 
 
 class LibraryMethods:
@@ -145,6 +147,14 @@ class LibraryMethods:
         """Which of these papers the user has in any of their collections (one read)."""
         with self.engine.connect() as conn:
             return _library.saved_ids(conn, user_id, arxiv_ids)
+
+    def revised_papers(self, user_id: int, since: datetime, until: datetime, limit: int = 50
+                       ) -> list[Paper]:
+        """Papers the user saved or upvoted whose new version (v2 on) came out in
+        [since, until), newest first: a digest's "updated to vN" lines."""
+        with self.engine.connect() as conn:
+            return [row_to_paper(r) for r in
+                    _library.revised_papers(conn, user_id, since, until, limit)]
 
     def lab_items_since(self, user_id: int, since: datetime, limit: int = 50
                         ) -> list[dict[str, Any]]:

@@ -86,3 +86,15 @@ def day_after(conn: Connection, day: date) -> date | None:
 def latest_day(conn: Connection) -> date | None:
     """The newest day that has papers (None for an empty store)."""
     return day_before(conn, date.max)
+
+
+def latest_listing_day(conn: Connection) -> date | None:
+    """The newest day that has a paper arXiv listed, one with a category: a day holding only
+    papers a vote signal brought in (Hugging Face's daily papers carry no category, and come
+    in on days arXiv announces nothing) is not one. None when no paper has a category."""
+    listed = conn.execute(select(func.max(papers.c.listed_on)).where(
+        papers.c.primary_category != "")).scalar_one()
+    published = conn.execute(select(func.max(papers.c.published)).where(
+        papers.c.listed_on.is_(None), papers.c.primary_category != "")).scalar_one()
+    found = [d for d in (listed, published.date() if published else None) if d is not None]
+    return max(found) if found else None

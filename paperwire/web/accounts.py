@@ -64,7 +64,8 @@ def link(site: Site, path: str, **query: str) -> str:
 
 
 def _form(template: str, status: int = 200, **data: Any) -> Page:
-    base: dict[str, Any] = {"error": None, "email": "", "display_name": "", "next": "/"}
+    base: dict[str, Any] = {"error": None, "email": "", "display_name": "", "next": "/",
+                            "vote": ""}
     return Page(template, {**base, **data}, status)
 
 
@@ -253,27 +254,40 @@ async def verify(request: Request) -> Response:
 
 
 # --- sign in, sign out ----------------------------------------------------------------------
+def _pending_vote(site: Site, raw: str | None) -> str:
+    """The stored paper a signed-out reader's vote was for ("" for none or no such paper)."""
+    try:
+        return site.visible_id(raw, None) if raw else ""
+    except HTTPException:
+        return ""
+
+
 @page_route(router, "/signin")
-def signin_page(request: Request, next: str = "/") -> Page:
-    return _form("signin.html", next=safe_next(next))
+def signin_page(request: Request, next: str = "/", vote: str = "") -> Page:
+    """?next= the page to return to; ?vote= a paper whose upvote signing in casts."""
+    return _form("signin.html", next=safe_next(next),
+                 vote=_pending_vote(site_of(request), vote[:64]))
 
 
 def _signin(request: Request, form: dict[str, str]) -> Response:
     site = site_of(request)
     email, target = form.get("email", ""), safe_next(form.get("next"))
+    pending = _pending_vote(site, form.get("vote", "")[:64])
     try:
         user = accounts.authenticate(site.store, site.settings, email,
                                      form.get("password", ""), client_ip(request))
     except Throttled as exc:
-        return _throttled(request, "signin.html", exc, email=email, next=target)
+        return _throttled(request, "signin.html", exc, email=email, next=target, vote=pending)
     except WrongCredentials as exc:
         return _form_page(request, "signin.html", 401, error=str(exc), email=email,
-                          next=target)
+                          next=target, vote=pending)
     # A fresh session id at every sign-in: a cookie planted beforehand is worthless after.
     old = request.cookies.get(SESSION_COOKIE)
     if old:
         site.store.delete_session(accounts.token_hash(old))
     token = accounts.start_session(site.store, site.settings, user)
+    if pending and user.verified:  # the upvote clicked while signed out, cast now
+        site.store.set_vote(user.id, pending, on=True)
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, site.settings, token)
     return response

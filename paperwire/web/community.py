@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
@@ -133,7 +134,10 @@ def get_submission_job(site: SiteDep, user: SignedIn,
 def _form_vote(request: Request, arxiv_id: str) -> Response:
     user = user_of(request)
     if user is None:
-        return RedirectResponse("/signin?next=" + f"/papers/{arxiv_id}", status_code=303)
+        # Back where the button was, and the vote kept for the sign-in form to cast.
+        back = back_url(request, f"/papers/{arxiv_id}")
+        return RedirectResponse("/signin?" + urlencode({"next": back, "vote": arxiv_id}),
+                                status_code=303)
     _vote(site_of(request), verified(user), arxiv_id, None)
     return RedirectResponse(back_url(request, f"/papers/{arxiv_id}"), status_code=303)
 

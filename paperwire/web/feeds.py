@@ -15,7 +15,7 @@ from paperwire.formats.atom import FEED_SIZE
 from paperwire.models import Filters
 from paperwire.search import QueryError, check_filters
 from paperwire.web.cards import card
-from paperwire.web.pages import search_page, trending_page
+from paperwire.web.pages import category_url, search_page, trending_page
 from paperwire.web.renderers import Feed, Page, page_route
 from paperwire.web.site import site_of
 
@@ -44,4 +44,4 @@ def category_feed(request: Request, code: str) -> Page:
     papers, _ = site.store.papers_between(None, None, category=code, limit=FEED_SIZE)
     title = f"paperwire: newest papers in {code}"
     return Page(None, {"title": title, "category": code, "papers": [card(p) for p in papers]},
-                feed=Feed(title, "/", papers))
+                feed=Feed(title, category_url(code), papers))

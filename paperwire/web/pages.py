@@ -32,7 +32,7 @@ from paperwire.search import (
 )
 from paperwire.settings import Settings
 from paperwire.sources.listing import ANNOUNCE_TYPES
-from paperwire.store import DayKind, PaperReader
+from paperwire.store import DayKind, PaperReader, Store
 from paperwire.trending import TrendingParams, rank
 from paperwire.web.cards import (
     card,
@@ -83,13 +83,21 @@ def period_label(since: date, period: str) -> str:
     return f"{short_day(since)}, {since.year}"
 
 
-def day_url(day: date, period: str = "day", suffix: str = "") -> str:
-    query = f"?period={period}" if period != "day" else ""
-    return f"/date/{day.isoformat()}{suffix}{query}"
+def day_url(day: date, period: str = "day", suffix: str = "", category: str | None = None
+            ) -> str:
+    params = {"period": period if period != "day" else None, "category": category}
+    query = urlencode({k: v for k, v in params.items() if v})
+    return f"/date/{day.isoformat()}{suffix}{'?' + query if query else ''}"
 
 
-def _page_url(day: date, period: str, page: int) -> str:
-    return f"/date/{day.isoformat()}?{urlencode({'period': period, 'page': page})}"
+def category_url(category: str) -> str:
+    """A category's page: its latest day, by trending score (what its feed links to)."""
+    return "/?" + urlencode({"category": category})
+
+
+def _page_url(day: date, period: str, page: int, category: str | None = None) -> str:
+    params = {"period": period, "page": page, **({"category": category} if category else {})}
+    return f"/date/{day.isoformat()}?{urlencode(params)}"
 
 
 def trending_listing(site: Site, day: date | None, period: str = "day", page: int = 1,
@@ -140,7 +148,8 @@ def _trending_listing(site: Site, day: date | None, period: str, page: int,
         except QueryError as exc:
             raise bad_request(str(exc)) from None
     store = site.store
-    day = day or store.latest_day() or date.today()
+    # Home opens on arXiv's latest listing, not on a later day of vote-signal papers only.
+    day = day or store.latest_listing_day() or date.today()
     kinds = store.day_kinds(day, category) if period == "day" else None
     ranked = rank(store, TrendingParams.from_settings(site.settings), period, day,
                   categories=(category,) if category else (), limit=PER_PAGE,
@@ -149,6 +158,11 @@ def _trending_listing(site: Site, day: date | None, period: str, page: int,
                   types=types)
     by_id = {k.arxiv_id: k for k in (kinds or {}).values()}
     since, until, total = ranked.since, ranked.until, ranked.total
+    cards = with_submitters(store, [
+        {**scored_card(s), "listing": listing_label(s.paper, by_id.get(s.paper.arxiv_id))}
+        if kinds is not None else scored_card(s) for s in ranked.items])
+    if until < date.today():
+        _with_votes_since(store, cards, until)
     before, after = store.day_before(since), store.day_after(until)
     pages = max(1, -(-total // PER_PAGE))
     data = {
@@ -156,18 +170,29 @@ def _trending_listing(site: Site, day: date | None, period: str, page: int,
         "until": until.isoformat(), "label": period_label(since, period),
         "short_label": short_day(day), "category": category, "ranking": "trending",
         "total": total, "page": page, "pages": pages, "per_page": PER_PAGE,
-        "papers": with_submitters(store, [
-            {**scored_card(s), "listing": listing_label(s.paper, by_id.get(s.paper.arxiv_id))}
-            if kinds is not None else scored_card(s) for s in ranked.items]),
+        "papers": cards,
         "types": list(types) if types else None,
-        "prev": {"date": before.isoformat(), "url": day_url(before, period)} if before else None,
-        "next": {"date": after.isoformat(), "url": day_url(after, period)} if after else None,
-        "tabs": {p: day_url(day, p) for p in PERIODS},
-        "newer_url": _page_url(day, period, page - 1) if page > 1 else None,
-        "older_url": _page_url(day, period, page + 1) if page < pages else None,
+        "prev": {"date": before.isoformat(), "url": day_url(before, period, category=category)}
+        if before else None,
+        "next": {"date": after.isoformat(), "url": day_url(after, period, category=category)}
+        if after else None,
+        "tabs": {p: day_url(day, p, category=category) for p in PERIODS},
+        "newer_url": _page_url(day, period, page - 1, category) if page > 1 else None,
+        "older_url": _page_url(day, period, page + 1, category) if page < pages else None,
         "feed": f"/feeds/trending.atom?{urlencode({'period': period, 'date': day.isoformat()})}",
     }
     return Listing(data, [s.paper for s in ranked.items])
+
+
+def _with_votes_since(store: Store, cards: list[dict[str, Any]], until: date) -> None:
+    """A past window's cards count every vote on their button, the one a reader's vote
+    changes (the window's count, which its score used, is said in ``counted_until``): with
+    only the window's, a vote cast today showed live, then vanished on reload."""
+    states = store.vote_states(c["arxiv_id"] for c in cards)
+    for c in cards:
+        state = states.get(c["arxiv_id"])
+        c["votes_in_window"], c["counted_until"] = c["votes"], until.isoformat()
+        c["votes"] = state.votes if state else c["votes"]
 
 
 def listing_label(paper: Paper, kind: DayKind | None) -> dict[str, Any]:
@@ -190,13 +215,18 @@ def listing_label(paper: Paper, kind: DayKind | None) -> dict[str, Any]:
 @page_route(router, "/", "/trending", "/date/{day}")
 def trending_page(request: Request) -> Page:
     """The latest day that has papers, or /date/YYYY-MM-DD or ?date=YYYY-MM-DD;
-    ?period=day|week|month, ?page=N; on a day, ?type=new,cross (announce types)."""
+    ?period=day|week|month, ?page=N; on a day, ?type=new,cross (announce types);
+    ?category=cs.CL (or an archive, cs) for one category's page."""
     q = request.query_params
     period = check_choice(q.get("period", "day"), "period", PERIODS)
     raw = request.path_params.get("day") or q.get("date")
+    category = q.get("category") or None
+    if category is not None and len(category) > 40:
+        raise bad_request("category is too long: an arXiv code such as cs.CL, or an archive")
     site = site_of(request)
     listing = trending_listing(site, parse_day(raw) if raw else None, period,
-                               parse_page(q.get("page")), types=parse_types(q.get("type")))
+                               parse_page(q.get("page")), category,
+                               types=parse_types(q.get("type")))
     data = listing.data
     viewer = user_of(request)
     if data["papers"]:
@@ -204,7 +234,8 @@ def trending_page(request: Request) -> Page:
         papers, _ = with_my_votes(site.store, data["papers"], viewer)
         data = {**data, "papers": papers}
     feed = Feed(f"paperwire: papers of {data['label']}",
-                day_url(date.fromisoformat(data["date"]), period), listing.papers)
+                day_url(date.fromisoformat(data["date"]), period, category=category),
+                listing.papers)
     return Page("trending.html", data, feed=feed,
                 kept=None if viewer is not None else ("trending", listing.key))
 
@@ -229,9 +260,13 @@ def search_listing(site: Site, q: str, *, categories: tuple[str, ...] = (),
         "sort": sort, "mode": mode, "modes": list(MODES), "sorts": list(SORTS),
         "page": page, "per_page": per_page, "hits": [], "notes": [], "took_ms": 0.0,
         "prev_url": None, "next_url": None, "collection": collection,
-        "library": "mine" if mine else None, "code": code,
+        "library": "mine" if mine else None, "code": code, "matched": None,
+        "filtered": bool(categories or since or until or author or code),
     }
     if not q.strip():
+        if author:
+            data["notes"] = [f"Type some words to search among the papers of {author} "
+                             "(kept as the author filter)."]
         return Listing(data, [])
     offset = (page - 1) * per_page
     if offset + per_page > MAX_RESULTS:
@@ -247,7 +282,7 @@ def search_listing(site: Site, q: str, *, categories: tuple[str, ...] = (),
         results = site.searcher.search(q, limit=limit, offset=offset, mode=mode, sort=sort,
                                        filters=filters)
     hits = results.hits[:per_page]
-    data.update(notes=results.notes, took_ms=round(results.took_ms, 2),
+    data.update(notes=results.notes, took_ms=round(results.took_ms, 2), matched=results.matched,
                 hits=with_votes(site.store, [hit_card(h) for h in hits], viewer))
     params: dict[str, Any] = {"q": q, "category": list(categories), "since": data["since"],
                               "until": data["until"], "author": author, "sort": sort,

@@ -127,6 +127,19 @@ def split_words(text: str) -> tuple[str, ...]:
     return tuple(text.replace(",", " ").split())
 
 
+# ``author:"Ada Lovelace"`` or ``author:ada-lovelace`` inside q, as search boxes have it.
+AUTHOR_IN_QUERY = re.compile(r'(?:^|\s)author:(?:"([^"]*)"|(\S+))')
+
+
+def author_in_query(text: str) -> tuple[str, str | None]:
+    """q without its ``author:`` term, and the author it names (None without one)."""
+    found = AUTHOR_IN_QUERY.search(text)
+    if found is None:
+        return text, None
+    name = (found.group(1) if found.group(1) is not None else found.group(2)).strip()
+    return " ".join((text[:found.start()] + " " + text[found.end():]).split()), name or None
+
+
 def search_args(q: QueryParams) -> dict[str, Any]:
     """Search parameters from a query string, checked, with a helpful 400 when not."""
     categories: list[str] = []
@@ -138,6 +151,8 @@ def search_args(q: QueryParams) -> dict[str, Any]:
     if len(text) > MAX_QUERY_CHARS:
         raise bad_request(f"q may be {MAX_QUERY_CHARS:,} characters long at most "
                           f"(got {len(text):,})")
+    if author is None:
+        text, author = author_in_query(text)
     if author and len(author) > MAX_AUTHOR:
         raise bad_request(f"author may be {MAX_AUTHOR} characters long at most")
     since = parse_day(q["since"], "since") if q.get("since") else None

@@ -49,13 +49,17 @@ def _form_data(request: Request, values: dict[str, str], error: str | None = Non
     user = user_of(request)
     mine = next((s for s in subs.managed_by(site_of(request).store, user)
                  if user is not None and s.email == user.email), None)
+    held = mine.to_dict() if mine else {}
     return {"form": {"email": values.get("email", user.email if user else ""),
-                     "period": values.get("period", "daily"),
+                     "period": values.get("period", held.get("period", "daily")),
                      "trending": values.get("trending", "yes") == "yes",
-                     "categories": values.get("categories", ""),
+                     "categories": values.get("categories",
+                                              " ".join(held.get("categories") or ())),
                      "query": values.get("query", ""),
                      "query_categories": values.get("query_categories", "")},
-            "error": error, "mine": mine.to_dict() if mine else None,
+            "error": error, "mine": held or None,
+            # A signed-in reader's own (confirmed) address subscribes at once, unmailed.
+            "at_once": bool(user and subs.may_manage_address(user, user.email)),
             "manage_url": f"{UNSUBSCRIBE_PREFIX}{mine.token}" if mine else None}
 
 
