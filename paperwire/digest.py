@@ -199,9 +199,13 @@ class Composer:
     def recommender(self) -> Recommender:
         if self._recommender is None:
             from paperwire.recommend.corpus import StoreCorpus
+            from paperwire.search import Searcher
 
-            self._recommender = Recommender(self.store, CachedCorpus(
-                StoreCorpus(self.store, self.searcher)))
+            # The web's corpus (vectors, and an embedder loaded only for a pasted abstract),
+            # so the feature space is the one the web's kept models were trained over.
+            self._recommender = Recommender(self.store, CachedCorpus(StoreCorpus(
+                self.store, Searcher.from_settings(self.settings, self.store))),
+                background=False)
         return self._recommender
 
     def rec_candidates(self, period: str, as_of: date) -> list[str]:

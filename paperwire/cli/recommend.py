@@ -36,7 +36,9 @@ def recommend_command(ctx: Context, email: str, profile: str | None, window: str
     except for_you.ForYouError as exc:
         fail(str(exc), EXIT_USAGE if exc.status == 400 else 1)
     searcher = Searcher.from_settings(ctx.settings, store)
-    recommender = Recommender(store, CachedCorpus(StoreCorpus(store, searcher)))
+    # One shot: a stale model is retrained here, not in a thread that would die with us.
+    recommender = Recommender(store, CachedCorpus(StoreCorpus(store, searcher)),
+                              background=False)
     got = recommender.for_you(chosen, window, limit=limit)
     data = _data(store, got)
     if as_json:
@@ -69,4 +71,26 @@ def _data(store: Any, got: Any) -> dict[str, Any]:
                         "reasons": reasons_data(r)} for r in got.shown]}
 
 
-COMMANDS = (recommend_command,)
+@click.command(name="recommend-train")
+@pass_ctx
+def recommend_train_command(ctx: Context) -> None:
+    """Train the For-you model of every profile in the digest whose kept model is stale
+    (missing, or older than what it trains on), with progress: the digest then trains none.
+    Builds the feature space first (about a minute for 80k papers)."""
+    from paperwire.for_you_models import ModelStore, train_stale
+    from paperwire.for_you_rank import CachedCorpus, one_blas_thread
+    from paperwire.recommend.corpus import StoreCorpus
+    from paperwire.recommend.rankers import default_ranker
+    from paperwire.search import Searcher
+
+    one_blas_thread()
+    store = ctx.store
+    corpus = CachedCorpus(StoreCorpus(store, Searcher.from_settings(ctx.settings, store)))
+    report = train_stale(ModelStore(store, corpus, default_ranker()),
+                         progress=ctx.settings.progress)
+    click.echo(str(report))
+    if report.failed:
+        raise SystemExit(1)
+
+
+COMMANDS = (recommend_command, recommend_train_command)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
@@ -33,6 +34,8 @@ STATIC = HERE / "static"
 TITLES = {400: "Bad request", 401: "Sign in first", 403: "Not allowed", 404: "Not found",
           405: "Method not allowed", 413: "Too large", 429: "Too many tries",
           500: "Something went wrong", 503: "Temporarily unavailable"}
+
+log = logging.getLogger(__name__)
 
 
 class Site:
@@ -114,6 +117,22 @@ class Site:
                                                                               searcher))))
             self._recommender = kept
         return kept[1]
+
+    def warm_recommender(self) -> None:
+        """Build For you's feature space in a background thread when the instance has
+        profiles (a minute for 80k papers on a busy core), so no view waits for it."""
+        if not self.store.rec_profile_count():
+            return
+
+        def warm() -> None:
+            try:
+                features = getattr(self.recommender().corpus, "features", None)
+                if callable(features):
+                    features()
+            except Exception:  # noqa: BLE001 (the first view builds it instead)
+                log.exception("could not build For you's feature space")
+
+        threading.Thread(target=warm, name="paperwire-for-you-warm", daemon=True).start()
 
     def base_url(self, request: Request) -> str:
         """The address absolute links start with (no trailing slash): PAPERWIRE_BASE_URL when
