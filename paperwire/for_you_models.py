@@ -22,12 +22,61 @@ from typing import Any
 
 from paperwire.for_you import RecProfile, gather, strong_positives
 from paperwire.recommend import Corpus, Model, Profile, Ranker, Signal
-from paperwire.recommend.features import FeatureSpace
-from paperwire.recommend.saved import SavedModelError, dump, load, space_key
+from paperwire.recommend.corpus import StoreCorpus
+from paperwire.recommend.features import FeatureSpace, posix
+from paperwire.recommend.saved import (
+    SavedModelError,
+    dump,
+    dump_vocabulary,
+    load,
+    space_from_vocabulary,
+    space_key,
+)
 from paperwire.recommend.scoring import LinearModel
 from paperwire.store import Store
 
 log = logging.getLogger(__name__)
+REFIT_GROWTH = 1.25  # FeatureSpace.stale's: a quarter more papers than it was fitted on
+
+
+class SharedCorpus(StoreCorpus):
+    """The product's StoreCorpus: its feature space is built with the vocabulary kept in
+    the store (transformed, not fitted), so every web host, the digest and the CLI share one
+    ``space_key`` and each other's models, across restarts and ingests, until the papers
+    have grown by a quarter; then one refits and keeps the new vocabulary."""
+
+    def _build_features(self) -> FeatureSpace:
+        import numpy as np
+
+        from paperwire.index.indexer import document_text
+
+        ids: list[str] = []
+        texts: list[str] = []
+        authors: dict[str, tuple[str, ...]] = {}
+        published: list[float] = []
+        for _row, paper in self.store.iter_papers():
+            ids.append(paper.arxiv_id)
+            texts.append(document_text(paper.title, paper.abstract))
+            authors[paper.arxiv_id] = paper.authors
+            published.append(posix(paper.published) if paper.published else float("nan"))
+        got, vecs = self.vectors(ids)
+        vectors = None
+        if got:
+            vectors = np.zeros((len(ids), vecs.shape[1]), dtype=np.float16)
+            where = {pid: k for k, pid in enumerate(ids)}
+            vectors[[where[g] for g in got]] = vecs.astype(np.float16)
+        times = np.asarray(published)
+        kept = self.store.rec_vocabulary(vectors=vectors is not None)
+        if kept is not None and len(ids) <= REFIT_GROWTH * kept["built_with"]:
+            try:
+                return space_from_vocabulary(kept["data"], ids, texts, authors, times, vectors)
+            except SavedModelError as exc:
+                log.warning("the kept vocabulary cannot be used (%s); refitting", exc)
+        space = FeatureSpace.fit(ids, texts, authors, times, vectors)
+        self.store.save_rec_vocabulary(space_key(space), vectors=space.vectors is not None,
+                                       built_with=space.built_with,
+                                       data=dump_vocabulary(space))
+        return space
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from paperwire.for_you import RecProfile, gather, strong_positives
-from paperwire.for_you_models import ModelStore, Retrainer, Trained
+from paperwire.for_you_models import ModelStore, Retrainer, SharedCorpus, Trained
 from paperwire.recommend import Corpus, Ranker, Recommendation
 from paperwire.recommend.features import FeatureSpace
 from paperwire.recommend.rankers import default_ranker
+from paperwire.search import Searcher
 from paperwire.store import Store
 
 WINDOWS = {"day": 1, "week": 7, "month": 30}
@@ -124,6 +125,11 @@ class CachedCorpus:
     def popularity(self, ids: Sequence[str], *, at: datetime | None = None
                    ) -> dict[str, float]:
         return self.inner.popularity(ids, at=at)
+
+
+def product_corpus(store: Store, searcher: Searcher | None) -> CachedCorpus:
+    """The corpus the web, the digest and the CLI rank with: one shared feature space."""
+    return CachedCorpus(SharedCorpus(store, searcher))
 
 
 @dataclass

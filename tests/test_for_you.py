@@ -83,22 +83,25 @@ def test_a_view_never_waits_for_a_retrain(tmp_path: Path, database_url: str,
         assert recommender.trainings == trained + 1, "the retrained model is picked up"
 
 
-def test_another_host_reuses_the_kept_model(tmp_path: Path, database_url: str,
-                                            onnx_embedder: Any) -> None:
-    from paperwire.for_you_rank import CachedCorpus, Recommender
-    from paperwire.recommend.corpus import StoreCorpus
+def test_another_host_reuses_the_kept_model_after_an_ingest(
+        tmp_path: Path, database_url: str, onnx_embedder: Any) -> None:
+    from paperwire.for_you_rank import Recommender, product_corpus
     from paperwire.search import Searcher
     from paperwire.store import Store
+    from tests.helpers import paper
 
     with for_you_app(tmp_path, database_url, onnx_embedder) as (built, ann, _):
         client = built.client(signed_in=ann.email)
         first = client.get("/for-you.json").json()
         kept = built.store.rec_model(first["profile"]["id"], data=False)
         assert kept is not None and kept["size"] > 0
-        # Another process: its own Store, feature space (fitted anew) and Recommender.
+        # Papers arrive; another process starts: its own Store, feature space (built with
+        # the kept vocabulary, so its IDF is the first one's) and Recommender.
+        built.store.write_batch([paper(f"2501.{n:05d}", title=f"Speech coding {n}",
+                                       abstract="neural speech codecs") for n in range(5)])
         with Store.open(built.settings) as other:
             searcher = Searcher.from_settings(built.settings, other, embedder=onnx_embedder)
-            recommender = Recommender(other, CachedCorpus(StoreCorpus(other, searcher)))
+            recommender = Recommender(other, product_corpus(other, searcher))
             profile = for_you.chosen(other, ann)
             got = recommender.for_you(profile)
             assert recommender.trainings == 0 and recommender.models.loads == 1

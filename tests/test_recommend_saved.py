@@ -79,3 +79,28 @@ def test_damaged_bytes_and_another_space_are_refused(corpus: StoreCorpus) -> Non
     assert space_key(other) != space_key(space)
     with pytest.raises(SavedModelError, match="another feature space"):
         load(data, other, corpus)
+
+
+def test_a_space_rebuilt_from_its_saved_vocabulary_is_the_same(corpus: StoreCorpus) -> None:
+    import numpy as np
+
+    from paperwire.recommend.saved import dump_vocabulary, space_from_vocabulary, vocabulary_of
+
+    space = corpus.features()
+    data = dump_vocabulary(space)
+    assert vocabulary_of(data)["key"] == space_key(space)
+    ids = list(space.ids)
+    texts = corpus.texts(ids)
+    again = space_from_vocabulary(data, ids, [texts[i] for i in ids], corpus.authors(ids),
+                                  space.published.copy(), space.vectors)
+    assert space_key(again) == space_key(space) and again.built_with == space.built_with
+    assert (again.words != space.words).nnz == 0 and (again.authors != space.authors).nnz == 0
+    assert np.array_equal(again.vectorizer.idf_, space.vectorizer.idf_)
+    profile = Profile(signals=tuple(Signal(paper_id("graphs", n), "saved") for n in range(6)))
+    model = LinearRanker().train(profile, corpus, now=NOW)
+    assert isinstance(model, LinearModel)
+    loaded, _ = load(dump(model), again, corpus)  # a model of one loads over the other
+    assert [r.arxiv_id for r in loaded.rank(CANDIDATES)] == \
+        [r.arxiv_id for r in model.rank(CANDIDATES)]
+    with pytest.raises(SavedModelError):
+        space_from_vocabulary(data[:-3], ids, [], {}, space.published, None)

@@ -23,8 +23,7 @@ def recommend_command(ctx: Context, email: str, profile: str | None, window: str
                       limit: int, as_json: bool) -> None:
     """Recent papers ranked for a reader, each with why (as on /for-you)."""
     from paperwire import for_you
-    from paperwire.for_you_rank import CachedCorpus, Recommender
-    from paperwire.recommend.corpus import StoreCorpus
+    from paperwire.for_you_rank import Recommender, product_corpus
     from paperwire.search import Searcher
 
     store = ctx.store
@@ -37,8 +36,7 @@ def recommend_command(ctx: Context, email: str, profile: str | None, window: str
         fail(str(exc), EXIT_USAGE if exc.status == 400 else 1)
     searcher = Searcher.from_settings(ctx.settings, store)
     # One shot: a stale model is retrained here, not in a thread that would die with us.
-    recommender = Recommender(store, CachedCorpus(StoreCorpus(store, searcher)),
-                              background=False)
+    recommender = Recommender(store, product_corpus(store, searcher), background=False)
     got = recommender.for_you(chosen, window, limit=limit)
     data = _data(store, got)
     if as_json:
@@ -78,14 +76,13 @@ def recommend_train_command(ctx: Context) -> None:
     (missing, or older than what it trains on), with progress: the digest then trains none.
     Builds the feature space first (about a minute for 80k papers)."""
     from paperwire.for_you_models import ModelStore, train_stale
-    from paperwire.for_you_rank import CachedCorpus, one_blas_thread
-    from paperwire.recommend.corpus import StoreCorpus
+    from paperwire.for_you_rank import one_blas_thread, product_corpus
     from paperwire.recommend.rankers import default_ranker
     from paperwire.search import Searcher
 
     one_blas_thread()
     store = ctx.store
-    corpus = CachedCorpus(StoreCorpus(store, Searcher.from_settings(ctx.settings, store)))
+    corpus = product_corpus(store, Searcher.from_settings(ctx.settings, store))
     report = train_stale(ModelStore(store, corpus, default_ranker()),
                          progress=ctx.settings.progress)
     click.echo(str(report))

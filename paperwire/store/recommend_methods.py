@@ -129,3 +129,15 @@ class RecommendMethods:
     def rec_model_counts(self) -> dict[str, Any]:
         with self.engine.connect() as conn:
             return _models.counts(conn)
+
+    def save_rec_vocabulary(self, space_key: str, *, vectors: bool, built_with: int,
+                            data: bytes) -> None:
+        with write_transaction(self.engine) as conn:
+            _models.save_vocabulary(conn, {"space_key": space_key, "vectors": vectors,
+                                           "built_with": built_with, "created_at": utcnow(),
+                                           "data": data})
+
+    def rec_vocabulary(self, *, vectors: bool) -> dict[str, Any] | None:
+        """The newest kept vocabulary of For you's feature space (with vectors or not)."""
+        with self.engine.connect() as conn:
+            return _models.vocabulary(conn, vectors)

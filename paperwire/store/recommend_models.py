@@ -1,4 +1,5 @@
-"""SQL of trained For-you models: one row per profile, replaced whole, never half written.
+"""SQL of trained For-you models (one row per profile, replaced whole, never half written)
+and of the vocabulary their feature space is built with.
 
 A model is written in one statement inside the writer's transaction, and only over an older
 one: a trainer that read the profile's signals before another trainer did never overwrites
@@ -11,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from paperwire.store.recommend_schema import rec_models, rec_profiles
+from paperwire.store.recommend_schema import rec_models, rec_profiles, rec_vocabularies
 
 INFO = ("profile_id", "version", "space_key", "ranker", "read_at", "trained_at", "train_ms",
         "size")
@@ -58,3 +59,19 @@ def counts(conn: Connection) -> dict[str, Any]:
                            ).one()
     return {"models": int(n), "bytes": int(size)}
 
+
+
+def save_vocabulary(conn: Connection, values: dict[str, Any], keep: int = 2) -> None:
+    """Add a vocabulary; only the newest ``keep`` of its kind (with vectors or not) stay."""
+    conn.execute(insert(rec_vocabularies).values(**values, size=len(values["data"])))
+    same = rec_vocabularies.c.vectors.is_(bool(values["vectors"]))
+    old = list(conn.execute(select(rec_vocabularies.c.id).where(same)
+                            .order_by(rec_vocabularies.c.id.desc()).offset(keep)).scalars())
+    if old:
+        conn.execute(delete(rec_vocabularies).where(rec_vocabularies.c.id.in_(old)))
+
+
+def vocabulary(conn: Connection, vectors: bool) -> dict[str, Any] | None:
+    row = conn.execute(select(rec_vocabularies).where(rec_vocabularies.c.vectors.is_(vectors))
+                       .order_by(rec_vocabularies.c.id.desc()).limit(1)).first()
+    return dict(row._mapping) if row is not None else None

@@ -106,7 +106,23 @@ class RecModelRow(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class RecVocabularyRow(Base):
+    """The vocabulary For you's feature space was last fitted with (recommend.saved bytes):
+    every process builds its space with the newest one, so their models are interchangeable."""
+
+    __tablename__ = "rec_vocabularies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    space_key: Mapped[str] = mapped_column(String(64))
+    vectors: Mapped[bool] = mapped_column(Boolean)
+    built_with: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 rec_profiles = cast(Table, RecProfileRow.__table__)
 not_interested = cast(Table, NotInterestedRow.__table__)
 rec_shown = cast(Table, RecShownRow.__table__)
 rec_models = cast(Table, RecModelRow.__table__)
+rec_vocabularies = cast(Table, RecVocabularyRow.__table__)

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from paperwire.background import Runner
 from paperwire.convergence import IndexSync
 from paperwire.errors import InvalidRecord
-from paperwire.for_you_rank import CachedCorpus, Recommender
+from paperwire.for_you_rank import Recommender, product_corpus
 from paperwire.mail import Mailer, mailer_for
 from paperwire.models import User, parse_arxiv_id
 from paperwire.search import Searcher
@@ -108,13 +108,10 @@ class Site:
     def recommender(self) -> Recommender:
         """The process's Recommender over the current indexes (a new one, with an empty
         cache, when they change: papers' vectors may have)."""
-        from paperwire.recommend.corpus import StoreCorpus
-
         searcher, version = self._current()
         kept = self._recommender
         if kept is None or kept[0] != version:
-            kept = (version, Recommender(self.store, CachedCorpus(StoreCorpus(self.store,
-                                                                              searcher))))
+            kept = (version, Recommender(self.store, product_corpus(self.store, searcher)))
             self._recommender = kept
         return kept[1]
 

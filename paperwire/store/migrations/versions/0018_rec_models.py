@@ -1,4 +1,4 @@
-"""rec_models: each For-you profile's last trained model, reused by every web host and the digest
+"""rec_models, rec_vocabularies: For-you profiles' trained models and the vocabulary they index
 
 Revision ID: 0018
 Revises: 0017
@@ -30,7 +30,18 @@ def upgrade() -> None:
         sa.Column("size", sa.Integer, nullable=False),
         sa.Column("data", sa.LargeBinary, nullable=False),
     )
+    op.create_table(
+        "rec_vocabularies",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("space_key", sa.String(64), nullable=False),
+        sa.Column("vectors", sa.Boolean, nullable=False),
+        sa.Column("built_with", sa.Integer, nullable=False),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("size", sa.Integer, nullable=False),
+        sa.Column("data", sa.LargeBinary, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("rec_vocabularies")
     op.drop_table("rec_models")
