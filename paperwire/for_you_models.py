@@ -14,8 +14,9 @@ import contextlib
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Hashable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, TimeoutError
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +38,39 @@ from paperwire.store import Store
 
 log = logging.getLogger(__name__)
 REFIT_GROWTH = 1.25  # FeatureSpace.stale's: a quarter more papers than it was fitted on
+
+# One build of the feature space per store (StoreCorpus keeps the result per store too):
+# a view asks how it is going instead of queueing behind it.
+_BUILDS: weakref.WeakKeyDictionary[Store, Future[Any]] = weakref.WeakKeyDictionary()
+_BUILDS_LOCK = threading.Lock()
+
+
+def space_ready(corpus: Corpus, store: Store, timeout: float | None) -> bool:
+    """Whether the corpus's feature space is built, waiting up to ``timeout`` seconds (None:
+    as long as it takes) while one thread per store builds it; True for a corpus without
+    one. A failed build is retried by the next call."""
+    features = getattr(corpus, "features", None)
+    if not callable(features):
+        return True
+    with _BUILDS_LOCK:
+        build = _BUILDS.get(store)
+        if build is None or (build.done() and build.exception() is not None):
+            build = Future()
+            _BUILDS[store] = build
+            threading.Thread(target=_build, args=(build, features), daemon=True,
+                             name="paperwire-for-you-space").start()
+    try:
+        build.result(timeout)
+    except TimeoutError:
+        return False
+    return True
+
+
+def _build(build: Future[Any], features: Callable[[], Any]) -> None:
+    try:
+        build.set_result(features())
+    except BaseException as exc:  # noqa: BLE001 (handed to whoever waits on it)
+        build.set_exception(exc)
 
 
 class SharedCorpus(StoreCorpus):
@@ -261,7 +295,7 @@ def train_stale(models: ModelStore, *, progress: bool = False) -> TrainReport:
     started = time.perf_counter()
     everyone = [RecProfile.from_row(row) for rows in models.store.digest_rec_profiles().values()
                 for row in rows]
-    stale = models.stale(everyone)
+    stale = models.stale(everyone) if everyone else []  # no space built for nobody
     failed = 0
     with tqdm(total=len(stale), unit=" profiles", desc="for you models",
               disable=not progress or not sys.stderr.isatty()) as bar:

@@ -19,8 +19,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from paperwire.for_you import RecProfile, gather, strong_positives
-from paperwire.for_you_models import ModelStore, Retrainer, SharedCorpus, Trained
+from paperwire.for_you import ForYouError, RecProfile, gather, strong_positives
+from paperwire.for_you_models import (
+    ModelStore,
+    Retrainer,
+    SharedCorpus,
+    Trained,
+    TrainReport,
+    space_ready,
+    train_stale,
+)
 from paperwire.recommend import Corpus, Ranker, Recommendation
 from paperwire.recommend.features import FeatureSpace
 from paperwire.recommend.rankers import default_ranker
@@ -35,7 +43,8 @@ BOUNDARY = 10  # papers offered to rate on a cold start
 MAX_CANDIDATES = 5_000  # a month of a busy instance; the newest are kept beyond
 MAX_LIMIT = 100
 DIGEST_PAPERS = 10
-SEEN_AFTER = timedelta(hours=1)  # "hide seen": shown on an earlier visit than this one
+SEEN_AFTER = timedelta(hours=1)
+SPACE_WAIT_S = 10.0  # "hide seen": shown on an earlier visit than this one
 
 
 class CachedCorpus:
@@ -132,6 +141,15 @@ def product_corpus(store: Store, searcher: Searcher | None) -> CachedCorpus:
     return CachedCorpus(SharedCorpus(store, searcher))
 
 
+def train_stale_models(store: Store, searcher: Searcher | None, *, progress: bool = False
+                       ) -> TrainReport:
+    """Train every digest profile whose kept model is stale (the worker before a digest,
+    `paperwire recommend-train`)."""
+    one_blas_thread()
+    return train_stale(ModelStore(store, product_corpus(store, searcher), default_ranker()),
+                       progress=progress)
+
+
 @dataclass
 class ForYou:
     """What the page, feed, API and CLI show for one profile and window."""
@@ -200,6 +218,9 @@ class Recommender:
         self._windows: OrderedDict[tuple[str, str], tuple[date | None, date | None,
                                                           list[str]]] = OrderedDict()
         self.retrainer = Retrainer(self._retrain) if background else None
+        # A view waits this long for the feature space, then is told to come back; a
+        # batch (digest, CLI: background=False) waits as long as it takes.
+        self.space_wait_s: float | None = SPACE_WAIT_S if background else None
 
     @property
     def trainings(self) -> int:
@@ -273,6 +294,9 @@ class Recommender:
                 ) -> ForYou:
         if not 1 <= limit <= MAX_LIMIT:
             raise ValueError(f"limit: give 1 to {MAX_LIMIT}")
+        if not space_ready(self.corpus, self.store, self.space_wait_s):
+            raise ForYouError("For you is getting ready (its word index is built after a "
+                              "restart, about a minute): try again shortly", 503)
         since, until, candidates = self.window(window)
         trained = self.trained(profile, salt)
         exclude: set[str] = set()

@@ -75,16 +75,12 @@ def recommend_train_command(ctx: Context) -> None:
     """Train the For-you model of every profile in the digest whose kept model is stale
     (missing, or older than what it trains on), with progress: the digest then trains none.
     Builds the feature space first (about a minute for 80k papers)."""
-    from paperwire.for_you_models import ModelStore, train_stale
-    from paperwire.for_you_rank import one_blas_thread, product_corpus
-    from paperwire.recommend.rankers import default_ranker
+    from paperwire.for_you_rank import train_stale_models
     from paperwire.search import Searcher
 
-    one_blas_thread()
     store = ctx.store
-    corpus = product_corpus(store, Searcher.from_settings(ctx.settings, store))
-    report = train_stale(ModelStore(store, corpus, default_ranker()),
-                         progress=ctx.settings.progress)
+    report = train_stale_models(store, Searcher.from_settings(ctx.settings, store),
+                                progress=ctx.settings.progress)
     click.echo(str(report))
     if report.failed:
         raise SystemExit(1)

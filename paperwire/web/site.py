@@ -19,6 +19,7 @@ from starlette.responses import Response
 from paperwire.background import Runner
 from paperwire.convergence import IndexSync
 from paperwire.errors import InvalidRecord
+from paperwire.for_you_models import space_ready
 from paperwire.for_you_rank import Recommender, product_corpus
 from paperwire.mail import Mailer, mailer_for
 from paperwire.models import User, parse_arxiv_id
@@ -123,10 +124,8 @@ class Site:
 
         def warm() -> None:
             try:
-                features = getattr(self.recommender().corpus, "features", None)
-                if callable(features):
-                    features()
-            except Exception:  # noqa: BLE001 (the first view builds it instead)
+                space_ready(self.recommender().corpus, self.store, None)
+            except Exception:  # noqa: BLE001 (the next view starts the build again)
                 log.exception("could not build For you's feature space")
 
         threading.Thread(target=warm, name="paperwire-for-you-warm", daemon=True).start()
