@@ -215,7 +215,7 @@ class Retrainer:
     """Retrains profiles in one background thread of this process, each profile queued at
     most once at a time; a view that queued one carries on with the older model."""
 
-    def __init__(self, train: Callable[[RecProfile, Hashable], Trained]) -> None:
+    def __init__(self, train: Callable[[RecProfile, Hashable], Trained | None]) -> None:
         self._train = train
         self._pending: dict[int, Future[None]] = {}
         self._lock = threading.Lock()

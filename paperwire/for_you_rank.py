@@ -217,7 +217,7 @@ class Recommender:
         self._lock = threading.Lock()
         self._windows: OrderedDict[tuple[str, str], tuple[date | None, date | None,
                                                           list[str]]] = OrderedDict()
-        self.retrainer = Retrainer(self._retrain) if background else None
+        self.retrainer = Retrainer(self._retrain_queued) if background else None
         # A view waits this long for the feature space, then is told to come back; a
         # batch (digest, CLI: background=False) waits as long as it takes.
         self.space_wait_s: float | None = SPACE_WAIT_S if background else None
@@ -251,6 +251,11 @@ class Recommender:
             signals = gather(self.store, profile)
             return replace(older, profile=signals, positives=strong_positives(signals))
         return self._retrain(profile, salt, keep=keep)
+
+    def _retrain_queued(self, profile: RecProfile, salt: Hashable = None) -> Trained | None:
+        # Read again: the edit that made it stale may have changed what it trains on.
+        row = self.store.rec_profile(profile.id)
+        return self._retrain(RecProfile.from_row(row), salt) if row is not None else None
 
     def _retrain(self, profile: RecProfile, salt: Hashable = None, *, keep: bool = True
                  ) -> Trained:

@@ -263,3 +263,17 @@ def test_reset_forgets_marks_and_a_rename_keeps_the_profile(
         data = client.get("/for-you.json").json()["profile"]
         assert (data["id"], data["name"], data["trending"], data["in_digest"]) == \
             (profile, "Molecules", 0.5, False)
+
+
+def test_a_view_during_the_space_build_is_told_to_come_back(
+        tmp_path: Path, database_url: str, onnx_embedder: Any) -> None:
+    from paperwire.for_you_models import space_ready
+
+    with for_you_app(tmp_path, database_url, onnx_embedder) as (built, ann, _):
+        client = built.client(signed_in=ann.email)
+        recommender = built.app.state.site.recommender()
+        recommender.space_wait_s = 0.0  # the build has only just started when it is asked
+        answer = client.get("/for-you.json")
+        assert answer.status_code == 503 and "getting ready" in answer.text
+        assert space_ready(recommender.corpus, built.store, 60)
+        assert client.get("/for-you.json").status_code == 200
