@@ -27,7 +27,7 @@ from typing import Any
 from paperwire import for_you
 from paperwire.digest_render import Digest, Section, render_html, render_text
 from paperwire.errors import NotFound
-from paperwire.for_you_rank import MAX_CANDIDATES, CachedCorpus, Recommender
+from paperwire.for_you_rank import MAX_CANDIDATES, Recommender, product_corpus
 from paperwire.mail import Delivery, OutboxMailer, SMTPMailer, compose, mail_domain
 from paperwire.models import (
     DIGEST_PERIODS,
@@ -177,10 +177,13 @@ class Composer:
     @property
     def recommender(self) -> Recommender:
         if self._recommender is None:
-            from paperwire.recommend.corpus import StoreCorpus
+            from paperwire.search import Searcher
 
-            self._recommender = Recommender(self.store, CachedCorpus(
-                StoreCorpus(self.store, self.searcher)))
+            # The web's corpus (vectors, and an embedder loaded only for a pasted abstract),
+            # so the feature space is the one the web's kept models were trained over.
+            self._recommender = Recommender(self.store, product_corpus(
+                self.store, Searcher.from_settings(self.settings, self.store)),
+                background=False)
         return self._recommender
 
     def rec_candidates(self, period: str, as_of: date) -> list[str]:

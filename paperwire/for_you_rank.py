@@ -12,16 +12,27 @@ import functools
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from paperwire.for_you import RecProfile, gather, strong_positives
-from paperwire.recommend import Corpus, Model, Profile, Ranker, Recommendation
+from paperwire.for_you import ForYouError, RecProfile, gather, strong_positives
+from paperwire.for_you_models import (
+    ModelStore,
+    Retrainer,
+    SharedCorpus,
+    Trained,
+    TrainReport,
+    space_ready,
+    train_stale,
+)
+from paperwire.recommend import Corpus, Ranker, Recommendation
+from paperwire.recommend.features import FeatureSpace
 from paperwire.recommend.rankers import default_ranker
+from paperwire.search import Searcher
 from paperwire.store import Store
 
 WINDOWS = {"day": 1, "week": 7, "month": 30}
@@ -32,7 +43,8 @@ BOUNDARY = 10  # papers offered to rate on a cold start
 MAX_CANDIDATES = 5_000  # a month of a busy instance; the newest are kept beyond
 MAX_LIMIT = 100
 DIGEST_PAPERS = 10
-SEEN_AFTER = timedelta(hours=1)  # "hide seen": shown on an earlier visit than this one
+SEEN_AFTER = timedelta(hours=1)
+SPACE_WAIT_S = 10.0  # "hide seen": shown on an earlier visit than this one
 
 
 class CachedCorpus:
@@ -103,6 +115,18 @@ class CachedCorpus:
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32] | None:
         return self.inner.embed(texts)
 
+    def features(self) -> FeatureSpace | None:
+        """The inner corpus's feature space (StoreCorpus keeps one per store). Without this
+        pass-through every training fitted a vocabulary on its own few thousand rows: slower
+        (most of a retrain's 2.2 s) and not the space ``paperwire eval recommend`` measures."""
+        features = getattr(self.inner, "features", None)
+        space = features() if callable(features) else None
+        return space if isinstance(space, FeatureSpace) else None
+
+    def published(self, ids: Sequence[str]) -> dict[str, datetime | None]:
+        times = getattr(self.inner, "published", None)
+        return times(ids) if callable(times) else {}
+
     def background(self, n: int, *, before: datetime | None = None, seed: int = 0
                    ) -> list[str]:
         return self.inner.background(n, before=before, seed=seed)
@@ -112,11 +136,18 @@ class CachedCorpus:
         return self.inner.popularity(ids, at=at)
 
 
-@dataclass(frozen=True)
-class Trained:
-    model: Model
-    profile: Profile
-    positives: int
+def product_corpus(store: Store, searcher: Searcher | None) -> CachedCorpus:
+    """The corpus the web, the digest and the CLI rank with: one shared feature space."""
+    return CachedCorpus(SharedCorpus(store, searcher))
+
+
+def train_stale_models(store: Store, searcher: Searcher | None, *, progress: bool = False
+                       ) -> TrainReport:
+    """Train every digest profile whose kept model is stale (the worker before a digest,
+    `paperwire recommend-train`)."""
+    one_blas_thread()
+    return train_stale(ModelStore(store, product_corpus(store, searcher), default_ranker()),
+                       progress=progress)
 
 
 @dataclass
@@ -169,44 +200,76 @@ def one_blas_thread() -> None:
 
 
 class Recommender:
-    """One per process (the web keeps it on its Site): trains each profile's model once per
-    version of what it trains on, and ranks with it."""
+    """One per process (the web keeps it on its Site): each profile's model for the version
+    of what it trains on, from memory, from the store (trained by another process), or
+    trained here and kept in both. A view never waits for a retrain when an older model
+    exists: it ranks with that one while ``models.Retrainer`` trains the new one."""
 
     def __init__(self, store: Store, corpus: Corpus, ranker: Ranker | None = None,
-                 size: int = 512) -> None:
+                 size: int = 512, *, background: bool = True) -> None:
         one_blas_thread()
         self.store = store
         self.corpus = corpus
         self.ranker = ranker or default_ranker()
-        self._models: OrderedDict[int, tuple[Hashable, Trained]] = OrderedDict()
+        self.models = ModelStore(store, corpus, self.ranker)
+        self._kept: OrderedDict[int, tuple[Hashable, Trained]] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
         self._windows: OrderedDict[tuple[str, str], tuple[date | None, date | None,
                                                           list[str]]] = OrderedDict()
-        self.trainings = 0  # how many times a model was trained (tests and benches read it)
+        self.retrainer = Retrainer(self._retrain_queued) if background else None
+        # A view waits this long for the feature space, then is told to come back; a
+        # batch (digest, CLI: background=False) waits as long as it takes.
+        self.space_wait_s: float | None = SPACE_WAIT_S if background else None
 
-    def trained(self, profile: RecProfile, salt: Hashable = None, *, keep: bool = True
-                ) -> Trained:
-        """The profile's model, retrained when its version (or ``salt``: the indexes'
-        version) changed since it was last trained. ``keep=False`` trains afresh and keeps
-        nothing (a digest run trains each profile once: no version to read)."""
-        key = (self.store.rec_version(profile.row()), salt) if keep else None
+    @property
+    def trainings(self) -> int:
+        """How many models this process trained (tests and benches read it)."""
+        return self.models.trainings
+
+    def trained(self, profile: RecProfile, salt: Hashable = None, *, keep: bool = True,
+                wait: bool = False) -> Trained:
+        """The profile's model for its current version (``salt``: the indexes' version, a
+        part of the memory's key). When only an older model is at hand it is served with
+        the current signals and a retrain is queued, unless ``wait`` (or there is no
+        background trainer). ``keep=False`` keeps nothing in this process's memory (a
+        digest run reads each profile once)."""
+        version = self.store.rec_version(profile.row())
         with self._lock:
-            kept = self._models.get(profile.id)
-            if keep and kept is not None and kept[0] == key:
-                self._models.move_to_end(profile.id)
+            kept = self._kept.get(profile.id)
+            if kept is not None and kept[0] == (version, salt):
+                self._kept.move_to_end(profile.id)
                 return kept[1]
-        signals = gather(self.store, profile)
-        trained = Trained(self.ranker.train(signals, self.corpus), signals,
-                          strong_positives(signals))
-        if not keep:
-            return trained
-        with self._lock:
-            self.trainings += 1
-            self._models[profile.id] = (key, trained)
-            while len(self._models) > self._size:
-                self._models.popitem(last=False)
+        stored = self.models.stored(profile)
+        if stored is not None and stored.version == version:
+            if keep:
+                self._remember(profile.id, (version, salt), stored)
+            return stored
+        older = kept[1] if kept is not None else stored
+        if older is not None and not wait and self.retrainer is not None:
+            self.retrainer.queue(profile, salt)
+            signals = gather(self.store, profile)
+            return replace(older, profile=signals, positives=strong_positives(signals))
+        return self._retrain(profile, salt, keep=keep)
+
+    def _retrain_queued(self, profile: RecProfile, salt: Hashable = None) -> Trained | None:
+        # Read again: the edit that made it stale may have changed what it trains on.
+        row = self.store.rec_profile(profile.id)
+        return self._retrain(RecProfile.from_row(row), salt) if row is not None else None
+
+    def _retrain(self, profile: RecProfile, salt: Hashable = None, *, keep: bool = True
+                 ) -> Trained:
+        trained = self.models.train(profile)
+        if keep:
+            self._remember(profile.id, (trained.version, salt), trained)
         return trained
+
+    def _remember(self, profile_id: int, key: Hashable, trained: Trained) -> None:
+        with self._lock:
+            self._kept[profile_id] = (key, trained)
+            self._kept.move_to_end(profile_id)
+            while len(self._kept) > self._size:
+                self._kept.popitem(last=False)
 
     def rank(self, trained: Trained, candidates: Sequence[str], exclude: set[str],
              limit: int | None = None) -> list[Recommendation]:
@@ -236,6 +299,9 @@ class Recommender:
                 ) -> ForYou:
         if not 1 <= limit <= MAX_LIMIT:
             raise ValueError(f"limit: give 1 to {MAX_LIMIT}")
+        if not space_ready(self.corpus, self.store, self.space_wait_s):
+            raise ForYouError("For you is getting ready (its word index is built after a "
+                              "restart, about a minute): try again shortly", 503)
         since, until, candidates = self.window(window)
         trained = self.trained(profile, salt)
         exclude: set[str] = set()
@@ -259,7 +325,7 @@ class Recommender:
         """What the profile's For-you section sends: candidates above its threshold (or,
         uncalibrated, FALLBACK_PROBABILITY) that no earlier digest recommended, at most
         DIGEST_PAPERS; none on a day with nothing good enough."""
-        trained = self.trained(profile, keep=False)
+        trained = self.trained(profile, keep=False, wait=True)
         earlier = self.store.rec_shown(profile.id, "digest", other_than=key)
         # Best first by score, and a model's probability rises with its score: what passes
         # is a prefix of the ranking, so only its head is built.

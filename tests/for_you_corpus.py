@@ -95,3 +95,9 @@ def for_you_app(home: Path, database_url: str, embedder: Any, **settings: Any
         bob = make_user(built.store, "bob@example.org", name="Bob")
         save(built, ann, SAVED)
         yield built, ann, bob
+
+
+def retrained(built: WebApp, timeout: float = 60.0) -> None:
+    """Wait for the app's background retrains to finish."""
+    retrainer = built.app.state.site.recommender().retrainer
+    assert retrainer is not None and retrainer.wait(timeout), "the retrain did not finish"

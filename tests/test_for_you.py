@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from paperwire import accounts, for_you
-from tests.for_you_corpus import FAR, NEAR, SAVED, for_you_app
+from tests.for_you_corpus import FAR, NEAR, SAVED, for_you_app, retrained
 from tests.helpers import csrf, post_form
 
 
@@ -45,6 +45,10 @@ def test_not_interested_removes_the_paper_at_once_and_lowers_its_neighbours(
         answer = post_form(client, "/for-you/not-interested", {"arxiv_id": gone},
                            follow_redirects=False)
         assert answer.status_code == 303
+        # At once: the paper is gone, ranked by the model it had while the retrain runs.
+        now = {p["arxiv_id"]: p["score"] for p in client.get("/for-you.json").json()["papers"]}
+        assert gone not in now
+        retrained(built)
         after = {p["arxiv_id"]: p["score"] for p in client.get("/for-you.json").json()["papers"]}
         assert gone not in after
         for near in NEAR[1:]:
@@ -53,8 +57,8 @@ def test_not_interested_removes_the_paper_at_once_and_lowers_its_neighbours(
             assert after[far] <= before[far] + 1e-6
 
 
-def test_the_model_is_trained_once_per_version(tmp_path: Path, database_url: str,
-                                               onnx_embedder: Any) -> None:
+def test_a_view_never_waits_for_a_retrain(tmp_path: Path, database_url: str,
+                                          onnx_embedder: Any) -> None:
     with for_you_app(tmp_path, database_url, onnx_embedder) as (built, ann, _):
         client = built.client(signed_in=ann.email)
         client.get("/for-you.json")
@@ -63,9 +67,77 @@ def test_the_model_is_trained_once_per_version(tmp_path: Path, database_url: str
         client.get("/for-you.json?window=month")
         client.get("/for-you.json?window=day")
         assert recommender.trainings == trained
-        post_form(client, "/for-you/not-interested", {"arxiv_id": FAR[0]})
-        client.get("/for-you.json")
+        assert recommender.retrainer is not None
+        first = client.get("/for-you.json").json()["papers"]
+        # Hold the background trainer: the view after a mark must not wait for it.
+        with recommender.retrainer.held():
+            post_form(client, "/for-you/not-interested", {"arxiv_id": FAR[0]})
+            stale = client.get("/for-you.json").json()["papers"]
+            assert recommender.trainings == trained, "the view did not train"
+            assert stale == [p for p in first if p["arxiv_id"] != FAR[0]], \
+                "the previous model's ranking, less the paper marked"
+        retrained(built)
         assert recommender.trainings == trained + 1
+        client.get("/for-you.json")
+        client.get("/for-you.json")
+        assert recommender.trainings == trained + 1, "the retrained model is picked up"
+
+
+def test_another_host_reuses_the_kept_model_after_an_ingest(
+        tmp_path: Path, database_url: str, onnx_embedder: Any) -> None:
+    from paperwire.for_you_rank import Recommender, product_corpus
+    from paperwire.search import Searcher
+    from paperwire.store import Store
+    from tests.helpers import paper
+
+    with for_you_app(tmp_path, database_url, onnx_embedder) as (built, ann, _):
+        client = built.client(signed_in=ann.email)
+        first = client.get("/for-you.json").json()
+        kept = built.store.rec_model(first["profile"]["id"], data=False)
+        assert kept is not None and kept["size"] > 0
+        # Papers arrive; another process starts: its own Store, feature space (built with
+        # the kept vocabulary, so its IDF is the first one's) and Recommender.
+        built.store.write_batch([paper(f"2501.{n:05d}", title=f"Speech coding {n}",
+                                       abstract="neural speech codecs") for n in range(5)])
+        with Store.open(built.settings) as other:
+            searcher = Searcher.from_settings(built.settings, other, embedder=onnx_embedder)
+            recommender = Recommender(other, product_corpus(other, searcher))
+            profile = for_you.chosen(other, ann)
+            got = recommender.for_you(profile)
+            assert recommender.trainings == 0 and recommender.models.loads == 1
+            scores = {r.arxiv_id: round(r.score, 4) for r in got.shown}
+        assert scores == {p["arxiv_id"]: p["score"] for p in first["papers"]}
+
+
+def test_a_damaged_kept_model_is_retrained_over(tmp_path: Path, database_url: str,
+                                                onnx_embedder: Any) -> None:
+    from datetime import UTC, datetime
+
+    with for_you_app(tmp_path, database_url, onnx_embedder) as (built, ann, _):
+        client = built.client(signed_in=ann.email)
+        first = client.get("/for-you.json").json()
+        pid = first["profile"]["id"]
+        store = built.store
+        kept = store.rec_model(pid)
+        assert kept is not None
+        # A row written after the kept one wins; one read earlier never overwrites it.
+        assert not store.save_rec_model(pid, version=kept["version"], space_key="x",
+                                        ranker="paperwire", read_at=datetime(2000, 1, 1),
+                                        train_ms=1.0, data=b"old")
+        assert store.save_rec_model(pid, version=kept["version"],
+                                    space_key=kept["space_key"], ranker="paperwire",
+                                    read_at=datetime.now(UTC).replace(tzinfo=None),
+                                    train_ms=1.0, data=kept["data"][:-50])
+        site = built.app.state.site
+        site._recommender = None  # a restarted process: nothing in memory
+        again = client.get("/for-you.json").json()
+        assert site.recommender().trainings == 1, "the damaged model was not used"
+        assert [p["arxiv_id"] for p in again["papers"]] == \
+            [p["arxiv_id"] for p in first["papers"]]
+        profile = for_you.chosen(store, ann, pid)
+        assert site.recommender().models.stored(profile) is not None, "kept whole again"
+        for_you.delete(store, profile)
+        assert store.rec_model(pid) is None
 
 
 def test_cold_start_asks_for_seeds_and_offers_papers_to_rate(
@@ -191,3 +263,17 @@ def test_reset_forgets_marks_and_a_rename_keeps_the_profile(
         data = client.get("/for-you.json").json()["profile"]
         assert (data["id"], data["name"], data["trending"], data["in_digest"]) == \
             (profile, "Molecules", 0.5, False)
+
+
+def test_a_view_during_the_space_build_is_told_to_come_back(
+        tmp_path: Path, database_url: str, onnx_embedder: Any) -> None:
+    from paperwire.for_you_models import space_ready
+
+    with for_you_app(tmp_path, database_url, onnx_embedder) as (built, ann, _):
+        client = built.client(signed_in=ann.email)
+        recommender = built.app.state.site.recommender()
+        recommender.space_wait_s = 0.0  # the build has only just started when it is asked
+        answer = client.get("/for-you.json")
+        assert answer.status_code == 503 and "getting ready" in answer.text
+        assert space_ready(recommender.corpus, built.store, 60)
+        assert client.get("/for-you.json").status_code == 200

@@ -17,7 +17,7 @@ from paperwire.cli import cli
 from paperwire.digest import Composer, send_digests
 from paperwire.mail import OutboxMailer
 from paperwire.store import Store
-from tests.for_you_corpus import FAR, LATEST, NEAR, for_you_app
+from tests.for_you_corpus import LATEST, NEAR, for_you_app
 from tests.helpers import BASE
 
 
@@ -35,13 +35,18 @@ def test_digest_for_you_never_repeats_and_sends_nothing_on_an_empty_day(
         store, settings = built.store, built.settings
         store.upsert_subscription(ann.email, status="active", trending=False, user_id=ann.id)
         client = built.client(signed_in=ann.email)
-        client.get("/for-you.json")  # makes the profile, as a first visit does
+        page = client.get("/for-you.json").json()  # makes the profile, as a first visit does
         composer = Composer(settings, store)
         first = composer.compose(store.subscriptions(status="active")[0], "daily", LATEST)
         [section] = first.sections
         sent = [p.arxiv_id for p in section.papers]
-        assert section.title == "For you" and sent and set(sent) <= set(NEAR)
-        assert not set(sent) & set(FAR), "only papers above the profile's threshold"
+        assert section.title == "For you" and set(sent[:3]) == set(NEAR)
+        # The page's model, kept in the store when the page trained it: the digest trains
+        # nothing, and sends what lies above that model's threshold, best first.
+        assert (composer.recommender.trainings, composer.recommender.models.loads) == (0, 1)
+        threshold = page["threshold"]
+        assert threshold is not None
+        assert sent == [p["arxiv_id"] for p in page["papers"] if p["score"] >= threshold]
         report = send_digests(settings, store, "daily", LATEST, mailer=OutboxMailer(store))
         assert report.sent == 1
         text = _body(store, ann.email)
@@ -93,3 +98,29 @@ def test_recommend_cli_prints_json(tmp_path: Path, database_url: str,
         unknown = CliRunner().invoke(cli, ["recommend", "--user", ann.email, "--profile",
                                            "nope"], env=env)
         assert unknown.exit_code == 1 and "no profile" in unknown.output
+
+
+def test_recommend_train_trains_only_the_stale_profiles(tmp_path: Path, database_url: str,
+                                                        onnx_embedder: Any) -> None:
+    from paperwire import for_you
+
+    with for_you_app(tmp_path, database_url, onnx_embedder) as (built, ann, bob):
+        store = built.store
+        for user in (ann, bob):
+            for_you.chosen(store, user)  # a profile each, never viewed: no model yet
+        env = {"PAPERWIRE_HOME": str(tmp_path), "PAPERWIRE_DATABASE_URL": database_url,
+               "PAPERWIRE_PROGRESS": "0"}
+        first = CliRunner().invoke(cli, ["recommend-train"], env=env, catch_exceptions=False)
+        assert first.exit_code == 0, first.output
+        assert "2 of 2 profiles' models trained" in first.output
+        assert store.rec_model_counts()["models"] == 2
+        again = CliRunner().invoke(cli, ["recommend-train"], env=env)
+        assert "0 of 2 profiles' models trained (2 up to date" in again.output
+        for_you.mark_not_interested(store, ann.id, NEAR[0], None)
+        third = CliRunner().invoke(cli, ["recommend-train"], env=env)
+        assert "1 of 2 profiles' models trained" in third.output
+        # The digest then trains none: it reads both kept models.
+        composer = Composer(built.settings, store)
+        for user in (ann, bob):
+            composer.recommender.trained(for_you.chosen(store, user), keep=False, wait=True)
+        assert (composer.recommender.trainings, composer.recommender.models.loads) == (0, 2)

@@ -23,8 +23,7 @@ def recommend_command(ctx: Context, email: str, profile: str | None, window: str
                       limit: int, as_json: bool) -> None:
     """Recent papers ranked for a reader, each with why (as on /for-you)."""
     from paperwire import for_you
-    from paperwire.for_you_rank import CachedCorpus, Recommender
-    from paperwire.recommend.corpus import StoreCorpus
+    from paperwire.for_you_rank import Recommender, product_corpus
     from paperwire.search import Searcher
 
     store = ctx.store
@@ -36,7 +35,8 @@ def recommend_command(ctx: Context, email: str, profile: str | None, window: str
     except for_you.ForYouError as exc:
         fail(str(exc), EXIT_USAGE if exc.status == 400 else 1)
     searcher = Searcher.from_settings(ctx.settings, store)
-    recommender = Recommender(store, CachedCorpus(StoreCorpus(store, searcher)))
+    # One shot: a stale model is retrained here, not in a thread that would die with us.
+    recommender = Recommender(store, product_corpus(store, searcher), background=False)
     got = recommender.for_you(chosen, window, limit=limit)
     data = _data(store, got)
     if as_json:
@@ -69,4 +69,21 @@ def _data(store: Any, got: Any) -> dict[str, Any]:
                         "reasons": reasons_data(r)} for r in got.shown]}
 
 
-COMMANDS = (recommend_command,)
+@click.command(name="recommend-train")
+@pass_ctx
+def recommend_train_command(ctx: Context) -> None:
+    """Train the For-you model of every profile in the digest whose kept model is stale
+    (missing, or older than what it trains on), with progress: the digest then trains none.
+    Builds the feature space first (about a minute for 80k papers)."""
+    from paperwire.for_you_rank import train_stale_models
+    from paperwire.search import Searcher
+
+    store = ctx.store
+    report = train_stale_models(store, Searcher.from_settings(ctx.settings, store),
+                                progress=ctx.settings.progress)
+    click.echo(str(report))
+    if report.failed:
+        raise SystemExit(1)
+
+
+COMMANDS = (recommend_command, recommend_train_command)

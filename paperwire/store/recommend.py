@@ -20,7 +20,7 @@ from paperwire.store.author_schema import authors, follows, paper_authors
 from paperwire.store.library_schema import collection_items, collections, group_members
 from paperwire.store.listings import _in_days
 from paperwire.store.papers import in_chunks, row_ids
-from paperwire.store.recommend_schema import not_interested, rec_profiles, rec_shown
+from paperwire.store.recommend_schema import not_interested, rec_models, rec_profiles, rec_shown
 from paperwire.store.schema import hidden_papers, papers, votes
 
 PROFILE_FIELDS = ("name", "source", "collections", "use_votes", "trending", "seed_text",
@@ -51,6 +51,10 @@ def profiles_of(conn: Connection, user_id: int) -> list[dict[str, Any]]:
     return [_profile(r) for r in rows]
 
 
+def profile_count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(rec_profiles)).scalar_one())
+
+
 def profile(conn: Connection, profile_id: int) -> dict[str, Any] | None:
     row = conn.execute(select(rec_profiles).where(rec_profiles.c.id == profile_id)).first()
     return _profile(row) if row is not None else None
@@ -75,6 +79,7 @@ def update_profile(conn: Connection, profile_id: int, values: dict[str, Any], no
 def delete_profile(conn: Connection, profile_id: int) -> bool:
     conn.execute(delete(not_interested).where(not_interested.c.profile_id == profile_id))
     conn.execute(delete(rec_shown).where(rec_shown.c.profile_id == profile_id))
+    conn.execute(delete(rec_models).where(rec_models.c.profile_id == profile_id))
     return bool(conn.execute(delete(rec_profiles).where(rec_profiles.c.id == profile_id))
                 .rowcount)
 

@@ -1,5 +1,5 @@
 """Store methods of recommendations: profiles, marks, the shown ledger, what a profile
-trains on (SQL in recommend.py).
+trains on, its trained model (SQL in recommend.py and recommend_models.py).
 
 Mixed into ``Store`` (import that, not this); kept apart so each area's door stays small.
 """
@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from paperwire.store import recommend as _rec
+from paperwire.store import recommend_models as _models
 from paperwire.store.database import utcnow, write_transaction
 
 
@@ -24,6 +25,10 @@ class RecommendMethods:
             found = _rec.profile(conn, _rec.create_profile(conn, user_id, values, utcnow()))
         assert found is not None
         return found
+
+    def rec_profile_count(self) -> int:
+        with self.engine.connect() as conn:
+            return _rec.profile_count(conn)
 
     def rec_profiles(self, user_id: int) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -96,3 +101,43 @@ class RecommendMethods:
     def rec_shown_counts(self, place: str = "digest") -> dict[str, int]:
         with self.engine.connect() as conn:
             return _rec.shown_counts(conn, place)
+
+    # --- trained models ------------------------------------------------------------------
+    def save_rec_model(self, profile_id: int, *, version: str, space_key: str, ranker: str,
+                       read_at: datetime, train_ms: float, data: bytes) -> bool:
+        """Keep a profile's trained model (replacing an older one whole); False when a model
+        trained on later-read signals is kept already, or the profile was deleted."""
+        with write_transaction(self.engine) as conn:
+            return _models.save(conn, profile_id, {
+                "version": version, "space_key": space_key, "ranker": ranker,
+                "read_at": read_at, "trained_at": utcnow(), "train_ms": train_ms,
+                "data": data})
+
+    def rec_model(self, profile_id: int, *, data: bool = True) -> dict[str, Any] | None:
+        """The profile's kept model row (``data``: its bytes too), or None."""
+        with self.engine.connect() as conn:
+            return _models.model(conn, profile_id, data=data)
+
+    def rec_models_info(self) -> dict[int, dict[str, Any]]:
+        with self.engine.connect() as conn:
+            return _models.models_info(conn)
+
+    def drop_rec_model(self, profile_id: int) -> None:
+        with write_transaction(self.engine) as conn:
+            _models.drop(conn, profile_id)
+
+    def rec_model_counts(self) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            return _models.counts(conn)
+
+    def save_rec_vocabulary(self, space_key: str, *, vectors: bool, built_with: int,
+                            data: bytes) -> None:
+        with write_transaction(self.engine) as conn:
+            _models.save_vocabulary(conn, {"space_key": space_key, "vectors": vectors,
+                                           "built_with": built_with, "created_at": utcnow(),
+                                           "data": data})
+
+    def rec_vocabulary(self, *, vectors: bool) -> dict[str, Any] | None:
+        """The newest kept vocabulary of For you's feature space (with vectors or not)."""
+        with self.engine.connect() as conn:
+            return _models.vocabulary(conn, vectors)

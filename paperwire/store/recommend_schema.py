@@ -1,5 +1,5 @@
 """The recommendation tables (migration 0014): readers' profiles, "not interested" marks and
-the ledger of what a profile was shown where.
+the ledger of what a profile was shown where; and (0018) each profile's trained model.
 
 Beside schema.py (the same ``Base``), as notice_schema.py is. A profile's feed token is kept
 hashed, as the follow feed's is: the address is the secret, and a leaked database does not
@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -86,6 +87,42 @@ class RecShownRow(Base):
                                        name="uq_rec_shown"),)
 
 
+class RecModelRow(Base):
+    """A profile's last trained model (paperwire.recommend.saved bytes), for the profile's
+    ``version`` as it was read before its signals were (``read_at``), over the feature
+    space ``space_key``: every web host and the digest reuse it instead of retraining."""
+
+    __tablename__ = "rec_models"
+
+    profile_id: Mapped[int] = mapped_column(
+        ForeignKey("rec_profiles.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[str] = mapped_column(Text)
+    space_key: Mapped[str] = mapped_column(String(64))
+    ranker: Mapped[str] = mapped_column(String(32))
+    read_at: Mapped[datetime] = mapped_column(DateTime)
+    trained_at: Mapped[datetime] = mapped_column(DateTime)
+    train_ms: Mapped[float] = mapped_column(Float)
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RecVocabularyRow(Base):
+    """The vocabulary For you's feature space was last fitted with (recommend.saved bytes):
+    every process builds its space with the newest one, so their models are interchangeable."""
+
+    __tablename__ = "rec_vocabularies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    space_key: Mapped[str] = mapped_column(String(64))
+    vectors: Mapped[bool] = mapped_column(Boolean)
+    built_with: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 rec_profiles = cast(Table, RecProfileRow.__table__)
 not_interested = cast(Table, NotInterestedRow.__table__)
 rec_shown = cast(Table, RecShownRow.__table__)
+rec_models = cast(Table, RecModelRow.__table__)
+rec_vocabularies = cast(Table, RecVocabularyRow.__table__)

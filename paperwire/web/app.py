@@ -103,6 +103,7 @@ def _lifespan(mcp_app: McpHttpApp) -> Callable[[FastAPI], AbstractAsyncContextMa
             # One per process: rows are claimed atomically, so processes and hosts share.
             site.runner = Runner(site.settings, site.store)
             site.runner.start()
+        site.warm_recommender()
         if site.settings.index_sync_seconds > 0:
             # Each process tries; the one holding the home's writer lock syncs the files.
             site.index_sync = IndexSync(site.settings, site.store)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
@@ -18,7 +19,8 @@ from starlette.responses import Response
 from paperwire.background import Runner
 from paperwire.convergence import IndexSync
 from paperwire.errors import InvalidRecord
-from paperwire.for_you_rank import CachedCorpus, Recommender
+from paperwire.for_you_models import space_ready
+from paperwire.for_you_rank import Recommender, product_corpus
 from paperwire.mail import Mailer, mailer_for
 from paperwire.models import User, parse_arxiv_id
 from paperwire.search import Searcher
@@ -40,6 +42,8 @@ STATIC = HERE / "static"
 TITLES = {400: "Bad request", 401: "Sign in first", 403: "Not allowed", 404: "Not found",
           405: "Method not allowed", 413: "Too large", 429: "Too many tries",
           500: "Something went wrong", 503: "Temporarily unavailable"}
+
+log = logging.getLogger(__name__)
 
 
 class Site:
@@ -114,15 +118,26 @@ class Site:
     def recommender(self) -> Recommender:
         """The process's Recommender over the current indexes (a new one, with an empty
         cache, when they change: papers' vectors may have)."""
-        from paperwire.recommend.corpus import StoreCorpus
-
         searcher, version = self._current()
         kept = self._recommender
         if kept is None or kept[0] != version:
-            kept = (version, Recommender(self.store, CachedCorpus(StoreCorpus(self.store,
-                                                                              searcher))))
+            kept = (version, Recommender(self.store, product_corpus(self.store, searcher)))
             self._recommender = kept
         return kept[1]
+
+    def warm_recommender(self) -> None:
+        """Build For you's feature space in a background thread when the instance has
+        profiles (a minute for 80k papers on a busy core), so no view waits for it."""
+        if not self.store.rec_profile_count():
+            return
+
+        def warm() -> None:
+            try:
+                space_ready(self.recommender().corpus, self.store, None)
+            except Exception:  # noqa: BLE001 (the next view starts the build again)
+                log.exception("could not build For you's feature space")
+
+        threading.Thread(target=warm, name="paperwire-for-you-warm", daemon=True).start()
 
     def base_url(self, request: Request) -> str:
         """The address absolute links start with (no trailing slash): PAPERWIRE_BASE_URL when

@@ -4,8 +4,8 @@ A .bib, RIS or Zotero import looks each entry's DOI up case-blind
 (``lower(doi) IN (...)``). Without this index every chunk of 500 DOIs scans the whole
 papers table, which at arXiv's 2.8M papers is seconds per chunk.
 
-Revision ID: 0021
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-02
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0021"
-down_revision = "0017"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
