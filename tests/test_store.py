@@ -20,6 +20,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Table, func, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
+from paperwire.errors import StoreError
 from paperwire.models import HarvestState, Paper, validate
 from paperwire.store import Store, WriteResult
 from paperwire.store.database import current_revision, head_revision, write_transaction
@@ -98,6 +99,20 @@ def test_migrations_apply_on_empty_database_and_are_idempotent(database_url: str
         assert current_revision(store.engine) == head_revision()
         with store.engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
+        assert store.get_paper(paper.arxiv_id) == paper
+
+
+def test_a_database_from_a_newer_paperwire_is_refused_with_what_to_do(database_url: str
+                                                                      ) -> None:
+    paper = make_paper()
+    with Store.from_url(database_url) as store:
+        store.write_batch([paper])
+        with write_transaction(store.engine) as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(StoreError, match=r"schema revision 9999, which this paperwire"):
+        Store.from_url(database_url)
+    with Store.from_url(database_url, migrate_schema=False) as store:  # nothing touched
+        assert current_revision(store.engine) == "9999"
         assert store.get_paper(paper.arxiv_id) == paper
 
 

@@ -144,11 +144,24 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
 
+def _known_revisions() -> set[str]:
+    return {script.revision for script in
+            ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema up to the newest migration (a no-op when it already is)."""
     try:
-        if current_revision(engine) == head_revision():
+        found = current_revision(engine)
+        if found == head_revision():
             return
+        if found is not None and found not in _known_revisions():
+            # Written by a newer paperwire (or a branch never released): upgrading over it
+            # would fail half-way inside alembic; say what to do instead.
+            raise StoreError(
+                f"the database is at schema revision {found}, which this paperwire "
+                f"({head_revision()} is the newest it knows) does not have: run the "
+                "paperwire version that wrote it, or a newer one")
         with write_transaction(engine) as connection:
             # Processes started together (web + worker) wait here; the first one migrates.
             if MigrationContext.configure(connection).get_current_revision() == head_revision():
