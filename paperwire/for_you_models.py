@@ -24,7 +24,7 @@ from typing import Any
 from paperwire.for_you import RecProfile, gather, strong_positives
 from paperwire.recommend import Corpus, Model, Profile, Ranker, Signal
 from paperwire.recommend.corpus import StoreCorpus
-from paperwire.recommend.features import FeatureSpace, posix
+from paperwire.recommend.features import FeatureSpace
 from paperwire.recommend.saved import (
     SavedModelError,
     dump,
@@ -80,26 +80,7 @@ class SharedCorpus(StoreCorpus):
     have grown by a quarter; then one refits and keeps the new vocabulary."""
 
     def _build_features(self) -> FeatureSpace:
-        import numpy as np
-
-        from paperwire.index.indexer import document_text
-
-        ids: list[str] = []
-        texts: list[str] = []
-        authors: dict[str, tuple[str, ...]] = {}
-        published: list[float] = []
-        for _row, paper in self.store.iter_papers():
-            ids.append(paper.arxiv_id)
-            texts.append(document_text(paper.title, paper.abstract))
-            authors[paper.arxiv_id] = paper.authors
-            published.append(posix(paper.published) if paper.published else float("nan"))
-        got, vecs = self.vectors(ids)
-        vectors = None
-        if got:
-            vectors = np.zeros((len(ids), vecs.shape[1]), dtype=np.float16)
-            where = {pid: k for k, pid in enumerate(ids)}
-            vectors[[where[g] for g in got]] = vecs.astype(np.float16)
-        times = np.asarray(published)
+        ids, texts, authors, times, vectors = self.columns()
         kept = self.store.rec_vocabulary(vectors=vectors is not None)
         if kept is not None and len(ids) <= REFIT_GROWTH * kept["built_with"]:
             try:

@@ -85,6 +85,12 @@ class StoreCorpus:
         threading.Thread(target=refit, name="recommend-features", daemon=True).start()
 
     def _build_features(self) -> FeatureSpace:
+        return FeatureSpace.fit(*self.columns())
+
+    def columns(self) -> tuple[list[str], list[str], dict[str, tuple[str, ...]],
+                               NDArray[np.float64], NDArray[np.float16] | None]:
+        """Every stored paper's id, text, authors, publication time and vector (None when
+        no paper has one): what a feature space is built from."""
         ids: list[str] = []
         texts: list[str] = []
         authors: dict[str, tuple[str, ...]] = {}
@@ -100,7 +106,7 @@ class StoreCorpus:
             vectors = np.zeros((len(ids), vecs.shape[1]), dtype=np.float16)
             where = {pid: k for k, pid in enumerate(ids)}
             vectors[[where[g] for g in got]] = vecs.astype(np.float16)
-        return FeatureSpace.fit(ids, texts, authors, np.asarray(published), vectors)
+        return ids, texts, authors, np.asarray(published), vectors
 
     def texts(self, ids: Sequence[str]) -> dict[str, str]:
         return {i: document_text(p.title, p.abstract) for i, p in self._papers(ids).items()}
