@@ -11,6 +11,7 @@ import pytest
 
 from paperwire.alerts import AlertTest
 from paperwire.digest import Composer, send_digests
+from paperwire.errors import ConfigError
 from paperwire.mail import OutboxMailer
 from paperwire.models import SearchSpec
 from paperwire.search import Searcher
@@ -76,6 +77,14 @@ def test_the_defaults_are_the_measured_thresholds() -> None:
     assert (test.min_share, test.min_similarity, test.phrase_words) == (0.34, 0.0, 4)
     assert test.phrase_of("multi-task learning") == ["multi", "task", "learn"]
     assert test.phrase_of("diffusion") is None  # one word: the keyword test says it all
+
+
+@pytest.mark.parametrize(("name", "value"), [("PAPERWIRE_ALERT_MIN_SHARE", "1.5"),
+                                             ("PAPERWIRE_ALERT_MIN_SIMILARITY", "-0.1"),
+                                             ("PAPERWIRE_ALERT_PHRASE_WORDS", "17")])
+def test_the_thresholds_are_bounded(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({name: value})
 
 
 def test_the_on_topic_paper_is_sent_and_the_padding_is_not(store_of: Any) -> None:
