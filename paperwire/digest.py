@@ -25,6 +25,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from paperwire import for_you
+from paperwire.alerts import AlertTest, matching_rows
 from paperwire.digest_render import Digest, Section, render_html, render_text
 from paperwire.errors import NotFound
 from paperwire.for_you_rank import MAX_CANDIDATES, Recommender, product_corpus
@@ -93,8 +94,11 @@ class Composer:
 
         self.settings = settings
         self.store = store
-        # Alerts match by keywords (see Composer.search), so no embedder is loaded.
-        self.searcher = searcher or Searcher.from_settings(settings, store, meaning=False)
+        # Alerts are tested by meaning only where alert_min_similarity asks (paperwire.alerts);
+        # otherwise no embedder is loaded.
+        self.alert_test = AlertTest.from_settings(settings)
+        self.searcher = searcher or Searcher.from_settings(
+            settings, store, meaning=self.alert_test.min_similarity > 0)
         self.params = TrendingParams.from_settings(settings)
         self.base = settings.base_url.rstrip("/")
         self._trending: dict[tuple[str, date, tuple[str, ...]], tuple[Paper, ...]] = {}
@@ -265,8 +269,9 @@ class Composer:
         return latest
 
     def search(self, search: SavedSearch, since: date, until: date) -> tuple[Paper, ...]:
-        """The best keyword matches among papers dated in [since, until]. Keywords rather
-        than meaning: an alert should bring papers that say what was asked, and a nearest
+        """The best keyword matches among papers dated in [since, until] that pass the
+        alert's relevance tests (paperwire.alerts), none when nothing does: never padded.
+        Keywords first: an alert should bring papers that say what was asked, and a nearest
         neighbour always exists even when nothing new is relevant. The keyword index is
         asked directly: a digest needs no snippets, which are most of a search's cost."""
         key = (search.query, search.categories, search.author, since, until)
@@ -279,19 +284,20 @@ class Composer:
                 # Checked when saved; a later taxonomy change must not stop a run.
                 self._searches[key] = ()
                 return ()
-            size = self.settings.digest_size
-            rows = [row for row, _ in self.searcher.lexical.search(
-                " ".join(search.query.split()), size + len(self._hidden), filters)
-                if row not in self._hidden][:size]
+            rows = matching_rows(self.searcher, self.alert_test, search.query, filters,
+                                 self.settings.digest_size, self._hidden, self._papers_of)
             self._searches[key] = self._by_rows(rows)
         return self._searches[key]
 
     def _by_rows(self, rows: list[int]) -> tuple[Paper, ...]:
+        return tuple(self._papers_of(rows).values())
+
+    def _papers_of(self, rows: list[int]) -> dict[int, Paper]:
         missing = [r for r in rows if r not in self._rows]
         if missing:
             for row, paper in self.store.get_papers_by_row(missing).items():
                 self._rows[row] = self._intern(paper)
-        return tuple(self._rows[r] for r in rows if r in self._rows)
+        return {r: self._rows[r] for r in rows if r in self._rows}
 
     def _intern(self, paper: Paper) -> Paper:
         # Thousands of searches over one day's papers return the same few hundred papers:

@@ -49,6 +49,13 @@ def _bounded(value: str, low: int, high: int) -> int:
     return number
 
 
+def _share(value: str) -> float:
+    number = float(value)
+    if not 0.0 <= number <= 1.0:
+        raise ValueError(f"expected 0 to 1, got {value!r}")
+    return number
+
+
 def _choice(value: str, choices: tuple[str, ...]) -> str:
     lowered = value.strip().lower()
     if lowered not in choices:
@@ -240,6 +247,19 @@ class Settings:
         "(retried).", float)
     digest_size: int = _setting(10,
         "Papers per section of a digest (trending, each saved search).", int)
+    alert_min_share: float = _setting(0.34,
+        "Keyword test of a saved-search alert: a paper is sent only when its BM25 score is "
+        "at least this share of the query's ceiling (0 to 1; 0: off). Measured in "
+        "BENCHMARKS.md, \"Saved-search alert threshold\".", _share)
+    alert_min_similarity: float = _setting(0.0,
+        "Meaning test of a saved-search alert, where search by meaning is on: a paper is "
+        "sent only when the cosine of the alert's query embedding to the paper's is at "
+        "least this (0 to 1; 0: off). Off by default: on alerts of a few words MiniLM's "
+        "cosine does not tell on- from off-topic papers (see BENCHMARKS.md).", _share)
+    alert_phrase_words: int = _setting(4,
+        "Phrase test of a saved-search alert: an alert of 2 to this many words sends only "
+        "papers whose title or abstract has its words in order and adjacent (0: off). An "
+        "alert with no paper passing its tests sends nothing.", lambda v: _bounded(v, 0, 16))
     worker_time: str = _setting("06:00",
         "`paperwire worker`: time of day (HH:MM, in `worker_timezone`) at which harvest → "
         "index → digest runs.")

@@ -56,7 +56,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("paperwire.evaluate", "paperwire.recommend.evaluation"),
     # convergence (the web's background index sync) reads the Searcher's choice of backend.
     # For you (profiles, then their ranking) feeds the digest's first section.
-    ("paperwire.for_you", "paperwire.for_you_models", "paperwire.for_you_rank"),
+    ("paperwire.for_you", "paperwire.for_you_models", "paperwire.for_you_rank",
+     "paperwire.alerts"),
     ("paperwire.digest_render", "paperwire.digest", "paperwire.subscriptions",
      "paperwire.background",
      "paperwire.convergence", "paperwire.notifications"),

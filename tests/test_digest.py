@@ -180,7 +180,7 @@ def test_headers_and_encoding(home: Path, smtp: SmtpServer) -> None:
     settings = make_settings(home, smtp, mail_from="Pâperwire Zürich <digest@example.org>")
     with Store.open(settings) as store:
         store.upsert_subscription("d@example.org", status="active",
-                                  searches=[SearchSpec("Kröger federated")])
+                                  searches=[SearchSpec("federated", author="Kröger")])
         sub = store.upsert_subscription("d@example.org", status="active")
         report = send_digests(settings, store, "daily", DAY, mailer=fast_mailer(settings))
     assert report.sent == 1
