@@ -151,11 +151,11 @@ def test_kill_9_mid_ingest_leaves_a_consistent_db_that_a_rerun_completes(
     assert _count(db, "SELECT count(*) FROM papers") == expected
 
 
-def _count(db: Path, sql: str, timeout: float = 5) -> int:
+def _count(db: Path, sql: str) -> int:
     if not db.exists():
         return 0
     try:
-        with sqlite3.connect(db, timeout=timeout) as conn:
+        with sqlite3.connect(db, timeout=5) as conn:
             row = conn.execute(sql).fetchone()
     except sqlite3.OperationalError:
         return 0  # the schema is still being created
@@ -165,19 +165,16 @@ def _count(db: Path, sql: str, timeout: float = 5) -> int:
 @pytest.mark.heavy
 def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path: Path) -> None:
     path = tmp_path / "big.jsonl"
-    # Enough lines that the ingest is still running when the signal comes, on a fast machine
-    # too; polled with a short lock timeout, so a poll never waits out a whole batch.
-    path.write_text("".join(arxiv_lines(60_000)))
+    path.write_text("".join(arxiv_lines(20_000)))
     home = tmp_path / "home"
     env = dict(os.environ, PAPERWIRE_HOME=str(home), PAPERWIRE_BATCH_SIZE="500")
     proc = subprocess.Popen([sys.executable, "-m", "paperwire", "ingest", "jsonl", str(path)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
-        if _count(home / "paperwire.db", "SELECT count(*) FROM papers", timeout=0.05) >= 1000:
+        if _count(home / "paperwire.db", "SELECT count(*) FROM papers") >= 1000:
             break
         time.sleep(0.02)
-    assert proc.poll() is None, "the ingest ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
