@@ -75,43 +75,19 @@ def test_save_from_a_card_and_export_the_collection(page: Page, tmp_path: Path) 
     assert not errors, errors
 
 
-AXE = Path(__file__).resolve().parent / "js" / "node_modules" / "axe-core" / "axe.min.js"
-
 
 @pytest.mark.parametrize("width", [1280, 390])
 def test_library_pages_fit_and_pass_axe(origin: str, width: int) -> None:
-    from playwright.sync_api import sync_playwright
+    from tests.browser import open_page, overflow, sign_in_page, violations
 
-    from tests.browser import CHROMIUM, CHROMIUM_ARGS
-
-    if not AXE.exists():
-        pytest.skip(f"axe-core is not installed at {AXE}: run `npm install --prefix tests/js`")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                    args=CHROMIUM_ARGS)
-        try:
-            # The CSP would refuse the injected audit script: bypassed for this audit only.
-            ctx = browser.new_context(base_url=origin, bypass_csp=True,
-                                      viewport={"width": width, "height": 900})
-            page = ctx.new_page()
-            page.goto("/signin?next=/library")
-            page.fill("#email", "ann@example.org")
-            page.fill("#password", PASSWORD)
-            page.click("form.account-form button[type=submit]")
-            page.wait_for_url("**/library")
-            page.goto("/")
-            page.locator("article.paper form.save button").first.click()
-            page.goto("/library")
-            page.click("text=Reading list")
-            for url in ("/library", page.url):
-                page.goto(url)
-                overflow = page.evaluate(
-                    "document.documentElement.scrollWidth - window.innerWidth")
-                assert overflow <= 0, (url, width, overflow)
-                page.add_script_tag(path=str(AXE))
-                found = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-                bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-                       for v in found["violations"] if v["impact"] in ("serious", "critical")]
-                assert not bad, (url, width, bad)
-        finally:
-            browser.close()
+    with open_page(origin, width=width, audit=True) as page:
+        sign_in_page(page, "ann@example.org", PASSWORD, "/library")
+        page.goto("/")
+        page.locator("article.paper form.save button").first.click()
+        page.goto("/library")
+        page.click("text=Reading list")
+        for url in ("/library", page.url):
+            page.goto(url)
+            assert overflow(page) <= 0, (url, width, overflow(page))
+            bad = violations(page, ("serious", "critical"))
+            assert not bad, (url, width, bad)

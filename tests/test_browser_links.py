@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.app import make_app
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from tests.browser import open_page, overflow, require_chromium, sign_in_page, violations
 from tests.helpers import PASSWORD, paper
 from tests.live_server import serve
 
@@ -17,7 +17,6 @@ require_chromium()
 # Chromium tests run in `make test` (CI), not in a bare `pytest`: see pyproject's markers.
 pytestmark = pytest.mark.heavy
 
-AXE = Path(__file__).resolve().parent / "js" / "node_modules" / "axe-core" / "axe.min.js"
 PAPERS = [paper("2501.00001", title="Sparse attention for long documents",
                 authors=("Charles Babbage",),
                 abstract="Sparse attention. Code: https://github.com/s/sparse-attention.",
@@ -37,47 +36,25 @@ def origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.mark.parametrize("width", [1280, 390])
 def test_code_links_search_filter_and_following_feed_fit_and_pass_axe(
         origin: str, width: int, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
-    if not AXE.exists():
-        pytest.skip(f"axe-core is not installed at {AXE}: run `npm install --prefix tests/js`")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                    args=CHROMIUM_ARGS)
-        try:
-            # The CSP would refuse the injected audit script: bypassed for this audit only.
-            ctx = browser.new_context(base_url=origin, bypass_csp=True,
-                                      viewport={"width": width, "height": 900})
-            page = ctx.new_page()
-            page.goto("/signin?next=/following")
-            page.fill("#email", "ann@example.org")
-            page.fill("#password", PASSWORD)
-            page.click("form.account-form button[type=submit]")
-            page.wait_for_url("**/following")
-            page.goto("/search?q=sparse+attention&mode=lexical")
-            page.click("details.filters summary")  # the filters open on request
-            page.check("input[name=code]")
-            page.click("form[role=search] button[type=submit], main form button[type=submit]")
-            page.wait_for_url("**code=1**")
-            assert page.locator("article.paper").count() == 1
-            assert page.locator("a.code-link").first.get_attribute("href") == \
-                "https://github.com/s/sparse-attention"
-            page.goto("/following")
-            page.locator("form[action='/following/feed'] button").first.click()
-            assert "/feeds/following/" in page.locator("code.feed-url").inner_text()
-            # The feed page as the form answered it, then the filtered search and the paper.
-            for n, url in enumerate((None, "/search?q=sparse+attention&mode=lexical&code=1",
-                                     "/papers/2501.00001")):
-                if url is not None:
-                    page.goto(url)
-                page.screenshot(path=str(tmp_path / f"{width}-{n}.png"))
-                overflow = page.evaluate(
-                    "document.documentElement.scrollWidth - window.innerWidth")
-                assert overflow <= 0, (url, width, overflow)
-                page.add_script_tag(path=str(AXE))
-                found = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-                bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-                       for v in found["violations"] if v["impact"] in ("serious", "critical")]
-                assert not bad, (url, width, bad)
-        finally:
-            browser.close()
+    with open_page(origin, width=width, audit=True) as page:
+        sign_in_page(page, "ann@example.org", PASSWORD, "/following")
+        page.goto("/search?q=sparse+attention&mode=lexical")
+        page.click("details.filters summary")  # the filters open on request
+        page.check("input[name=code]")
+        page.click("form[role=search] button[type=submit], main form button[type=submit]")
+        page.wait_for_url("**code=1**")
+        assert page.locator("article.paper").count() == 1
+        assert page.locator("a.code-link").first.get_attribute("href") == \
+            "https://github.com/s/sparse-attention"
+        page.goto("/following")
+        page.locator("form[action='/following/feed'] button").first.click()
+        assert "/feeds/following/" in page.locator("code.feed-url").inner_text()
+        # The feed page as the form answered it, then the filtered search and the paper.
+        for n, url in enumerate((None, "/search?q=sparse+attention&mode=lexical&code=1",
+                                 "/papers/2501.00001")):
+            if url is not None:
+                page.goto(url)
+            page.screenshot(path=str(tmp_path / f"{width}-{n}.png"))
+            assert overflow(page) <= 0, (url, width, overflow(page))
+            bad = violations(page, ("serious", "critical"))
+            assert not bad, (url, width, bad)

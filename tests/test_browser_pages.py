@@ -13,7 +13,7 @@ import pytest
 
 from paperwire.models import ExternalVote
 from tests.app import make_app
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from tests.browser import open_page, overflow, require_chromium, violations
 from tests.helpers import paper
 from tests.live_server import serve
 
@@ -21,7 +21,6 @@ require_chromium()
 # Chromium tests run in `make test` (CI), not in a bare `pytest`: see pyproject's markers.
 pytestmark = pytest.mark.heavy
 
-AXE = Path(__file__).resolve().parent / "js" / "node_modules" / "axe-core" / "axe.min.js"
 DAY = date(2025, 6, 2)
 PAST = date(2025, 5, 12)
 PAPERS = [paper(f"2506.{n:05d}", title=f"Sparse attention, part {n}", listed_on=DAY,
@@ -45,68 +44,41 @@ def origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.mark.parametrize("width", [1280, 390])
 def test_pages_pass_axe_fit_and_keep_a_clean_console(origin: str, width: int,
                                                      tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
-    if not AXE.exists():
-        pytest.skip(f"axe-core is not installed at {AXE}: run `npm install --prefix tests/js`")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                    args=CHROMIUM_ARGS)
-        try:
-            # The CSP would refuse the injected audit script: bypassed for this audit only.
-            ctx = browser.new_context(base_url=origin, bypass_csp=True,
-                                      viewport={"width": width, "height": 900})
-            page = ctx.new_page()
-            errors: list[str] = []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            for n, url in enumerate(PAGES):
-                page.goto(url)
-                page.wait_for_load_state("networkidle")
-                page.screenshot(path=str(tmp_path / f"{width}-{n}.png"))
-                overflow = page.evaluate(
-                    "document.documentElement.scrollWidth - window.innerWidth")
-                assert overflow <= 0, (url, width, overflow)
-                page.add_script_tag(path=str(AXE))
-                found = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-                bad = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-                       for v in found["violations"]]
-                assert not bad, (url, width, bad)
-            assert not errors, errors
-        finally:
-            browser.close()
+    with open_page(origin, width=width, audit=True) as page:
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        for n, url in enumerate(PAGES):
+            page.goto(url)
+            page.wait_for_load_state("networkidle")
+            page.screenshot(path=str(tmp_path / f"{width}-{n}.png"))
+            assert overflow(page) <= 0, (url, width, overflow(page))
+            bad = violations(page)
+            assert not bad, (url, width, bad)
+        assert not errors, errors
 
 
 def test_desktop_width_filters_closed_and_the_score_opens_by_keyboard(origin: str) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                    args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_context(base_url=origin,
-                                       viewport={"width": 1280, "height": 900}).new_page()
-            page.goto("/")
-            # Cards fill a desktop screen in two columns, not a ~580 px strip.
-            main = page.locator("main").bounding_box()
-            assert main is not None and main["width"] >= 1100
-            boxes = [page.locator("article.paper").nth(i).bounding_box() for i in (0, 1)]
-            assert boxes[0] and boxes[1] and boxes[0]["y"] == boxes[1]["y"]
-            summary = page.locator("details.score summary").first
-            explanation = page.locator("details.score .explanation").first
-            assert not explanation.is_visible()
-            summary.focus()
-            page.keyboard.press("Enter")
-            assert explanation.is_visible() and "prior" in explanation.inner_text()
-            page.goto("/search?q=sparse+attention")
-            assert page.locator("form[role=search]").count() == 1
-            assert not page.locator("input[name=since]").is_visible()  # filters closed
-            page.click("details.filters summary")
-            assert page.locator("input[name=since]").get_attribute("type") is None
-            assert page.locator("h2.count").inner_text().startswith("9 papers match")
-            # On a phone the header leaves the screen to the content.
-            page.set_viewport_size({"width": 390, "height": 800})
-            page.goto("/")
-            header = page.locator("header.site").bounding_box()
-            assert header is not None and header["height"] <= 120, header
-        finally:
-            browser.close()
+    with open_page(origin, width=1280) as page:
+        page.goto("/")
+        # Cards fill a desktop screen in two columns, not a ~580 px strip.
+        main = page.locator("main").bounding_box()
+        assert main is not None and main["width"] >= 1100
+        boxes = [page.locator("article.paper").nth(i).bounding_box() for i in (0, 1)]
+        assert boxes[0] and boxes[1] and boxes[0]["y"] == boxes[1]["y"]
+        summary = page.locator("details.score summary").first
+        explanation = page.locator("details.score .explanation").first
+        assert not explanation.is_visible()
+        summary.focus()
+        page.keyboard.press("Enter")
+        assert explanation.is_visible() and "prior" in explanation.inner_text()
+        page.goto("/search?q=sparse+attention")
+        assert page.locator("form[role=search]").count() == 1
+        assert not page.locator("input[name=since]").is_visible()  # filters closed
+        page.click("details.filters summary")
+        assert page.locator("input[name=since]").get_attribute("type") is None
+        assert page.locator("h2.count").inner_text().startswith("9 papers match")
+        # On a phone the header leaves the screen to the content.
+        page.set_viewport_size({"width": 390, "height": 800})
+        page.goto("/")
+        header = page.locator("header.site").bounding_box()
+        assert header is not None and header["height"] <= 120, header
