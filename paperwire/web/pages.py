@@ -340,7 +340,8 @@ def paper_and_data(site: Site, raw_id: str, similar: int = 6, viewer: User | Non
 
 
 def _paper_for(site: Site, raw_id: str, similar: int, viewer: User | None,
-               version: str | None) -> tuple[Paper, dict[str, Any], PaperReader | None]:
+               version: str | None, index: Hashable = None
+               ) -> tuple[Paper, dict[str, Any], PaperReader | None]:
     """``paper_and_data``, and what the signed-in ``viewer`` adds to the page."""
     try:
         arxiv_id, _ = parse_arxiv_id(raw_id)
@@ -348,7 +349,7 @@ def _paper_for(site: Site, raw_id: str, similar: int, viewer: User | None,
         raise HTTPException(404, str(exc)) from None
     # What every visitor sees is cached on the versions of papers, votes and moderation
     # (one statement) and of the indexes; only a signed-in visitor's own vote is read apart.
-    index = site.index_version()
+    index = index if index is not None else site.index_version()
     key = ("paper", arxiv_id, similar, version or site.store.view_version(), index)
     cached: tuple[Paper | None, dict[str, Any]] | None = site.cache.get(key)
     if cached is None:
@@ -423,21 +424,20 @@ def paper_page(request: Request, arxiv_id: str) -> Page:
     """A paper, its neighbours and its discussion (?order=newest|top)."""
     site, viewer = site_of(request), user_of(request)
     order = request.query_params.get("order", "newest")
-    version = site.store.view_version()
-    paper, data = paper_with_discussion(site, arxiv_id, viewer, order, version)
+    version, index = site.store.view_version(), site.index_version()
+    paper, data = paper_with_discussion(site, arxiv_id, viewer, order, version, index)
     # Signed out, the page is a function of the paper, the versions and the order asked.
-    kept = (None if viewer is not None else
-            ("paper", paper.arxiv_id, order, version, site.index_version()))
+    kept = None if viewer is not None else ("paper", paper.arxiv_id, order, version, index)
     return Page("paper.html", data, citable=(paper,), kept=kept)
 
 
 def paper_with_discussion(site: Site, raw_id: str, viewer: User | None,
-                          order: str = "newest", version: str | None = None
-                          ) -> tuple[Paper, dict[str, Any]]:
+                          order: str = "newest", version: str | None = None,
+                          index: Hashable = None) -> tuple[Paper, dict[str, Any]]:
     """``paper_and_data`` with the paper's discussion (``discussion``), as its page shows:
     both keyed on one read of the view version (``version``, when the caller has it)."""
     version = version or site.store.view_version()
-    paper, data, reader = _paper_for(site, raw_id, 6, viewer, version)
+    paper, data, reader = _paper_for(site, raw_id, 6, viewer, version, index)
     return paper, {**data, "discussion": discussion_data(site, paper.arxiv_id, viewer, order,
                                                          visible=True, version=version,
                                                          reader=reader)}
