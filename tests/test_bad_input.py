@@ -164,19 +164,33 @@ def _count(db: Path, sql: str) -> int:
 
 @pytest.mark.heavy
 def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path: Path) -> None:
+    total = 20_000
     path = tmp_path / "big.jsonl"
-    path.write_text("".join(arxiv_lines(20_000)))
+    path.write_text("".join(arxiv_lines(total)))
     home = tmp_path / "home"
+    db = home / "paperwire.db"
     env = dict(os.environ, PAPERWIRE_HOME=str(home), PAPERWIRE_BATCH_SIZE="500")
     proc = subprocess.Popen([sys.executable, "-m", "paperwire", "ingest", "jsonl", str(path)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
-        if _count(home / "paperwire.db", "SELECT count(*) FROM papers") >= 1000:
+        if _count(db, "SELECT count(*) FROM papers") >= 1000:
             break
         time.sleep(0.02)
-    proc.send_signal(signal.SIGINT)
+    # Hold the write lock, so the ingest waits at its next batch however fast the machine
+    # is; the signal comes while it waits, and the lock is let go so it can see the signal.
+    blocker = sqlite3.connect(db, timeout=30, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        assert proc.poll() is None, "the ingest ended before it could be interrupted"
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.2)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "interrupted; run the same command again to resume" in out
     assert "Traceback" not in err
+    assert 1000 <= _count(db, "SELECT count(*) FROM papers") < total
