@@ -22,10 +22,12 @@ gives no evidence, and joins the oldest identity of the key.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from bibtexparser.middlewares.names import parse_single_name_into_parts
@@ -68,6 +70,9 @@ def _fallback(cleaned: str) -> str:
     return "a" + hashlib.sha1(cleaned.casefold().encode()).hexdigest()[:10]
 
 
+# Names repeat across papers (a prolific author on every paper of an ingest batch), and the
+# BibTeX splitter is most of an ingest's author-linking time: a pure function, so cached.
+@functools.lru_cache(maxsize=50_000)
 def normalise(name: str) -> Name:
     """The normal form of an author's name as a paper writes it."""
     cleaned = clean(name)
@@ -102,8 +107,9 @@ class Evidence:
     """What is known of one identity: its id, its co-authors' keys and its archives."""
 
     author_id: int
-    coauthors: frozenset[str]
-    archives: frozenset[str]
+    # Any set: linking passes the sets it grows in memory as they are, not copies.
+    coauthors: AbstractSet[str]
+    archives: AbstractSet[str]
 
 
 def choose_identity(candidates: Sequence[Evidence], coauthors: Iterable[str],

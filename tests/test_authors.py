@@ -8,13 +8,15 @@ from xml.etree import ElementTree
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from paperwire.authors import rebuild
 from paperwire.cli import cli
 from paperwire.names import Evidence, choose_identity, normalise
-from paperwire.store.author_schema import paper_authors
+from paperwire.store import Store
+from paperwire.store.author_schema import authors, paper_authors
 from paperwire.store.database import write_transaction
+from paperwire.store.schema import papers
 from tests.app import make_app
 from tests.helpers import paper, post_form, sign_in
 
@@ -131,3 +133,33 @@ def test_claims_and_follows(tmp_path: Path, database_url: str) -> None:
         assert ann.post("/authors/ada-lovelace/follow", data={"on": "1"}).status_code == 403
         anon = built.client().get("/following", follow_redirects=False)
         assert anon.status_code == 303
+
+
+def _slugs(store: Store, arxiv_id: str) -> list[str]:
+    with store.engine.connect() as conn:
+        return list(conn.execute(
+            select(authors.c.slug).join(paper_authors, paper_authors.c.author_id == authors.c.id)
+            .join(papers, papers.c.id == paper_authors.c.paper_id)
+            .where(papers.c.arxiv_id == arxiv_id).order_by(paper_authors.c.position)).scalars())
+
+
+def test_stored_coauthors_decide_where_they_can(store: Store) -> None:
+    """Each paper is its own write, so the evidence comes from what is stored. Linking reads
+    an identity's stored co-authors only where they can change the choice: these are the
+    cases where they do."""
+    for arxiv_id, names, category in [
+        ("2501.00001", ("Wei Wang", "Alice Smith"), "cs.CL"),
+        ("2501.00002", ("Wei Wang", "Bob Jones"), "hep-th"),    # nothing shared: a second one
+        ("2501.00003", ("Wei Wang", "Bob Jones"), "cs.CL"),     # Bob (2) beats the archive (1)
+        ("2501.00004", ("Wei Wang", "Alice Smith"), "hep-th"),  # Alice beats hep-th
+        ("2501.00005", ("Ada Lovelace", "Charles Babbage"), "cs.CL"),
+        # One identity of the name, in another archive: the shared co-author keeps her.
+        ("2501.00006", ("Ada Lovelace", "Charles Babbage"), "math.AG"),
+        ("2501.00007", ("Ada Lovelace", "Emmy Noether"), "math.AG"),  # math now: hers too
+    ]:
+        store.write_batch([paper(arxiv_id, authors=names, categories=(category,))])
+    assert _slugs(store, "2501.00001")[0] == "wei-wang"
+    assert _slugs(store, "2501.00002")[0] == "wei-wang-2"
+    assert _slugs(store, "2501.00003")[0] == "wei-wang-2"
+    assert _slugs(store, "2501.00004")[0] == "wei-wang"
+    assert {_slugs(store, f"2501.0000{n}")[0] for n in (5, 6, 7)} == {"ada-lovelace"}

@@ -59,13 +59,15 @@ def _written_names(conn: Connection, paper_ids: Sequence[int]) -> dict[int, list
 def _link_batch(conn: Connection, batch: list[tuple[int, list[str], list[str]]],
                 now: datetime) -> None:
     """Link papers in order, each seeing the identities the ones before it chose: the
-    evidence is read once for the batch and grown in memory, and new identities are written
+    evidence is read for the batch and grown in memory, and new identities are written
     together at the end (a few statements per batch, not per paper)."""
     normal = {paper_id: [normalise(n) for n in names] for paper_id, names, _ in batch}
     keys = {n.key for names in normal.values() for n in names}
     candidates = _candidates(conn, keys)
-    known = _evidence(conn, [i for ids in candidates.values() for i in ids], keys)
-    evidence = {i: (set(e.coauthors), set(e.archives)) for i, e in known.items()}
+    # Each identity's archives and co-author keys, grown as the batch links its papers.
+    archives_of = _archives(conn, [i for ids in candidates.values() for i in ids])
+    coauthors = _Coauthors(conn, keys)
+    coauthors.read(_coauthors_needed(batch, normal, candidates, archives_of))
     fresh: dict[int, Name] = {}  # a placeholder id (negative) → the new identity's name
     links: list[dict[str, Any]] = []
     for paper_id, names, categories in batch:
@@ -73,25 +75,90 @@ def _link_batch(conn: Connection, batch: list[tuple[int, list[str], list[str]]],
         archives = {archive_of(c) for c in categories}
         chosen: list[int] = []
         for position, (written, name) in enumerate(zip(names, normal[paper_id], strict=True)):
-            pool = [Evidence(i, frozenset(evidence[i][0]), frozenset(evidence[i][1]))
-                    for i in candidates.get(name.key, []) if i not in chosen]
+            found = [i for i in candidates.get(name.key, []) if i not in chosen]
+            if len(found) > 1 or (found and not archives_of[found[0]] & archives):
+                coauthors.read(found)  # they can decide here: make sure they are known
+            pool = [Evidence(i, coauthors.of(i), archives_of[i]) for i in found]
             author_id = choose_identity(pool, paper_keys - {name.key}, archives)
             if author_id is None:
                 author_id = -(len(fresh) + 1)
                 fresh[author_id] = name
                 candidates.setdefault(name.key, []).append(author_id)
-                evidence[author_id] = (set(), set())
+                archives_of[author_id] = set()
             chosen.append(author_id)
             links.append({"paper_id": paper_id, "position": position,
                           "author_id": author_id, "name": written[:300]})
         for author_id, name in zip(chosen, normal[paper_id], strict=True):
-            evidence[author_id][0].update(paper_keys - {name.key})
-            evidence[author_id][1].update(archives)
+            coauthors.of(author_id).update(paper_keys - {name.key})
+            archives_of[author_id].update(archives)
     real = _new_authors(conn, fresh, now)
     for link in links:
         link["author_id"] = real.get(link["author_id"], link["author_id"])
     if links:
         conn.execute(insert(paper_authors), links)
+
+
+def _coauthors_needed(batch: list[tuple[int, list[str], list[str]]],
+                      normal: dict[int, list[Name]], candidates: dict[str, list[int]],
+                      archives_of: dict[int, set[str]]) -> set[int]:
+    """The stored identities whose co-authors can decide a choice in this batch: those of a
+    key with several identities, and a key's only identity where a paper's archives miss
+    its own. Where a key has one identity sharing the paper's archive, the rule joins it
+    whatever the co-authors, so reading them (the costliest read of an ingest: every
+    co-author of every paper of a prolific name) would change nothing."""
+    needed = {i for ids in candidates.values() if len(ids) > 1 for i in ids}
+    for paper_id, _, categories in batch:
+        archives = {archive_of(c) for c in categories}
+        for name in normal[paper_id]:
+            found = candidates.get(name.key, [])
+            if len(found) == 1 and not archives_of[found[0]] & archives:
+                needed.add(found[0])
+    return needed
+
+
+class _Coauthors:
+    """Co-author keys (among the batch's ``keys``) of identities: the stored ones read on
+    demand, once each, plus what the batch adds."""
+
+    def __init__(self, conn: Connection, keys: set[str]) -> None:
+        self.conn, self.keys = conn, keys
+        self.known: dict[int, set[str]] = {}
+        self.stored_read: set[int] = set()
+
+    def of(self, author_id: int) -> set[str]:
+        # An identity not read (yet) holds only what this batch gave it; choices that its
+        # stored co-authors could change call ``read`` first.
+        return self.known.setdefault(author_id, set())
+
+    def read(self, ids: Iterable[int]) -> None:
+        todo = [i for i in ids if i > 0 and i not in self.stored_read]  # placeholders: new
+        if not todo:
+            return
+        self.stored_read.update(todo)
+        mine, theirs = paper_authors.alias("mine"), paper_authors.alias("theirs")
+        for chunk in in_chunks(todo):
+            shared = self.conn.execute(
+                select(mine.c.author_id, authors.c.key).distinct()
+                .join(theirs, theirs.c.paper_id == mine.c.paper_id)
+                .join(authors, authors.c.id == theirs.c.author_id)
+                .where(mine.c.author_id.in_(chunk), authors.c.key.in_(self.keys),
+                       theirs.c.author_id != mine.c.author_id))
+            for author_id, key in shared:
+                self.of(author_id).add(key)
+
+
+def _archives(conn: Connection, ids: Sequence[int]) -> dict[int, set[str]]:
+    """Each identity's archives (``cs`` for cs.CL), from its stored papers' categories."""
+    archives: dict[int, set[str]] = {i: set() for i in ids}
+    for chunk in in_chunks(ids):
+        cats = conn.execute(select(paper_authors.c.author_id, paper_categories.c.category)
+                            .distinct().join(paper_categories,
+                                             paper_categories.c.paper_id
+                                             == paper_authors.c.paper_id)
+                            .where(paper_authors.c.author_id.in_(chunk)))
+        for author_id, category in cats:
+            archives[author_id].add(archive_of(category))
+    return archives
 
 
 def _candidates(conn: Connection, keys: Iterable[str]) -> dict[str, list[int]]:
@@ -105,29 +172,6 @@ def _candidates(conn: Connection, keys: Iterable[str]) -> dict[str, list[int]]:
             if root not in found.setdefault(key, []):
                 found[key].append(root)
     return found
-
-
-def _evidence(conn: Connection, ids: Sequence[int], keys: set[str]) -> dict[int, Evidence]:
-    coauthors: dict[int, set[str]] = {i: set() for i in ids}
-    archives: dict[int, set[str]] = {i: set() for i in ids}
-    if not ids:
-        return {}
-    mine, theirs = paper_authors.alias("mine"), paper_authors.alias("theirs")
-    shared = conn.execute(
-        select(mine.c.author_id, authors.c.key).distinct()
-        .join(theirs, theirs.c.paper_id == mine.c.paper_id)
-        .join(authors, authors.c.id == theirs.c.author_id)
-        .where(mine.c.author_id.in_(ids), authors.c.key.in_(keys),
-               theirs.c.author_id != mine.c.author_id))
-    for author_id, key in shared:
-        coauthors[author_id].add(key)
-    cats = conn.execute(select(paper_authors.c.author_id, paper_categories.c.category)
-                        .distinct().join(paper_categories,
-                                         paper_categories.c.paper_id == paper_authors.c.paper_id)
-                        .where(paper_authors.c.author_id.in_(ids)))
-    for author_id, category in cats:
-        archives[author_id].add(archive_of(category))
-    return {i: Evidence(i, frozenset(coauthors[i]), frozenset(archives[i])) for i in ids}
 
 
 def _free_slugs(conn: Connection, names: list[Name]) -> list[str]:
