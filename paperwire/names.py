@@ -38,6 +38,7 @@ _FOLD = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "ß": "ss", "
                        "Đ": "D", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ı": "i"})
 
 
+@functools.lru_cache(maxsize=50_000)  # name parts repeat (Wang, Li, Y.): see normalise
 def ascii_fold(text: str) -> str:
     """Lower-case ASCII letters and digits only: "Müller-Łukasz" → "mullerlukasz"."""
     decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD))
