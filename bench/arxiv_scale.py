@@ -162,7 +162,7 @@ def measure(env: dict[str, str], n_queries: int) -> dict[str, Any]:
     """Hybrid latency and filtered recall, in this (fresh) process."""
     from paperwire.index.minilm import DIM, MODEL
     from paperwire.models import Filters
-    from paperwire.search import Searcher
+    from paperwire.search import CANDIDATES, Searcher
     from paperwire.settings import Settings
     from paperwire.store import Store
 
@@ -195,7 +195,9 @@ def measure(env: dict[str, str], n_queries: int) -> dict[str, Any]:
         hits, latencies = [], []
         for q, best in zip(qvecs, truth[label], strict=True):
             started = time.perf_counter()
-            found = searcher._semantic(q, 10, f)  # the meaning half of a filtered search
+            # The meaning half of a filtered search, as search() asks for it (its candidates
+            # for fusion: CANDIDATES, of which the best 10 are compared).
+            found = searcher._semantic(q, CANDIDATES, f)[:10]
             latencies.append((time.perf_counter() - started) * 1000)
             hits.append(len(best & {r for r, _ in found}) / max(1, len(best)))
         kept = allowed[label]
