@@ -269,37 +269,3 @@ def test_a_hit_card_is_kept_once_for_every_query_that_finds_it() -> None:
     assert len(cache._data) == 1  # one kept card for both queries
     assert "<q>" not in str(cards(hit))  # a card shown without a snippet is another
     assert "U" in str(cards({**hit, "title": "U"}, "s", None))
-
-
-def test_search_cards_show_votes_comments_and_authors_at_once(tmp_path: Path,
-                                                              database_url: str) -> None:
-    """A search hit's votes, comments and authors are kept by view version (web.cards.
-    CardFacts): every change shows on the next search, and each reader sees their own vote."""
-    with make_app(tmp_path, database_url, papers=[paper(A, title="Zebra stripes"), paper(B)],
-                  index=True, users=USERS) as site:
-        anonymous = site.client()
-        ann = site.client(signed_in="ann@example.org")
-
-        def hit(client: Any, q: str = "zebra") -> dict[str, Any]:
-            hits = client.get(f"/search.json?q={q}").json()["hits"]
-            assert [h["arxiv_id"] for h in hits] == [A]
-            return dict(hits[0])
-
-        assert hit(anonymous)["votes"] == 0 and hit(anonymous)["comment_count"] == 0
-        site.store.set_vote(_user(site.store, "ann@example.org").id, A, on=True)
-        assert hit(anonymous)["votes"] == 1 and hit(anonymous)["voted"] is False
-        assert hit(ann)["voted"] is True and hit(ann)["saved"] is False
-        assert 'data-voted="true"' in _form(ann.get("/search?q=zebra").text, A)
-        assert 'data-voted="false"' in _form(anonymous.get("/search?q=zebra").text, A)
-        discussion.post(site.store, site.settings, _user(site.store, "mod@example.org"), A,
-                        "A first comment.")
-        assert hit(anonymous)["comment_count"] == 1
-        site.store.write_batch([paper(A, title="Zebra stripes", authors=("B. Writer",),
-                                      version=2)])
-        assert [a["name"] for a in hit(anonymous)["author_links"]] == ["B. Writer"]
-        # Another query finding the same paper, nothing written since: no card reads.
-        with _statements(site.store) as seen:
-            assert hit(anonymous, "stripes")["votes"] == 1
-        card_reads = re.compile(r"\b(FROM|JOIN) (votes|comments|paper_authors|submissions|"
-                                r"paper_links)\b")
-        assert seen and not [s for s in seen if card_reads.search(s)], seen

@@ -37,7 +37,7 @@ from paperwire.store.comment_methods import (
     PaperReader,
     PostFacts,
 )
-from paperwire.store.community_methods import CardParts, CommunityMethods
+from paperwire.store.community_methods import CommunityMethods
 from paperwire.store.counters import counter
 from paperwire.store.credential_cache import CredentialCache
 from paperwire.store.database import (
@@ -62,8 +62,8 @@ from paperwire.store.schema import papers as papers_table
 from paperwire.store.stats import StatsMethods
 from paperwire.store.vectors import VectorMethods
 
-__all__ = ["CardParts", "DayKind", "DiscussionView", "PaperReader", "PaperView", "PostFacts",
-           "Store", "WriteResult"]
+__all__ = ["DayKind", "DiscussionView", "PaperReader", "PaperView", "PostFacts", "Store",
+           "WriteResult"]
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -20,7 +18,7 @@ from markupsafe import Markup, escape
 
 from paperwire.models import Paper, User, paper_day
 from paperwire.search import Hit
-from paperwire.store import CardParts, PaperView, Store
+from paperwire.store import PaperView, Store
 from paperwire.trending import Scored
 
 
@@ -64,84 +62,25 @@ def community_data(view: PaperView) -> dict[str, Any]:
             "voted": bool(state and state.voted), "submission": view.submission}
 
 
-def with_votes(store: Store, cards: list[dict[str, Any]], viewer: User | None = None, *,
-               kept: CardFacts | None = None) -> list[dict[str, Any]]:
+def with_votes(store: Store, cards: list[dict[str, Any]], viewer: User | None = None
+               ) -> list[dict[str, Any]]:
     """Cards (search hits, similar papers) with their vote counts, who submitted them,
     their author links and comment counts, and, for a signed-in ``viewer``, whether they
-    voted and saved each: one connection for the page. With ``kept``, what every reader
-    shares comes from it (read only for papers it lacks at the store's view version), and
-    a viewer's votes and saves in one read of their own."""
-    ids = [c["arxiv_id"] for c in cards]
-    if kept is not None:
-        facts = kept.facts(store, cards)
-        for c in cards:
-            c.update(facts[c["arxiv_id"]])
-        if viewer is not None:
-            voted, saved = store.reader_marks(ids, viewer.id)
-            for c in cards:
-                c["voted"], c["saved"] = c["arxiv_id"] in voted, c["arxiv_id"] in saved
-        return cards
-    parts = store.card_parts(ids, viewer.id if viewer else None)
+    voted and saved each: one connection for the page."""
+    parts = store.card_parts((c["arxiv_id"] for c in cards), viewer.id if viewer else None)
+    _author_links(cards, parts.authors)
     for c in cards:
-        c.update(_shared_facts(c, parts))
-        c["voted"] = bool((state := parts.votes.get(c["arxiv_id"])) and state.voted)
+        arxiv_id = c["arxiv_id"]
+        c["comment_count"] = parts.comments.get(arxiv_id, 0)
+        c["submitted_by"] = (parts.submissions.get(arxiv_id) or {}).get("submitted_by")
+        state = parts.votes.get(arxiv_id)
+        c["votes"] = state.votes if state else 0
+        c["external"] = state.external if state else 0
+        c["voted"] = bool(state and state.voted)
+        c["code"] = [link.to_dict() for link in parts.links.get(arxiv_id, ())]
         if viewer is not None:
-            c["saved"] = c["arxiv_id"] in parts.saved
+            c["saved"] = arxiv_id in parts.saved
     return cards
-
-
-def _shared_facts(c: Mapping[str, Any], parts: CardParts) -> dict[str, Any]:
-    """What ``with_votes`` adds to card ``c`` that is the same for every reader."""
-    arxiv_id = c["arxiv_id"]
-    state = parts.votes.get(arxiv_id)
-    return {"author_links": _links_of(c, parts.authors),
-            "comment_count": parts.comments.get(arxiv_id, 0),
-            "submitted_by": (parts.submissions.get(arxiv_id) or {}).get("submitted_by"),
-            "votes": state.votes if state else 0, "external": state.external if state else 0,
-            "voted": False,
-            "code": [link.to_dict() for link in parts.links.get(arxiv_id, ())]}
-
-
-class CardFacts:
-    """What ``with_votes`` adds to the cards of the papers shown lately, for one view
-    version of the store (which every write of votes, comments, submissions, links, author
-    identities, moderation or papers moves): a page of search hits then reads only the
-    papers not shown since the last write. Distinct searches share many papers (2,000
-    Hugging Face titles over the 80k sample: 54% of their hits were shown before).
-
-    Kept facts are shared between requests and readers: callers copy them into their
-    cards and never change them in place."""
-
-    def __init__(self, size: int = 20_000) -> None:
-        self._size = size
-        self._lock = threading.Lock()
-        self._version: str | None = None
-        self._facts: OrderedDict[str, dict[str, Any]] = OrderedDict()
-
-    def facts(self, store: Store, cards: Sequence[Mapping[str, Any]]
-              ) -> dict[str, dict[str, Any]]:
-        """The facts of each card's paper, by arXiv id (papers the store lacks get no
-        votes, links or comments)."""
-        arxiv_ids = [c["arxiv_id"] for c in cards]
-        version = store.view_version()  # read first: the facts read after are no older
-        with self._lock:
-            if version != self._version:
-                self._facts.clear()
-                self._version = version
-            found = {a: f for a in arxiv_ids if (f := self._facts.get(a)) is not None}
-            for a in found:
-                self._facts.move_to_end(a)
-        missing = {c["arxiv_id"]: c for c in cards if c["arxiv_id"] not in found}
-        if missing:
-            parts = store.card_parts(missing)
-            new = {a: _shared_facts(c, parts) for a, c in missing.items()}
-            found.update(new)
-            with self._lock:
-                if version == self._version:
-                    self._facts.update(new)
-                    while len(self._facts) > self._size:
-                        self._facts.popitem(last=False)
-        return found
 
 
 def with_saved(store: Store, cards: list[dict[str, Any]], viewer: User) -> list[dict[str, Any]]:
@@ -174,17 +113,17 @@ def with_submitters(store: Store, cards: list[dict[str, Any]]) -> list[dict[str,
 def with_author_links(store: Store, cards: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Cards with ``author_links``: each author as written, with their identity's page
     (``/authors/<slug>``), in one read; papers not linked yet get plain names."""
-    found = store.authors_of(c["arxiv_id"] for c in cards)
+    return _author_links(cards, store.authors_of(c["arxiv_id"] for c in cards))
+
+
+def _author_links(cards: list[dict[str, Any]], found: Mapping[str, list[dict[str, str]]]
+                  ) -> list[dict[str, Any]]:
     for c in cards:
-        c["author_links"] = _links_of(c, found)
+        links = found.get(c["arxiv_id"])
+        c["author_links"] = ([{"name": a["name"], "url": f"/authors/{a['slug']}"}
+                              for a in links] if links
+                             else [{"name": a, "url": None} for a in c["authors"]])
     return cards
-
-
-def _links_of(c: Mapping[str, Any], found: Mapping[str, list[dict[str, str]]]
-              ) -> list[dict[str, str | None]]:
-    links = found.get(c["arxiv_id"])
-    return ([{"name": a["name"], "url": f"/authors/{a['slug']}"} for a in links] if links
-            else [{"name": a, "url": None} for a in c["authors"]])
 
 
 def with_my_votes(store: Store, cards: list[dict[str, Any]], viewer: User | None,

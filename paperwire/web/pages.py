@@ -283,8 +283,7 @@ def search_listing(site: Site, q: str, *, categories: tuple[str, ...] = (),
                                        filters=filters)
     hits = results.hits[:per_page]
     data.update(notes=results.notes, took_ms=round(results.took_ms, 2), matched=results.matched,
-                hits=with_votes(site.store, [hit_card(h) for h in hits], viewer,
-                                kept=site.card_facts))
+                hits=with_votes(site.store, [hit_card(h) for h in hits], viewer))
     params: dict[str, Any] = {"q": q, "category": list(categories), "since": data["since"],
                               "until": data["until"], "author": author, "sort": sort,
                               "mode": mode, "collection": collection,

@@ -26,7 +26,7 @@ from paperwire.models import User, parse_arxiv_id
 from paperwire.search import Searcher
 from paperwire.settings import Settings
 from paperwire.store import Store
-from paperwire.web.cards import CardFacts, KeptMarkup
+from paperwire.web.cards import KeptMarkup
 from paperwire.web.mathtext import install as install_math_filters
 from paperwire.web.renderers import (
     Page,
@@ -66,8 +66,6 @@ class Site:
         # Cards of ~2 KB each: 4,096 hold a few hundred listings' worth (~10 MB).
         kept = KeptMarkup(self.templates, ViewCache(4096))
         self.templates.globals.update(card_html=kept.card, kept=kept.macro)
-        # Search hits' votes, links and comment counts, kept by view version.
-        self.card_facts = CardFacts()
         self._searcher: Searcher | None = None
         self._refreshed: Hashable = None  # the index version the searcher last reloaded at
         self._lock = threading.Lock()
