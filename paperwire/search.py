@@ -295,8 +295,8 @@ class Searcher:
         text = self._check(text, MAX_LIKE_TEXT_CHARS, limit, 0, filters, mode, "relevance")
         filters = self._with_code_rows(filters)
         results = Results(query=text[:200], mode=mode, hits=[])
-        keyword = (self._keyword(text, CANDIDATES, filters, mode, results.notes)[0]
-                   if mode != "semantic" else [])
+        keyword = (self._keyword(text, CANDIDATES, filters, mode, results.notes,
+                                 count=False)[0] if mode != "semantic" else [])
         qvec = self._query_vector(text, [], required=True) if mode != "lexical" else None
         results.hits = self._hits(self._fuse(keyword, qvec, CANDIDATES, filters), text,
                                   "relevance", 0, limit)
@@ -345,12 +345,14 @@ class Searcher:
             raise QueryError("search by meaning is switched off on this instance")
         return embedder
 
-    def _keyword(self, text: str, k: int, filters: Filters, mode: str, notes: list[str]
-                 ) -> tuple[list[tuple[int, float]], int]:
-        """BM25 hits and how many papers hold a query word; with the keyword index damaged,
-        a hybrid search goes on by meaning (with a note) and a keyword-only one raises."""
+    def _keyword(self, text: str, k: int, filters: Filters, mode: str, notes: list[str],
+                 count: bool = True) -> tuple[list[tuple[int, float]], int]:
+        """BM25 hits, and with ``count`` how many papers hold a query word (dear for a
+        pasted abstract). A damaged keyword index: hybrid goes on by meaning, with a note."""
         try:
-            return self.lexical.counted_search(text, k, filters)
+            if count:
+                return self.lexical.counted_search(text, k, filters)
+            return self.lexical.search(text, k, filters), 0
         except IndexDamaged as exc:
             if mode == "lexical":
                 raise
