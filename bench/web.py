@@ -52,7 +52,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.report import write_section  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-HF = ROOT.parent / "shared" / "data" / "hf-daily-papers" / "daily-papers-2024-2026.jsonl.gz"
+# ../shared/data, or where PAPERWIRE_TEST_SHARED_DATA says (as for the tests: a worktree).
+SHARED = Path(os.environ.get("PAPERWIRE_TEST_SHARED_DATA") or ROOT.parent / "shared" / "data")
+HF = SHARED / "hf-daily-papers" / "daily-papers-2024-2026.jsonl.gz"
 HOST = "127.0.0.1"
 # req/s on 2 cores, from the issues
 TARGETS = {"home": 300, "paper": 300, "search": 60, "stats": 200}

@@ -249,8 +249,10 @@ class Searcher:
         results = Results(query=text, mode=mode, hits=[])
         need = min(MAX_RESULTS, offset + limit) if sort == "relevance" else MAX_RESULTS // 5
         keyword: list[tuple[int, float]] = []
+        matched = 0
         if mode in ("hybrid", "lexical"):
-            keyword = self._keyword(text, max(need, CANDIDATES), filters, mode, results.notes)
+            keyword, matched = self._keyword(text, max(need, CANDIDATES), filters, mode,
+                                             results.notes)
             if not keyword and not analyse(text):
                 results.notes.append("the query has no searchable words (only stopwords or "
                                      "punctuation); showing matches by meaning only")
@@ -259,8 +261,8 @@ class Searcher:
             qvec = self._query_vector(text, results.notes, required=mode == "semantic")
         ranked = self._fuse(keyword, qvec, max(need, CANDIDATES), filters)
         results.hits = self._hits(ranked, text, sort, offset, limit)
-        if keyword:  # the keyword index counts the same query's matches
-            results.matched = max(self.lexical.matches(text, filters), len(keyword))
+        if keyword:  # counted by the same pass of the keyword index
+            results.matched = max(matched, len(keyword))
         results.took_ms = (time.perf_counter() - started) * 1000
         return results
 
@@ -293,8 +295,8 @@ class Searcher:
         text = self._check(text, MAX_LIKE_TEXT_CHARS, limit, 0, filters, mode, "relevance")
         filters = self._with_code_rows(filters)
         results = Results(query=text[:200], mode=mode, hits=[])
-        keyword = (self._keyword(text, CANDIDATES, filters, mode, results.notes)
-                   if mode != "semantic" else [])
+        keyword = (self._keyword(text, CANDIDATES, filters, mode, results.notes,
+                                 count=False)[0] if mode != "semantic" else [])
         qvec = self._query_vector(text, [], required=True) if mode != "lexical" else None
         results.hits = self._hits(self._fuse(keyword, qvec, CANDIDATES, filters), text,
                                   "relevance", 0, limit)
@@ -343,17 +345,19 @@ class Searcher:
             raise QueryError("search by meaning is switched off on this instance")
         return embedder
 
-    def _keyword(self, text: str, k: int, filters: Filters, mode: str, notes: list[str]
-                 ) -> list[tuple[int, float]]:
-        """BM25 hits; with the keyword index damaged, a hybrid search goes on by meaning
-        (with a note) and a keyword-only one raises IndexDamaged."""
+    def _keyword(self, text: str, k: int, filters: Filters, mode: str, notes: list[str],
+                 count: bool = True) -> tuple[list[tuple[int, float]], int]:
+        """BM25 hits, and with ``count`` how many papers hold a query word (dear for a
+        pasted abstract). A damaged keyword index: hybrid goes on by meaning, with a note."""
         try:
-            return self.lexical.search(text, k, filters)
+            if count:
+                return self.lexical.counted_search(text, k, filters)
+            return self.lexical.search(text, k, filters), 0
         except IndexDamaged as exc:
             if mode == "lexical":
                 raise
             notes.append(f"{exc.public}; showing matches by meaning only")
-            return []
+            return [], 0
 
     def _query_vector(self, text: str, notes: list[str], *, required: bool
                       ) -> np.ndarray | None:

@@ -57,6 +57,18 @@ def test_keyword_hits_contain_the_words_and_snippets_mark_them(searcher: Searche
     assert scores == sorted(scores, reverse=True)
 
 
+@pytest.mark.parametrize("query", ["gaussian splatting", "language models", "the of"])
+def test_one_counted_pass_gives_the_hits_and_the_count_of_two(searcher: Searcher,
+                                                               query: str) -> None:
+    lexical, cs = searcher.lexical, Filters(categories=("cs.CV",))
+    for filters in (None, cs):
+        hits, count = lexical.counted_search(query, 100, filters)
+        assert hits == lexical.search(query, 100, filters)
+        assert count == lexical.matches(query, filters)
+    results = searcher.search("gaussian splatting", mode="lexical", limit=5)
+    assert results.matched == lexical.matches("gaussian splatting") > len(results.hits)
+
+
 def test_meaning_finds_a_paper_from_a_paraphrase(searcher: Searcher) -> None:
     record = arxiv_records(1)[0]  # sensor simulation with Gaussian splatting for driving
     query = "simulating cameras and lidar for self-driving car testing"

@@ -260,18 +260,31 @@ class LexicalIndex:
                normalised: bool = False) -> list[tuple[int, float]]:
         """(row id, BM25 score) of the k best papers for ``text`` within ``filters``; with
         ``normalised``, each score as a share of the query's ceiling (``score_bound``)."""
+        return self._search(text, k, filters, normalised=normalised, count=False)[0]
+
+    def counted_search(self, text: str, k: int, filters: Filters | None = None
+                       ) -> tuple[list[tuple[int, float]], int]:
+        """``search`` and ``matches`` in one pass over the index: the k best papers and
+        how many papers within ``filters`` hold a word of ``text``. Counting visits every
+        matching paper, which the top k alone may skip; one counted pass costs about what
+        either does alone (0.88 ms against 0.83 + 0.79 on the 80k sample)."""
+        return self._search(text, k, filters, normalised=False, count=True)
+
+    def _search(self, text: str, k: int, filters: Filters | None, *, normalised: bool,
+                count: bool) -> tuple[list[tuple[int, float]], int]:
         terms = self.terms(text)
         if not terms or k <= 0:
-            return []
+            return [], 0
         query = self._text_query(terms, filters)
         searcher = self.searcher
-        result = searcher.search(query, limit=k, count=False)
+        result = searcher.search(query, limit=k, count=count)
+        matched = int(result.count) if count else 0
         if not result.hits:
-            return []
+            return [], matched
         rows = searcher.fast_field_values("row", [addr for _, addr in result.hits])
         bound = (self.score_bound(terms) or 1.0) if normalised else 1.0
         return [(int(row), float(score) / bound) for (score, _), row in
-                zip(result.hits, rows, strict=True)]
+                zip(result.hits, rows, strict=True)], matched
 
     def matches(self, text: str, filters: Filters | None = None) -> int:
         """How many papers within ``filters`` hold at least one word of ``text``."""
