@@ -3,12 +3,11 @@
 Hybrid search takes the best ``CANDIDATES`` papers of each side, gives every candidate both
 scores (a keyword-only candidate gets its exact cosine from its stored embedding, which the
 vector backend keeps in memory: ``VectorBackend.vectors_of``; a meaning-only candidate scores
-0 on keywords), normalises each side by its best score and
-ranks by ``alpha·keywords + (1-alpha)·meaning``. ``alpha`` was tuned on SciFact's train
-split (bench/search_scifact.py); BENCHMARKS.md has the numbers.
-
-Filters apply inside both sides, so a filtered search still returns its best matches rather
-than whatever survived a cut. The embedder is loaded on first use, once per process.
+0 on keywords), normalises each side by its best score and ranks by ``alpha·keywords +
+(1-alpha)·meaning``. ``alpha`` was tuned on SciFact's train split (bench/search_scifact.py;
+BENCHMARKS.md has the numbers). Filters apply inside both sides, so a filtered search still
+returns its best matches rather than whatever survived a cut. The embedder is loaded on
+first use, once per process.
 """
 
 from __future__ import annotations
@@ -43,7 +42,6 @@ Ranked = tuple[int, float, float | None, float | None]  # row, fused, keyword, m
 Sort = Literal["relevance", "date"]
 MODES: tuple[str, ...] = ("hybrid", "lexical", "semantic")
 SORTS: tuple[str, ...] = ("relevance", "date")
-
 NO_FILTERS = Filters()
 MAX_QUERY_CHARS = 1_000  # a pasted abstract goes through like_text, which allows more
 MAX_LIKE_TEXT_CHARS = 20_000
@@ -249,7 +247,7 @@ class Searcher:
         results = Results(query=text, mode=mode, hits=[])
         need = min(MAX_RESULTS, offset + limit) if sort == "relevance" else MAX_RESULTS // 5
         keyword: list[tuple[int, float]] = []
-        matched = 0
+        matched = 0  # papers holding a query word, counted by the keyword pass
         if mode in ("hybrid", "lexical"):
             keyword, matched = self._keyword(text, max(need, CANDIDATES), filters, mode,
                                              results.notes)
@@ -261,7 +259,7 @@ class Searcher:
             qvec = self._query_vector(text, results.notes, required=mode == "semantic")
         ranked = self._fuse(keyword, qvec, max(need, CANDIDATES), filters)
         results.hits = self._hits(ranked, text, sort, offset, limit)
-        if keyword:  # counted by the same pass of the keyword index
+        if keyword:
             results.matched = max(matched, len(keyword))
         results.took_ms = (time.perf_counter() - started) * 1000
         return results
@@ -350,9 +348,9 @@ class Searcher:
         """BM25 hits, and with ``count`` how many papers hold a query word (dear for a
         pasted abstract). A damaged keyword index: hybrid goes on by meaning, with a note."""
         try:
-            if count:
-                return self.lexical.counted_search(text, k, filters)
-            return self.lexical.search(text, k, filters), 0
+            lexical = self.lexical
+            return lexical.counted_search(text, k, filters) if count else (
+                lexical.search(text, k, filters), 0)
         except IndexDamaged as exc:
             if mode == "lexical":
                 raise
@@ -410,9 +408,7 @@ class Searcher:
         """The stored vectors of those ``rows`` that have one: from the vector backend's own
         copy (no database read), else from the store."""
         vectors = self.vectors
-        found = None
-        if vectors is not None:
-            found = vectors.vectors_of(np.asarray(rows, dtype=np.int64))
+        found = None if vectors is None else vectors.vectors_of(np.asarray(rows, np.int64))
         if found is None:
             embedder = self._require_embedder()
             found = self.store.get_embeddings(embedder.model, rows, embedder.dim)
