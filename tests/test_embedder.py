@@ -7,6 +7,7 @@ import pytest
 
 from paperwire.errors import ConfigError
 from paperwire.index import embedder as emb
+from paperwire.index import minilm
 from tests.shared_data import arxiv_records
 
 PAIRS = [
@@ -86,3 +87,56 @@ def test_unknown_or_uninstalled_runtime_says_what_to_install(
         monkeypatch.setitem(emb._NEEDS, runtime, ("no_such_module_for_paperwire",))
     with pytest.raises(ConfigError, match=r"paperwire\[embed\]"):
         emb.load_embedder("auto")
+
+
+def _layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    centred = x - x.mean(axis=-1, keepdims=True)
+    normed: np.ndarray = centred / np.sqrt((centred ** 2).mean(axis=-1, keepdims=True) + 1e-12)
+    out: np.ndarray = normed * gamma + beta
+    return out
+
+
+def _bert_in_numpy(w: dict[str, np.ndarray], ids: list[int]) -> np.ndarray:
+    """BERT's forward pass for one text, written out from the paper, in float64."""
+    from scipy.special import erf
+
+    e = "embeddings."
+    x = (w[e + "word_embeddings.weight"][ids] + w[e + "position_embeddings.weight"][:len(ids)]
+         + w[e + "token_type_embeddings.weight"][0])
+    x = _layer_norm(x, w[e + "LayerNorm.weight"], w[e + "LayerNorm.bias"])
+    for i in range(6):
+        p = f"encoder.layer.{i}."
+        q, k, v = (x @ w[p + f"attention.self.{n}.weight"] + w[p + f"attention.self.{n}.bias"]
+                   for n in ("query", "key", "value"))
+        heads = [slice(h * 32, (h + 1) * 32) for h in range(12)]
+        context = []
+        for h in heads:
+            scores = q[:, h] @ k[:, h].T / np.sqrt(32)
+            probs = np.exp(scores - scores.max(axis=1, keepdims=True))
+            context.append(probs / probs.sum(axis=1, keepdims=True) @ v[:, h])
+        out = np.concatenate(context, axis=1) @ w[p + "attention.output.dense.weight"]
+        x = _layer_norm(out + w[p + "attention.output.dense.bias"] + x,
+                        w[p + "attention.output.LayerNorm.weight"],
+                        w[p + "attention.output.LayerNorm.bias"])
+        inner = x @ w[p + "intermediate.dense.weight"] + w[p + "intermediate.dense.bias"]
+        inner = inner * 0.5 * (1 + erf(inner / np.sqrt(2)))
+        out = inner @ w[p + "output.dense.weight"] + w[p + "output.dense.bias"]
+        x = _layer_norm(out + x, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"])
+    return x
+
+
+def test_the_fp32_graph_computes_bert(abstracts: list[str]) -> None:
+    # The hand-built graph (fused attention, layer norms written out) against BERT in plain
+    # numpy on the same weights: a wrong axis, epsilon or residual shows at once.
+    if emb.missing_packages("onnx-fp32"):
+        pytest.skip("onnx-fp32 needs paperwire[embed]")
+    fp32 = emb.OnnxEmbedder(quantized=False, threads=1)
+    _, weights = minilm.load_weights(prefer_fp32=True)
+    w64 = {k: v.astype(np.float64) for k, v in weights.items()}
+    for text in (abstracts[0], "a short title"):
+        ids = fp32.tokenizer.encode(text).ids
+        feed = np.asarray([ids], dtype=np.int32)
+        (hidden,) = fp32.session.run(None, {"input_ids": feed, "attention_mask":
+                                            np.ones_like(feed), "token_type_ids":
+                                            np.zeros_like(feed)})
+        np.testing.assert_allclose(hidden[0], _bert_in_numpy(w64, ids), atol=2e-4)

@@ -129,6 +129,9 @@ class OnnxEmbedder:
         # that follows a query embedding needs (measured: a 75k exact scan went 8 → 24 ms).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.inter_op_num_threads = 1
+        # The graph is already fused by hand (minilm.py); ORT's own fusions would turn its
+        # layer norms back into the slower LayerNormalization kernel.
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
         self.session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
     def embed(self, texts: Sequence[str], *, batch_size: int = 32) -> NDArray[np.float32]:
@@ -139,8 +142,10 @@ class OnnxEmbedder:
         ids = [e.ids for e in self.tokenizer.encode_batch(list(texts))]
         # int8 activations get one scale per run, set by the largest value in the whole batch,
         # so batched texts would shift each other's vectors (cosine down to 0.995). One text
-        # per run keeps a vector a function of its text alone, and costs nothing on abstracts
-        # (256 tokens fill the cores) and about a third on titles.
+        # per run keeps a vector a function of its text alone, and costs nothing on abstracts:
+        # batching did not raise fp32's abstracts per CPU-s either (46 at 1, 45 at 16, 38 at
+        # 64 texts a run; BENCHMARKS.md, session 7), so static quantisation, which would
+        # allow it, is not worth a calibrated model.
         size = 1 if self.name == "onnx-int8" else batch_size
         for rows in _length_batches([len(i) for i in ids], size):
             input_ids, mask = _pad([ids[r] for r in rows])
