@@ -43,8 +43,9 @@ BOUNDARY = 10  # papers offered to rate on a cold start
 MAX_CANDIDATES = 5_000  # a month of a busy instance; the newest are kept beyond
 MAX_LIMIT = 100
 DIGEST_PAPERS = 10
-SEEN_AFTER = timedelta(hours=1)
-SPACE_WAIT_S = 10.0  # "hide seen": shown on an earlier visit than this one
+SEEN_AFTER = timedelta(hours=1)  # "hide seen": shown on an earlier visit than this one
+SPACE_WAIT_S = 10.0  # a view waits this long for the feature space, then gets a 503
+SPACE_RETRY_AFTER_S = 15  # the 503's Retry-After: the build takes about a minute
 
 
 class CachedCorpus:
@@ -301,7 +302,8 @@ class Recommender:
             raise ValueError(f"limit: give 1 to {MAX_LIMIT}")
         if not space_ready(self.corpus, self.store, self.space_wait_s):
             raise ForYouError("For you is getting ready (its word index is built after a "
-                              "restart, about a minute): try again shortly", 503)
+                              "restart, about a minute): try again shortly", 503,
+                              retry_after=SPACE_RETRY_AFTER_S)
         since, until, candidates = self.window(window)
         trained = self.trained(profile, salt)
         exclude: set[str] = set()
