@@ -180,16 +180,16 @@ class ModelStore:
     def stale(self, profiles: Iterable[RecProfile]) -> list[RecProfile]:
         """Those of ``profiles`` whose kept model is missing, of another ranker or feature
         space, or of an older version (one version read per profile)."""
-        space = self.space()
-        key = space_key(space) if space is not None else None
         info = self.store.rec_models_info()
-        out = []
-        for profile in profiles:
-            row = info.get(profile.id)
-            if (row is None or row["ranker"] != self.ranker.name or row["space_key"] != key
-                    or row["version"] != self.store.rec_version(profile.row())):
-                out.append(profile)
-        return out
+        return [p for p in profiles if not self.usable(info.get(p.id))
+                or info[p.id]["version"] != self.store.rec_version(p.row())]
+
+    def usable(self, row: dict[str, Any] | None) -> bool:
+        """Whether a kept model (``Store.rec_models_info``'s row) is one this process can
+        serve, whatever its version: this ranker's, over this feature space."""
+        space = self.space()
+        return (row is not None and space is not None and row["ranker"] == self.ranker.name
+                and row["space_key"] == space_key(space))
 
 
 class Retrainer:
@@ -258,17 +258,23 @@ class TrainReport:
     trained: int
     failed: int
     seconds: float
+    deferred: int = 0  # stale, left for the next run: the time budget ran out
 
     def __str__(self) -> str:
+        up_to_date = self.profiles - self.trained - self.failed - self.deferred
+        left = f", {self.deferred} left for the next run" if self.deferred else ""
         return (f"{self.trained} of {self.profiles} profiles' models trained "
-                f"({self.profiles - self.trained - self.failed} up to date, {self.failed} "
-                f"failed) in {self.seconds:.1f} s")
+                f"({up_to_date} up to date, {self.failed} failed{left}) in "
+                f"{self.seconds:.1f} s")
 
 
-def train_stale(models: ModelStore, *, progress: bool = False) -> TrainReport:
+def train_stale(models: ModelStore, *, progress: bool = False,
+                budget_s: float | None = None) -> TrainReport:
     """Train and keep the model of every profile that sends a digest section and whose kept
-    model is stale: run it before the digest (the worker, `paperwire recommend-train`), and
-    the digest itself trains none. A failure is logged and the rest go on."""
+    model is stale: run it before the digest (the worker, `paperwire recommend-train`). A
+    profile without any kept model comes first (the digest can serve an older model, not a
+    missing one). With ``budget_s`` no training starts after that many seconds: the rest
+    are left for the next run. A failure is logged and the rest go on."""
     import sys
 
     from tqdm import tqdm
@@ -277,15 +283,20 @@ def train_stale(models: ModelStore, *, progress: bool = False) -> TrainReport:
     everyone = [RecProfile.from_row(row) for rows in models.store.digest_rec_profiles().values()
                 for row in rows]
     stale = models.stale(everyone) if everyone else []  # no space built for nobody
-    failed = 0
+    kept = models.store.rec_models_info() if stale else {}
+    stale.sort(key=lambda p: models.usable(kept.get(p.id)))  # stable: missing ones first
+    failed = trained = 0
     with tqdm(total=len(stale), unit=" profiles", desc="for you models",
               disable=not progress or not sys.stderr.isatty()) as bar:
         for profile in stale:
+            if budget_s is not None and time.perf_counter() - started >= budget_s:
+                break
             try:
                 models.train(profile)
+                trained += 1
             except Exception:  # noqa: BLE001 (one profile's failure must not stop the rest)
                 log.exception("training profile %s failed", profile.id)
                 failed += 1
             bar.update(1)
-    return TrainReport(len(everyone), len(stale) - failed, failed,
-                       time.perf_counter() - started)
+    return TrainReport(len(everyone), trained, failed, time.perf_counter() - started,
+                       len(stale) - trained - failed)
