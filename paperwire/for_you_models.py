@@ -133,6 +133,12 @@ class ModelStore:
         self.loads = 0
         self._lock = threading.Lock()
 
+    @property
+    def ranker_key(self) -> str:
+        """The ranker as kept models name it: a fused ranker's weights are part of it, so
+        a model of other weights (or none) is retrained, not served as this one."""
+        return str(getattr(self.ranker, "key", self.ranker.name))
+
     def space(self) -> FeatureSpace | None:
         features = getattr(self.corpus, "features", None)
         space = features() if callable(features) else None
@@ -143,7 +149,7 @@ class ModelStore:
         """The kept model of the profile when it was trained by this ranker over this
         feature space (whatever its version), else None."""
         row = row if row is not None else self.store.rec_model(profile.id)
-        if row is None or row["ranker"] != self.ranker.name:
+        if row is None or row["ranker"] != self.ranker_key:
             return None
         space = self.space()
         if space is None or row["space_key"] != space_key(space):
@@ -171,7 +177,7 @@ class ModelStore:
             data = dump(model, _signals_data(signals))  # calibrates: three refits
             train_ms = (time.perf_counter() - started) * 1000
             self.store.save_rec_model(profile.id, version=version, space_key=space_key(space),
-                                      ranker=self.ranker.name, read_at=read_at,
+                                      ranker=self.ranker_key, read_at=read_at,
                                       train_ms=train_ms, data=data)
         with self._lock:
             self.trainings += 1
@@ -188,7 +194,7 @@ class ModelStore:
         """Whether a kept model (``Store.rec_models_info``'s row) is one this process can
         serve, whatever its version: this ranker's, over this feature space."""
         space = self.space()
-        return (row is not None and space is not None and row["ranker"] == self.ranker.name
+        return (row is not None and space is not None and row["ranker"] == self.ranker_key
                 and row["space_key"] == space_key(space))
 
 

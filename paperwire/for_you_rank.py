@@ -140,6 +140,13 @@ class CachedCorpus:
                    ) -> list[str]:
         return self.inner.background(n, before=before, seed=seed)
 
+    def day_slates(self, days: Sequence[date]) -> dict[date, list[str]]:
+        """The inner corpus's days (passed through, as ``features``: without them the
+        product's fused model would have no habits, unlike the one the eval measures)."""
+        read = getattr(self.inner, "day_slates", None)
+        found: dict[date, list[str]] = read(days) if callable(read) else {}
+        return found
+
     def popularity(self, ids: Sequence[str], *, at: datetime | None = None
                    ) -> dict[str, float]:
         return self.inner.popularity(ids, at=at)

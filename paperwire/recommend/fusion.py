@@ -21,6 +21,7 @@ calibrated threshold keeps its meaning and each term is a faithful reason.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -32,14 +33,15 @@ from sklearn.linear_model import LogisticRegression
 from paperwire.recommend import Corpus, Signal
 from paperwire.recommend.features import FeatureSpace
 
-__all__ = ["FEATURES", "Fusion", "Habits", "Slates", "habits", "reader_habits",
-           "slate_features"]
+__all__ = ["FEATURES", "PRODUCT", "Fusion", "Habits", "Slates", "corpus_slates", "habits",
+           "reader_habits", "slate_features"]
 
 FEATURES = ("content", "newer", "voted", "newer_habit", "voted_habit")
 SHRINK = 5.0  # a reader's habit counts as if five more kept papers sat at the slate's mean
 HABIT_POSITIVES = 100  # the newest positives a habit reads (bounds training time)
 
 Slates = Callable[[date], Sequence[str]]  # the papers seen on a day (featured or listed)
+SLATE_PAPERS = 3_000  # a day's listing read for a habit: arXiv lists ~2,500 on a busy day
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,18 @@ def habits(kept: Sequence[int], published: Sequence[NDArray[np.float64]],
     return Habits(float(sum(newer) / n), float(sum(voted) / n))
 
 
+def corpus_slates(corpus: Corpus, positives: Sequence[Signal]) -> Slates | None:
+    """The days of the newest HABIT_POSITIVES dated positives, as the corpus lists them
+    (``day_slates``: StoreCorpus reads each day's papers in one query a day); None for a
+    corpus without days."""
+    read = getattr(corpus, "day_slates", None)
+    if not callable(read):
+        return None
+    days = [p.at.date() for p in positives if p.at is not None][:HABIT_POSITIVES]
+    found: dict[date, Sequence[str]] = read(days) if days else {}
+    return lambda day: found.get(day, ())
+
+
 def reader_habits(positives: Sequence[Signal], slates: Slates, space: FeatureSpace,
                   corpus: Corpus) -> Habits:
     """``habits`` of the newest HABIT_POSITIVES dated positives, each in its day's slate."""
@@ -132,6 +146,13 @@ class Fusion:
         if len(self.weights) != len(FEATURES):
             raise ValueError(f"a fusion has {len(FEATURES)} weights, not {len(self.weights)}")
 
+    @property
+    def key(self) -> str:
+        """Eight hex digits naming these weights (a kept model is the same model only under
+        the same weights; the store keeps a ranker's name in 32 characters)."""
+        text = ",".join(f"{w:.4f}" for w in self.weights)
+        return hashlib.sha256(text.encode()).hexdigest()[:8]
+
     @classmethod
     def fit(cls, slates: Sequence[tuple[NDArray[np.float64], NDArray[np.bool_]]],
             c: float = 1.0) -> Fusion:
@@ -154,7 +175,17 @@ class Fusion:
         x = slate_features(content, published, votes, habit)
         if w[0] <= 1e-9 or spread <= 1e-12:
             zero = np.zeros(len(content))
-            return {"recent": zero, "votes": zero}
+            return {"recent": zero, "votes": zero, "newer": zero, "voted": zero}
         unit = spread / w[0]  # one z unit of the fused score, in content units
+        # The sign of each paper's z-scores says which way it leans (newer or older, more
+        # or less voted than the papers beside it): the reason's words follow it.
         return {"recent": unit * (x[:, [1, 3]] @ w[[1, 3]]),
-                "votes": unit * (x[:, [2, 4]] @ w[[2, 4]])}
+                "votes": unit * (x[:, [2, 4]] @ w[[2, 4]]),
+                "newer": np.sign(x[:, 1]), "voted": np.sign(x[:, 2])}
+
+
+# The product's fusion: the weights fitted on the Hugging Face submitters set (51 readers'
+# slates before their first test day; BENCHMARKS.md, "Recommendations (issue 14)"), where
+# the fused model beat the content model (MRR@10 0.841 against 0.826). `paperwire eval
+# recommend` fits its own on each folder; an instance ships these.
+PRODUCT = Fusion((1.2757, 0.2998, -0.2845, 1.9864, 0.4906))

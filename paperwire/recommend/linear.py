@@ -32,7 +32,7 @@ from sklearn.linear_model import LogisticRegression
 from paperwire.recommend import Corpus, Profile, Signal
 from paperwire.recommend.calibration import Calibration
 from paperwire.recommend.features import FeatureSpace, Rows, posix
-from paperwire.recommend.fusion import Fusion, Slates, reader_habits
+from paperwire.recommend.fusion import Fusion, Slates, corpus_slates, reader_habits
 from paperwire.recommend.scoring import Design, LinearModel, Terms, design, stack
 
 __all__ = ["LinearRanker", "feature_space"]
@@ -77,14 +77,20 @@ class LinearRanker:
     def __init__(self, *, background: int = BACKGROUND, c: float = C,
                  fusion: Fusion | None = None, slates: Slates | None = None,
                  name: str = "paperwire") -> None:
-        """``fusion`` (fitted across readers: paperwire.recommend.fusion) and ``slates``
-        (the papers seen on a day) add the recency and votes terms; without them the score
-        is the profile's content alone."""
+        """``fusion`` (fitted across readers: paperwire.recommend.fusion) adds the recency
+        and votes terms; ``slates`` (the papers seen on a day; default: the corpus's
+        ``day_slates``) give the reader's habits. Without a fusion the score is the
+        profile's content alone."""
         self.background = background
         self.c = c
         self.fusion = fusion
         self.slates = slates
         self.name = name
+
+    @property
+    def key(self) -> str:
+        """What a kept model was trained by: the name, and the fusion's weights if any."""
+        return f"{self.name}+fusion-{self.fusion.key}" if self.fusion else self.name
 
     def train(self, profile: Profile, corpus: Corpus, *, now: datetime | None = None
               ) -> LinearModel:
@@ -120,8 +126,9 @@ class LinearRanker:
         model.prior_logit = _prior_logit(space, pos, now)
         if self.fusion is not None:
             model.fusion = self.fusion
-            if self.slates is not None:
-                model.habits = reader_habits(positives, self.slates, space, corpus)
+            slates = self.slates or corpus_slates(corpus, positives)
+            if slates is not None:
+                model.habits = reader_habits(positives, slates, space, corpus)
         return model
 
 
@@ -188,6 +195,8 @@ def _calibrate(d: Design, c: float, space: FeatureSpace, pos: Rows, now: datetim
         clf = LogisticRegression(C=c, solver="liblinear", dual=True, max_iter=1000)
         clf.fit(d.x[train], d.y[train], sample_weight=d.w[train])
         scores[held] = clf.decision_function(d.x[held])
+    # float32, as the model is kept: the threshold is one of these scores, the same anywhere.
+    scores = scores.astype(np.float32).astype(np.float64)
     return Calibration(scores[d.y == 1], scores[(d.y == 0) & d.background], prior, per_day)
 
 

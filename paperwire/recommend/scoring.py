@@ -78,9 +78,11 @@ class Design:
     n_vectors: int
 
     def split(self, coef: NDArray[np.float64], bias: float) -> Terms:
-        # float32 like the rows: a month of candidates is not upcast on every page view.
+        # float32 like the rows: a month of candidates is not upcast on every page view;
+        # rounded to float16 first, as the model is kept (paperwire.recommend.saved), so the
+        # process that trained it ranks exactly as every process that loads it.
         a, b = self.n_words, self.n_words + self.n_vectors
-        w = coef.astype(np.float32)
+        w = coef.astype(np.float16).astype(np.float32)
         return Terms(w[:a], MEANING * w[a:b] if self.n_vectors else None,
                      AUTHORS * w[b:], bias)
 
@@ -157,7 +159,10 @@ class LinearModel:
         keep = 1.0 - self.trending
         terms = {k: (keep * v if k in TERMS else v) for k, v in terms.items()}
         if self.trending > 0:
-            terms["trending"] = terms["trending"] + self.trending * self.spread * votes
+            # Kept apart too: the card says "trending" for the slider's part, and for the
+            # fusion's part only where that part is what the paper's votes earned it.
+            terms["slider"] = self.trending * self.spread * votes
+            terms["trending"] = terms["trending"] + terms["slider"]
         return terms, near
 
     def _context(self, rows: Rows, terms: dict[str, NDArray[np.float64]],
@@ -168,13 +173,8 @@ class LinearModel:
         content = sum((terms[k] for k in ("words", "meaning", "authors", "followed")),
                       np.zeros(len(rows.ids)))
         context = self.fusion.context(content, rows.published, votes, self.habits)
-        # Which way each paper leans (newer or older, more or less voted than the papers
-        # beside it): the reason's words must say why the term speaks for it.
-        pub = rows.published
-        newer = (np.nan_to_num(np.sign(pub - np.nanmean(pub))) if np.isfinite(pub).any()
-                 else np.zeros(len(pub)))
-        return {"recent": context["recent"], "trending": context["votes"], "newer": newer,
-                "voted": np.sign(votes - votes.mean()) if len(votes) else votes}
+        return {"recent": context["recent"], "trending": context["votes"],
+                "newer": context["newer"], "voted": context["voted"]}
 
     def _by_followed(self, rows: Rows) -> NDArray[np.float64]:
         """1 where a candidate has a followed author, read from the space's author rows;
@@ -293,7 +293,10 @@ class LinearModel:
                               + " than most papers beside it, as the ones you kept",
                               share=parts["recent"] / total, contribution=parts["recent"]))
         if parts["trending"] > 0:
-            quiet = terms.get("voted", 1) < 0 and self.trending <= 0
+            # A fusion whose reader kept less-voted papers lifts the less-voted ones: the
+            # card says so, unless the slider's votes term is the larger part.
+            slider = terms.get("slider", 0.0)
+            quiet = terms.get("voted", 1) < 0 and slider < parts["trending"] - slider
             out.append(Reason("trending", "fewer votes than most papers beside it, as the "
                               "ones you kept" if quiet else "trending in the community",
                               share=parts["trending"] / total,
