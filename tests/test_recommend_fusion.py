@@ -42,6 +42,10 @@ def test_habits_by_hand() -> None:
     got = habits([2, 2, 2, 2], times, votes)
     assert got.newer == pytest.approx(4 * 0.5 / (4 + SHRINK))
     assert got.voted == pytest.approx(4 * np.sqrt(2) / (4 + SHRINK))
+    assert got.team == 0.0  # no team sizes given
+    teams = [np.asarray([1.0, 2.0, 3.0])] * 4  # the kept paper has the largest team
+    assert habits([2, 2, 2, 2], times, votes, teams).team == pytest.approx(
+        4 * np.sqrt(1.5) / (4 + SHRINK))
     oldest = habits([0], times[:1], votes[:1])
     assert oldest.newer == pytest.approx(-0.5 / (1 + SHRINK)) and oldest.voted < 0
 
@@ -67,7 +71,7 @@ def test_fit_learns_recency_where_readers_keep_the_newest() -> None:
     assert by_content.weights[0] > 1.0
     with pytest.raises(ValueError, match="kept and unkept"):
         Fusion.fit([])
-    with pytest.raises(ValueError, match="5 weights"):
+    with pytest.raises(ValueError, match="7 weights"):
         Fusion((1.0, 2.0))
 
 
@@ -200,3 +204,29 @@ def test_the_product_ranker_is_fused_with_habits_from_the_listed_days(corpus: St
     assert (loaded.fusion, loaded.habits) == (model.fusion, model.habits)
     candidates = [paper_id(t, 12) for t in ("graphs", "speech", "robots")]
     assert loaded.rank(candidates) == model.rank(candidates)
+
+
+def test_the_team_term_speaks_for_a_larger_team_only_where_it_lifts(corpus: StoreCorpus
+                                                                    ) -> None:
+    from tests.helpers import paper
+
+    big = "2501.90001"
+    corpus.store.write_batch([paper(big, title="Speech recognition at scale",
+                                    abstract="acoustic model speech recognition",
+                                    authors=tuple(f"Author {k}" for k in range(12)))])
+    signals = tuple(Signal(paper_id("graphs", n), "saved", datetime(2025, 1, 7 + n))
+                    for n in range(6))
+    candidates = [paper_id(t, 12) for t in ("graphs", "speech", "robots")] + [big]
+
+    def team(weights: tuple[float, ...]) -> dict[str, str]:
+        model = LinearRanker(fusion=Fusion(weights)).train(Profile(signals=signals), corpus,
+                                                           now=datetime(2025, 3, 1))
+        return {r.arxiv_id: x.text for r in model.rank(candidates) for x in r.reasons
+                if x.kind == "team"}
+
+    assert team((1.0, 0.0, 0.0, 0.0, 0.0)) == {}  # a fusion of five: no team term
+    assert team((1.0, 0.0, 0.0, 0.0, 0.0, 3.0, 0.0)) == {
+        big: "a larger team than most papers beside it, as the ones you kept"}
+    smaller = team((1.0, 0.0, 0.0, 0.0, 0.0, -3.0, 0.0))
+    assert big not in smaller and len(smaller) == 3
+    assert all(t.startswith("a smaller team") for t in smaller.values())

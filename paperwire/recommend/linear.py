@@ -6,16 +6,17 @@ papers, over one row per paper: the l2 TF-IDF words, the unit MiniLM vector and 
 side by side (paperwire.recommend.features). A candidate's score is the sum of its terms:
 
     score = (1 - trending) * (bias + words + meaning + authors + followed
-                              + recent + votes) + trending * S * pop
+                              + recent + team + votes) + trending * S * pop
 
-(``recent`` and ``votes`` only with a fusion fitted across readers, in content-score units:
-paperwire.recommend.fusion) and every reason is one of those terms: "words" the largest
-per-word products w_i * x_i, "near" the meaning term (naming the positive nearest the
-candidate), "author" the learned and followed author terms, "recent" the fusion's recency
-term, "trending" the community terms. ``Reason.contribution`` is the
-term in score units; ``share`` its part of all terms that speak for the paper. Below
-``MIN_POSITIVES`` the model is a nearest-seed one: the score is the cosine to the nearest
-positive in the same feature space, and its reasons the terms of that cosine.
+(``recent``, ``team`` and ``votes`` only with a fusion fitted across readers, in
+content-score units: paperwire.recommend.fusion) and every reason is one of those terms:
+"words" the largest per-word products w_i * x_i, "near" the meaning term (naming the
+positive nearest the candidate), "author" the learned and followed author terms, "recent"
+the fusion's recency term, "team" its team-size term, "trending" the community terms.
+``Reason.contribution`` is the term in score units; ``share`` its part of all terms that
+speak for the paper. Below ``MIN_POSITIVES`` the model is a nearest-seed one: the score is
+the cosine to the nearest positive in the same feature space, and its reasons the terms of
+that cosine.
 """
 
 from __future__ import annotations

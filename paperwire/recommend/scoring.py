@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from paperwire.recommend import Corpus, Reason, Recommendation
 from paperwire.recommend.calibration import Calibration, Estimate
 from paperwire.recommend.features import FeatureSpace, Rows
-from paperwire.recommend.fusion import Fusion, Habits
+from paperwire.recommend.fusion import Fusion, Habits, team_sizes
 
 __all__ = ["MEANING", "Design", "LinearModel", "Terms", "design", "stack"]
 
@@ -24,7 +24,7 @@ MEANING = 0.5
 AUTHORS = 1.0
 FOLLOWED = 1.0  # a followed author adds this much log-odds
 NEAR_FLOOR = 0.5  # a "not interested" pulls neighbours down by this times their cosine to it
-TERMS = ("words", "meaning", "authors", "followed", "recent", "trending")
+TERMS = ("words", "meaning", "authors", "followed", "recent", "team", "trending")
 
 
 def stack(a: Rows, b: Rows) -> Rows:
@@ -172,9 +172,11 @@ class LinearModel:
         assert self.fusion is not None
         content = sum((terms[k] for k in ("words", "meaning", "authors", "followed")),
                       np.zeros(len(rows.ids)))
-        context = self.fusion.context(content, rows.published, votes, self.habits)
+        context = self.fusion.context(content, rows.published, votes, self.habits,
+                                      team_sizes(self.corpus, rows.ids))
         return {"recent": context["recent"], "trending": context["votes"],
-                "newer": context["newer"], "voted": context["voted"]}
+                "team": context["team"], "newer": context["newer"],
+                "voted": context["voted"], "larger": context["larger"]}
 
     def _by_followed(self, rows: Rows) -> NDArray[np.float64]:
         """1 where a candidate has a followed author, read from the space's author rows;
@@ -268,7 +270,7 @@ class LinearModel:
         names, _, authors_for = self._top_authors(rows, k)
         parts = {"words": keep * words_for, "meaning": max(terms["meaning"], 0.0),
                  "authors": keep * authors_for + max(terms["followed"], 0.0),
-                 "recent": max(terms["recent"], 0.0),
+                 "recent": max(terms["recent"], 0.0), "team": max(terms["team"], 0.0),
                  "trending": max(terms["trending"], 0.0)}
         total = sum(parts.values())
         if total <= 0:
@@ -292,6 +294,10 @@ class LinearModel:
             out.append(Reason("recent", ("newer" if terms.get("newer", 1) >= 0 else "older")
                               + " than most papers beside it, as the ones you kept",
                               share=parts["recent"] / total, contribution=parts["recent"]))
+        if parts["team"] > 0:
+            out.append(Reason("team", ("a larger" if terms.get("larger", 1) >= 0 else "a smaller")
+                              + " team than most papers beside it, as the ones you kept",
+                              share=parts["team"] / total, contribution=parts["team"]))
         if parts["trending"] > 0:
             # A fusion whose reader kept less-voted papers lifts the less-voted ones: the
             # card says so, unless the slider's votes term is the larger part.
