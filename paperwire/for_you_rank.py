@@ -51,6 +51,7 @@ DIGEST_PAPERS = 10
 # too: WORKER_TRAIN_BUDGET_S) and `paperwire recommend-train` catch up.
 DIGEST_TRAIN_BUDGET_S = 120.0
 WORKER_TRAIN_BUDGET_S = 600.0
+POPULARITY_TTL_S = 60.0
 SEEN_AFTER = timedelta(hours=1)  # "hide seen": shown on an earlier visit than this one
 SPACE_WAIT_S = 10.0  # a view waits this long for the feature space, then gets a 503
 SPACE_RETRY_AFTER_S = 15  # the 503's Retry-After: the build takes about a minute
@@ -69,6 +70,10 @@ class CachedCorpus:
             k: OrderedDict() for k in ("texts", "titles", "authors", "vectors")}
         # The last few candidate lists' matrices: every view of a window ranks the same list.
         self._matrices: OrderedDict[tuple[str, ...], tuple[list[str], NDArray[np.float32]]] = \
+            OrderedDict()
+        # And their votes (the fusion's votes term reads them on every view and for every
+        # digest section), for POPULARITY_TTL_S: a ranking may lag the votes by that much.
+        self._popularity: OrderedDict[tuple[str, ...], tuple[float, dict[str, float]]] = \
             OrderedDict()
 
     def _cached(self, part: str, ids: Sequence[str], fetch: Any) -> dict[str, Any]:
@@ -149,7 +154,19 @@ class CachedCorpus:
 
     def popularity(self, ids: Sequence[str], *, at: datetime | None = None
                    ) -> dict[str, float]:
-        return self.inner.popularity(ids, at=at)
+        if at is not None or len(ids) < 100:  # a handful of positives: read as they are
+            return self.inner.popularity(ids, at=at)
+        key, now = tuple(ids), time.monotonic()
+        with self._lock:
+            kept = self._popularity.get(key)
+        if kept is not None and now - kept[0] < POPULARITY_TTL_S:
+            return kept[1]
+        found = self.inner.popularity(ids)
+        with self._lock:
+            self._popularity[key] = (now, found)
+            while len(self._popularity) > 8:
+                self._popularity.popitem(last=False)
+        return found
 
 
 def product_corpus(store: Store, searcher: Searcher | None) -> CachedCorpus:
