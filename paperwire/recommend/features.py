@@ -23,7 +23,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from paperwire.recommend import Corpus
 
-__all__ = ["FeatureSpace", "Rows", "posix", "word_vectorizer"]
+__all__ = ["FeatureSpace", "Rows", "posix", "team_of", "word_vectorizer"]
 
 # arxiv-sanity-lite's compute.py settings (sublinear tf, l2 rows, uni+bigrams, English stop
 # words): on the HF set they beat a larger or unpruned vocabulary, and a reader can check them.
@@ -53,6 +53,7 @@ class Rows:
     vectors: NDArray[np.float32] | None  # unit rows (zero where a paper has none)
     authors: sp.csr_matrix  # 1/sqrt(#authors) per known author token
     published: NDArray[np.float64]  # POSIX seconds (nan where unknown)
+    team: NDArray[np.float64] | None = None  # log(1 + #authors), all of them (team_sizes)
 
 
 @dataclass
@@ -67,6 +68,7 @@ class FeatureSpace:
     authors: sp.csr_matrix
     published: NDArray[np.float64]
     built_with: int = 0
+    team: NDArray[np.float64] | None = None  # log(1 + #authors): the fusion's team size
     index: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _vocabulary: NDArray[np.str_] | None = field(default=None, repr=False)
@@ -78,6 +80,8 @@ class FeatureSpace:
         if not self.index:
             self.index = {pid: k for k, pid in enumerate(self.ids)}
         self.built_with = self.built_with or len(self.ids)
+        if self.team is None:
+            self.team = np.zeros(len(self.ids))
 
     @property
     def vocabulary(self) -> NDArray[np.str_]:
@@ -123,7 +127,8 @@ class FeatureSpace:
         author_index = {a: k for k, a in enumerate(sorted(a for a, c in counts.items()
                                                           if c >= 2))}
         return cls(vectorizer, ids, words, vectors, author_index,
-                   _author_rows(ids, authors, author_index), published)
+                   _author_rows(ids, authors, author_index), published,
+                   team=team_of(ids, authors))
 
     def ensure(self, corpus: Corpus, ids: Sequence[str]) -> None:
         """Featurise the ``ids`` not yet known (with the fitted vocabulary) and keep them."""
@@ -137,11 +142,14 @@ class FeatureSpace:
             if not missing:
                 return
             words = sp.csr_matrix(self.vectorizer.transform([texts[i] for i in missing]))
-            authors = _author_rows(missing, corpus.authors(missing), self.author_index)
+            lists = corpus.authors(missing)
+            authors = _author_rows(missing, lists, self.author_index)
             published = _published(corpus, missing)
             self.words = sp.csr_matrix(sp.vstack([self.words, words]))
             self.authors = sp.csr_matrix(sp.vstack([self.authors, authors]))
             self.published = np.concatenate([self.published, published])
+            assert self.team is not None
+            self.team = np.concatenate([self.team, team_of(missing, lists)])
             if self.vectors is not None:
                 # One row per id whatever the corpus has: none of these papers embedded yet
                 # must not shift the rows of every paper featurised after them.
@@ -167,7 +175,8 @@ class FeatureSpace:
         vectors = (self.vectors[at].astype(np.float32) if self.vectors is not None
                    else None)
         return Rows(known, sp.csr_matrix(self.words[at]), vectors,
-                    sp.csr_matrix(self.authors[at]), self.published[at])
+                    sp.csr_matrix(self.authors[at]), self.published[at],
+                    self.team[at] if self.team is not None else None)
 
     def _fill_vectors(self, corpus: Corpus, ids: Sequence[str]) -> None:
         """The vectors of those ``ids`` featurised before they had one, once embedded."""
@@ -192,6 +201,11 @@ class FeatureSpace:
         days = max((hi - lo) / 86400.0, 1.0)
         inside = np.count_nonzero((self.published >= lo) & (self.published < hi))
         return float(inside) / days
+
+
+def team_of(ids: Sequence[str], lists: dict[str, tuple[str, ...]]) -> NDArray[np.float64]:
+    """log(1 + number of authors) per paper (0 where unknown): the fusion's team size."""
+    return np.log1p(np.asarray([len(lists.get(i, ())) for i in ids], dtype=np.float64))
 
 
 def _author_rows(ids: Sequence[str], lists: dict[str, tuple[str, ...]],

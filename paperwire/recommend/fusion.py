@@ -142,7 +142,8 @@ def reader_habits(positives: Sequence[Signal], slates: Slates, space: FeatureSpa
     rows = space.rows(every, corpus)
     published = dict(zip(rows.ids, rows.published, strict=True))
     pop = corpus.popularity(every)
-    size = dict(zip(every, team_sizes(corpus, every), strict=True))
+    sizes = rows.team if rows.team is not None else team_sizes(corpus, rows.ids)
+    size = dict(zip(rows.ids, sizes, strict=True))
     kept, times, votes, teams = [], [], [], []
     for pid, slate in days:
         known = [i for i in slate if i in published]

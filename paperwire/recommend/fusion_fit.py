@@ -101,8 +101,9 @@ def _reader_slates(data: RecommendSet, corpus: Corpus, user: str, until: datetim
             continue
         pop = corpus.popularity(rows.ids)
         votes = np.asarray([pop.get(i, 0.0) for i in rows.ids])
-        out.append((slate_features(np.asarray(content), rows.published, votes, habit,
-                                   team_sizes(corpus, rows.ids)), label))
+        team = rows.team if rows.team is not None else team_sizes(corpus, rows.ids)
+        out.append((slate_features(np.asarray(content), rows.published, votes, habit, team),
+                    label))
     return out
 
 

@@ -24,7 +24,13 @@ from numpy.typing import NDArray
 
 from paperwire.recommend import Corpus
 from paperwire.recommend.calibration import Calibration
-from paperwire.recommend.features import FeatureSpace, Rows, _author_rows, word_vectorizer
+from paperwire.recommend.features import (
+    FeatureSpace,
+    Rows,
+    _author_rows,
+    team_of,
+    word_vectorizer,
+)
 from paperwire.recommend.fusion import Fusion, Habits
 from paperwire.recommend.scoring import LinearModel, Terms
 
@@ -243,7 +249,7 @@ def space_from_vocabulary(data: bytes, ids: list[str], texts: list[str],
     words = sp.csr_matrix(vectorizer.transform(list(texts)))
     space = FeatureSpace(vectorizer, ids, words, vectors if meta["vectors"] else None,
                          author_index, _author_rows(ids, authors, author_index), published,
-                         built_with=int(meta["built_with"]))
+                         built_with=int(meta["built_with"]), team=team_of(ids, authors))
     if space_key(space) != meta["key"]:
         raise SavedModelError("the saved vocabulary does not rebuild its space")
     return space

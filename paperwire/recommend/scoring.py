@@ -30,9 +30,11 @@ TERMS = ("words", "meaning", "authors", "followed", "recent", "team", "trending"
 def stack(a: Rows, b: Rows) -> Rows:
     vectors = (np.vstack([a.vectors, b.vectors]) if a.vectors is not None
                and b.vectors is not None else None)
+    team = (np.concatenate([a.team, b.team]) if a.team is not None and b.team is not None
+            else None)
     return Rows([*a.ids, *b.ids], sp.csr_matrix(sp.vstack([a.words, b.words])), vectors,
                 sp.csr_matrix(sp.vstack([a.authors, b.authors])),
-                np.concatenate([a.published, b.published]))
+                np.concatenate([a.published, b.published]), team)
 
 
 def joint(rows: Rows) -> sp.csr_matrix:
@@ -53,7 +55,8 @@ def _row(m: sp.csr_matrix, k: int) -> tuple[NDArray[np.int32], NDArray[np.float3
 def _subset(rows: Rows, at: NDArray[np.int64]) -> Rows:
     return Rows([rows.ids[int(k)] for k in at], sp.csr_matrix(rows.words[at]),
                 rows.vectors[at] if rows.vectors is not None else None,
-                sp.csr_matrix(rows.authors[at]), rows.published[at])
+                sp.csr_matrix(rows.authors[at]), rows.published[at],
+                rows.team[at] if rows.team is not None else None)
 
 
 @dataclass(frozen=True)
@@ -172,8 +175,8 @@ class LinearModel:
         assert self.fusion is not None
         content = sum((terms[k] for k in ("words", "meaning", "authors", "followed")),
                       np.zeros(len(rows.ids)))
-        context = self.fusion.context(content, rows.published, votes, self.habits,
-                                      team_sizes(self.corpus, rows.ids))
+        team = rows.team if rows.team is not None else team_sizes(self.corpus, rows.ids)
+        context = self.fusion.context(content, rows.published, votes, self.habits, team)
         return {"recent": context["recent"], "trending": context["votes"],
                 "team": context["team"], "newer": context["newer"],
                 "voted": context["voted"], "larger": context["larger"]}
