@@ -150,6 +150,10 @@ def test_a_cold_digest_trains_within_its_budget_and_serves_older_models(
         assert train_stale(models, budget_s=0.0).deferred == 2
         report = train_stale(models, budget_s=None)
         assert (report.trained, report.deferred) == (2, 0)
+        # Kept as the fused ranker's, under its weights' key.
+        kept = store.rec_models_info()
+        assert len(kept) == 2 and all(r["ranker"].startswith("paperwire+fusion-")
+                                      for r in kept.values())
         # An older kept model is served as it is, with the reader's current signals: the
         # paper marked "not interested" since is left out, and nothing is trained.
         for_you.mark_not_interested(store, ann.id, NEAR[0], None)
