@@ -28,7 +28,12 @@ from paperwire import for_you
 from paperwire.alerts import AlertTest, matching_rows
 from paperwire.digest_render import Digest, Section, render_html, render_text
 from paperwire.errors import NotFound
-from paperwire.for_you_rank import MAX_CANDIDATES, Recommender, product_corpus
+from paperwire.for_you_rank import (
+    DIGEST_TRAIN_BUDGET_S,
+    MAX_CANDIDATES,
+    Recommender,
+    product_corpus,
+)
 from paperwire.mail import Delivery, OutboxMailer, SMTPMailer, compose, mail_domain
 from paperwire.models import (
     DIGEST_PERIODS,
@@ -73,6 +78,9 @@ class DigestReport:
     bounced: int = 0
     already_sent: int = 0
     errors: list[str] = field(default_factory=list)
+    # For-you sections left out: their profile had no kept model and the run's training
+    # budget (DIGEST_TRAIN_BUDGET_S) was spent.
+    for_you_deferred: int = 0
 
     @property
     def ok(self) -> bool:
@@ -81,7 +89,9 @@ class DigestReport:
     def summary(self) -> str:
         return (f"{self.period_key}: {self.sent} sent, {self.skipped} skipped (empty), "
                 f"{self.failed} failed, {self.bounced} bounced, {self.already_sent} "
-                "already sent before")
+                "already sent before" + (f", {self.for_you_deferred} For-you sections left "
+                                         "out (no model trained yet)"
+                                         if self.for_you_deferred else ""))
 
 
 class Composer:
@@ -179,6 +189,10 @@ class Composer:
         return out
 
     @property
+    def for_you_deferred(self) -> int:
+        return self._recommender.deferred if self._recommender is not None else 0
+
+    @property
     def recommender(self) -> Recommender:
         if self._recommender is None:
             from paperwire.search import Searcher
@@ -187,7 +201,7 @@ class Composer:
             # so the feature space is the one the web's kept models were trained over.
             self._recommender = Recommender(self.store, product_corpus(
                 self.store, Searcher.from_settings(self.settings, self.store)),
-                background=False)
+                background=False, train_budget_s=DIGEST_TRAIN_BUDGET_S)
         return self._recommender
 
     def rec_candidates(self, period: str, as_of: date) -> list[str]:
@@ -385,6 +399,7 @@ def _send(settings: Settings, store: Store, period: str, as_of: date, key: str,
                 progress(report)
 
         mailer.send_many(messages, kind="digest", on_result=settled)
+    report.for_you_deferred = composer.for_you_deferred
     return report
 
 

@@ -37,11 +37,14 @@ LINK_MAX_AGE_S = 180 * 86_400  # a digest's links keep working for half a year
 
 
 class ForYouError(PaperwireError):
-    """Bad input (400) or a profile the reader does not have (404)."""
+    """Bad input (400), a profile the reader does not have (404), or not ready yet (503,
+    with ``retry_after`` seconds)."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(self, message: str, status: int = 400, retry_after: int | None = None
+                 ) -> None:
         super().__init__(message)
         self.status = status
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)

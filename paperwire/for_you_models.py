@@ -133,6 +133,12 @@ class ModelStore:
         self.loads = 0
         self._lock = threading.Lock()
 
+    @property
+    def ranker_key(self) -> str:
+        """The ranker as kept models name it: a fused ranker's weights are part of it, so
+        a model of other weights (or none) is retrained, not served as this one."""
+        return str(getattr(self.ranker, "key", self.ranker.name))
+
     def space(self) -> FeatureSpace | None:
         features = getattr(self.corpus, "features", None)
         space = features() if callable(features) else None
@@ -143,7 +149,7 @@ class ModelStore:
         """The kept model of the profile when it was trained by this ranker over this
         feature space (whatever its version), else None."""
         row = row if row is not None else self.store.rec_model(profile.id)
-        if row is None or row["ranker"] != self.ranker.name:
+        if row is None or row["ranker"] != self.ranker_key:
             return None
         space = self.space()
         if space is None or row["space_key"] != space_key(space):
@@ -171,7 +177,7 @@ class ModelStore:
             data = dump(model, _signals_data(signals))  # calibrates: three refits
             train_ms = (time.perf_counter() - started) * 1000
             self.store.save_rec_model(profile.id, version=version, space_key=space_key(space),
-                                      ranker=self.ranker.name, read_at=read_at,
+                                      ranker=self.ranker_key, read_at=read_at,
                                       train_ms=train_ms, data=data)
         with self._lock:
             self.trainings += 1
@@ -180,16 +186,16 @@ class ModelStore:
     def stale(self, profiles: Iterable[RecProfile]) -> list[RecProfile]:
         """Those of ``profiles`` whose kept model is missing, of another ranker or feature
         space, or of an older version (one version read per profile)."""
-        space = self.space()
-        key = space_key(space) if space is not None else None
         info = self.store.rec_models_info()
-        out = []
-        for profile in profiles:
-            row = info.get(profile.id)
-            if (row is None or row["ranker"] != self.ranker.name or row["space_key"] != key
-                    or row["version"] != self.store.rec_version(profile.row())):
-                out.append(profile)
-        return out
+        return [p for p in profiles if not self.usable(info.get(p.id))
+                or info[p.id]["version"] != self.store.rec_version(p.row())]
+
+    def usable(self, row: dict[str, Any] | None) -> bool:
+        """Whether a kept model (``Store.rec_models_info``'s row) is one this process can
+        serve, whatever its version: this ranker's, over this feature space."""
+        space = self.space()
+        return (row is not None and space is not None and row["ranker"] == self.ranker_key
+                and row["space_key"] == space_key(space))
 
 
 class Retrainer:
@@ -258,17 +264,23 @@ class TrainReport:
     trained: int
     failed: int
     seconds: float
+    deferred: int = 0  # stale, left for the next run: the time budget ran out
 
     def __str__(self) -> str:
+        up_to_date = self.profiles - self.trained - self.failed - self.deferred
+        left = f", {self.deferred} left for the next run" if self.deferred else ""
         return (f"{self.trained} of {self.profiles} profiles' models trained "
-                f"({self.profiles - self.trained - self.failed} up to date, {self.failed} "
-                f"failed) in {self.seconds:.1f} s")
+                f"({up_to_date} up to date, {self.failed} failed{left}) in "
+                f"{self.seconds:.1f} s")
 
 
-def train_stale(models: ModelStore, *, progress: bool = False) -> TrainReport:
+def train_stale(models: ModelStore, *, progress: bool = False,
+                budget_s: float | None = None) -> TrainReport:
     """Train and keep the model of every profile that sends a digest section and whose kept
-    model is stale: run it before the digest (the worker, `paperwire recommend-train`), and
-    the digest itself trains none. A failure is logged and the rest go on."""
+    model is stale: run it before the digest (the worker, `paperwire recommend-train`). A
+    profile without any kept model comes first (the digest can serve an older model, not a
+    missing one). With ``budget_s`` no training starts after that many seconds: the rest
+    are left for the next run. A failure is logged and the rest go on."""
     import sys
 
     from tqdm import tqdm
@@ -277,15 +289,20 @@ def train_stale(models: ModelStore, *, progress: bool = False) -> TrainReport:
     everyone = [RecProfile.from_row(row) for rows in models.store.digest_rec_profiles().values()
                 for row in rows]
     stale = models.stale(everyone) if everyone else []  # no space built for nobody
-    failed = 0
+    kept = models.store.rec_models_info() if stale else {}
+    stale.sort(key=lambda p: models.usable(kept.get(p.id)))  # stable: missing ones first
+    failed = trained = 0
     with tqdm(total=len(stale), unit=" profiles", desc="for you models",
               disable=not progress or not sys.stderr.isatty()) as bar:
         for profile in stale:
+            if budget_s is not None and time.perf_counter() - started >= budget_s:
+                break
             try:
                 models.train(profile)
+                trained += 1
             except Exception:  # noqa: BLE001 (one profile's failure must not stop the rest)
                 log.exception("training profile %s failed", profile.id)
                 failed += 1
             bar.update(1)
-    return TrainReport(len(everyone), len(stale) - failed, failed,
-                       time.perf_counter() - started)
+    return TrainReport(len(everyone), trained, failed, time.perf_counter() - started,
+                       len(stale) - trained - failed)

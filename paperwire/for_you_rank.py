@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field, replace
@@ -43,8 +44,17 @@ BOUNDARY = 10  # papers offered to rate on a cold start
 MAX_CANDIDATES = 5_000  # a month of a busy instance; the newest are kept beyond
 MAX_LIMIT = 100
 DIGEST_PAPERS = 10
-SEEN_AFTER = timedelta(hours=1)
-SPACE_WAIT_S = 10.0  # "hide seen": shown on an earlier visit than this one
+# A digest serves each profile's kept model, older or not, and trains only those that have
+# none (a new profile, a refitted vocabulary) for at most this long in all: at 0.5-1.7 s a
+# model, a cold instance of 10,000 readers would otherwise train for hours inside the run.
+# Past it a profile gets no For-you section this time; the worker's `train_stale` (bounded
+# too: WORKER_TRAIN_BUDGET_S) and `paperwire recommend-train` catch up.
+DIGEST_TRAIN_BUDGET_S = 120.0
+WORKER_TRAIN_BUDGET_S = 600.0
+POPULARITY_TTL_S = 60.0
+SEEN_AFTER = timedelta(hours=1)  # "hide seen": shown on an earlier visit than this one
+SPACE_WAIT_S = 10.0  # a view waits this long for the feature space, then gets a 503
+SPACE_RETRY_AFTER_S = 15  # the 503's Retry-After: the build takes about a minute
 
 
 class CachedCorpus:
@@ -60,6 +70,10 @@ class CachedCorpus:
             k: OrderedDict() for k in ("texts", "titles", "authors", "vectors")}
         # The last few candidate lists' matrices: every view of a window ranks the same list.
         self._matrices: OrderedDict[tuple[str, ...], tuple[list[str], NDArray[np.float32]]] = \
+            OrderedDict()
+        # And their votes (the fusion's votes term reads them on every view and for every
+        # digest section), for POPULARITY_TTL_S: a ranking may lag the votes by that much.
+        self._popularity: OrderedDict[tuple[str, ...], tuple[float, dict[str, float]]] = \
             OrderedDict()
 
     def _cached(self, part: str, ids: Sequence[str], fetch: Any) -> dict[str, Any]:
@@ -131,9 +145,28 @@ class CachedCorpus:
                    ) -> list[str]:
         return self.inner.background(n, before=before, seed=seed)
 
+    def day_slates(self, days: Sequence[date]) -> dict[date, list[str]]:
+        """The inner corpus's days (passed through, as ``features``: without them the
+        product's fused model would have no habits, unlike the one the eval measures)."""
+        read = getattr(self.inner, "day_slates", None)
+        found: dict[date, list[str]] = read(days) if callable(read) else {}
+        return found
+
     def popularity(self, ids: Sequence[str], *, at: datetime | None = None
                    ) -> dict[str, float]:
-        return self.inner.popularity(ids, at=at)
+        if at is not None or len(ids) < 100:  # a handful of positives: read as they are
+            return self.inner.popularity(ids, at=at)
+        key, now = tuple(ids), time.monotonic()
+        with self._lock:
+            kept = self._popularity.get(key)
+        if kept is not None and now - kept[0] < POPULARITY_TTL_S:
+            return kept[1]
+        found = self.inner.popularity(ids)
+        with self._lock:
+            self._popularity[key] = (now, found)
+            while len(self._popularity) > 8:
+                self._popularity.popitem(last=False)
+        return found
 
 
 def product_corpus(store: Store, searcher: Searcher | None) -> CachedCorpus:
@@ -141,13 +174,13 @@ def product_corpus(store: Store, searcher: Searcher | None) -> CachedCorpus:
     return CachedCorpus(SharedCorpus(store, searcher))
 
 
-def train_stale_models(store: Store, searcher: Searcher | None, *, progress: bool = False
-                       ) -> TrainReport:
+def train_stale_models(store: Store, searcher: Searcher | None, *, progress: bool = False,
+                       budget_s: float | None = None) -> TrainReport:
     """Train every digest profile whose kept model is stale (the worker before a digest,
-    `paperwire recommend-train`)."""
+    with a budget; `paperwire recommend-train`, without), missing models first."""
     one_blas_thread()
     return train_stale(ModelStore(store, product_corpus(store, searcher), default_ranker()),
-                       progress=progress)
+                       progress=progress, budget_s=budget_s)
 
 
 @dataclass
@@ -206,7 +239,8 @@ class Recommender:
     exists: it ranks with that one while ``models.Retrainer`` trains the new one."""
 
     def __init__(self, store: Store, corpus: Corpus, ranker: Ranker | None = None,
-                 size: int = 512, *, background: bool = True) -> None:
+                 size: int = 512, *, background: bool = True,
+                 train_budget_s: float | None = None) -> None:
         one_blas_thread()
         self.store = store
         self.corpus = corpus
@@ -221,6 +255,10 @@ class Recommender:
         # A view waits this long for the feature space, then is told to come back; a
         # batch (digest, CLI: background=False) waits as long as it takes.
         self.space_wait_s: float | None = SPACE_WAIT_S if background else None
+        # What ``digest_picks`` may spend training profiles that have no kept model (None:
+        # no limit), and how many it left without a section for want of it.
+        self.train_budget_s = train_budget_s
+        self.deferred = 0
 
     @property
     def trainings(self) -> int:
@@ -301,7 +339,8 @@ class Recommender:
             raise ValueError(f"limit: give 1 to {MAX_LIMIT}")
         if not space_ready(self.corpus, self.store, self.space_wait_s):
             raise ForYouError("For you is getting ready (its word index is built after a "
-                              "restart, about a minute): try again shortly", 503)
+                              "restart, about a minute): try again shortly", 503,
+                              retry_after=SPACE_RETRY_AFTER_S)
         since, until, candidates = self.window(window)
         trained = self.trained(profile, salt)
         exclude: set[str] = set()
@@ -324,8 +363,12 @@ class Recommender:
                      ) -> list[Recommendation]:
         """What the profile's For-you section sends: candidates above its threshold (or,
         uncalibrated, FALLBACK_PROBABILITY) that no earlier digest recommended, at most
-        DIGEST_PAPERS; none on a day with nothing good enough."""
-        trained = self.trained(profile, keep=False, wait=True)
+        DIGEST_PAPERS; none on a day with nothing good enough. The kept model is used
+        whatever its version (with the reader's current signals); only a profile with none
+        is trained, within ``train_budget_s``, else it gets nothing this time."""
+        trained = self._digest_model(profile)
+        if trained is None:
+            return []
         earlier = self.store.rec_shown(profile.id, "digest", other_than=key)
         # Best first by score, and a model's probability rises with its score: what passes
         # is a prefix of the ranking, so only its head is built.
@@ -334,6 +377,24 @@ class Recommender:
         kept = [r for r in ranked if (r.score >= cut if cut is not None
                                       else r.probability >= FALLBACK_PROBABILITY)]
         return kept[:DIGEST_PAPERS]
+
+
+    def _digest_model(self, profile: RecProfile) -> Trained | None:
+        stored = self.models.stored(profile)
+        if stored is not None:
+            if stored.version == self.store.rec_version(profile.row()):
+                return stored
+            signals = gather(self.store, profile)
+            return replace(stored, profile=signals, positives=strong_positives(signals))
+        if self.train_budget_s is not None and self.train_budget_s <= 0:
+            self.deferred += 1
+            return None
+        started = time.perf_counter()
+        try:
+            return self._retrain(profile, keep=False)
+        finally:
+            if self.train_budget_s is not None:
+                self.train_budget_s -= time.perf_counter() - started
 
 
 def boundary(ranked: Sequence[Recommendation], candidates: Sequence[str], exclude: set[str]

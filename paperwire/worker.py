@@ -144,14 +144,16 @@ def _run_job(settings: Settings, store: Store, job: str, day: date) -> str:
         return update_index(store, searcher.paths, searcher.embedder, progress=False,
                             vectors=searcher.vectors).summary()
     from paperwire.digest import send_digests
-    from paperwire.for_you_rank import train_stale_models
+    from paperwire.for_you_rank import WORKER_TRAIN_BUDGET_S, train_stale_models
     from paperwire.mail import batch_mailer
     from paperwire.search import Searcher
 
     period = "weekly" if job == "digest-weekly" else "daily"
-    # For-you models the web has not retrained yet are trained first (the digest would
-    # otherwise train them one by one as it composes); a failure leaves them to it.
-    trained = train_stale_models(store, Searcher.from_settings(settings, store))
+    # For-you models the web has not retrained yet are trained first, missing ones first,
+    # for at most WORKER_TRAIN_BUDGET_S (a cold instance catches up over several runs, or
+    # with `paperwire recommend-train`); the digest serves older models as they are.
+    trained = train_stale_models(store, Searcher.from_settings(settings, store),
+                                 budget_s=WORKER_TRAIN_BUDGET_S)
     report = send_digests(settings, store, period, day, mailer=batch_mailer(settings, store))
     if not report.ok:
         raise RuntimeError(report.summary() + "; " + "; ".join(report.errors[:3]))

@@ -62,7 +62,7 @@ def test_a_damaged_keyword_index_degrades_search_and_index_rebuilds_it(site: Web
     assert hybrid["hits"] and any("search by keyword is unavailable" in n
                                   for n in hybrid["notes"])
     lexical = client.get("/search.json", params={"q": "folding", "mode": "lexical"})
-    assert lexical.status_code == 503
+    assert lexical.status_code == 503 and lexical.headers["Retry-After"] == "30"
     assert "keyword" in lexical.json()["error"] and str(home) not in lexical.text
     assert client.get("/search", params={"q": "folding", "mode": "lexical"}).status_code == 503
     assert client.get("/feeds/search.atom", params={"q": "folding"}).status_code == 200

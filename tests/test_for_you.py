@@ -275,5 +275,6 @@ def test_a_view_during_the_space_build_is_told_to_come_back(
         recommender.space_wait_s = 0.0  # the build has only just started when it is asked
         answer = client.get("/for-you.json")
         assert answer.status_code == 503 and "getting ready" in answer.text
+        assert answer.headers["Retry-After"] == "15"
         assert space_ready(recommender.corpus, built.store, 60)
         assert client.get("/for-you.json").status_code == 200

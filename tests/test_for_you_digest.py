@@ -124,3 +124,44 @@ def test_recommend_train_trains_only_the_stale_profiles(tmp_path: Path, database
         for user in (ann, bob):
             composer.recommender.trained(for_you.chosen(store, user), keep=False, wait=True)
         assert (composer.recommender.trainings, composer.recommender.models.loads) == (0, 2)
+
+
+def test_a_cold_digest_trains_within_its_budget_and_serves_older_models(
+        tmp_path: Path, database_url: str, onnx_embedder: Any) -> None:
+    from paperwire import for_you
+    from paperwire.for_you_models import ModelStore, train_stale
+    from paperwire.recommend.rankers import default_ranker
+
+    with for_you_app(tmp_path, database_url, onnx_embedder) as (built, ann, bob):
+        store, settings = built.store, built.settings
+        for user in (ann, bob):
+            for_you.chosen(store, user)  # a profile each, never viewed: no model yet
+            store.upsert_subscription(user.email, status="active", trending=False,
+                                      user_id=user.id)
+        subs = store.subscriptions(status="active")
+        # No budget left: no model is trained inside the digest, no section is sent.
+        composer = Composer(settings, store)
+        composer.recommender.train_budget_s = 0.0
+        digests = [composer.compose(sub, "daily", LATEST) for sub in subs]
+        assert all(d.sections[0].papers == () for d in digests)
+        assert (composer.recommender.trainings, composer.for_you_deferred) == (0, 2)
+        # The worker's training, bounded the same way, leaves both for the next run.
+        models = ModelStore(store, composer.recommender.corpus, default_ranker())
+        assert train_stale(models, budget_s=0.0).deferred == 2
+        report = train_stale(models, budget_s=None)
+        assert (report.trained, report.deferred) == (2, 0)
+        # Kept as the fused ranker's, under its weights' key.
+        kept = store.rec_models_info()
+        assert len(kept) == 2 and all(r["ranker"].startswith("paperwire+fusion-")
+                                      for r in kept.values())
+        # An older kept model is served as it is, with the reader's current signals: the
+        # paper marked "not interested" since is left out, and nothing is trained.
+        for_you.mark_not_interested(store, ann.id, NEAR[0], None)
+        composer = Composer(settings, store)
+        composer.recommender.train_budget_s = 0.0
+        digest = composer.compose(next(s for s in subs if s.user_id == ann.id), "daily",
+                                  LATEST)
+        sent = [p.arxiv_id for p in digest.sections[0].papers]
+        assert sent and NEAR[0] not in sent and set(NEAR[1:]) <= set(sent)
+        assert (composer.recommender.trainings, composer.for_you_deferred) == (0, 0)
+        assert composer.recommender.models.loads == 1

@@ -6,7 +6,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from paperwire.recommend import Profile, Signal
+import numpy as np
+import pytest
+
+from paperwire.recommend import Profile, Signal, features
 from paperwire.recommend.corpus import StoreCorpus
 from paperwire.recommend.nearest import NearestSeed
 from paperwire.search import Searcher
@@ -64,3 +67,34 @@ def test_nearest_seed_ranks_by_the_nearest_positive_and_says_which(
             Profile(signals=(*profile.signals, Signal("2501.00003", "not_interested"))),
             corpus).rank(["2501.00004"])
         assert damped[0].score < before["2501.00004"]
+
+
+def test_papers_added_without_vectors_keep_every_row_aligned(
+        tmp_path: Path, database_url: str, onnx_embedder: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A paper featurised before it has a vector gets a zero row, so the vectors stay one
+    row per id: otherwise every paper featurised after it reads its neighbour's vector
+    (or none at all). Its vector is read once it has one."""
+    monkeypatch.setattr(features, "VECTOR_RETRY_S", 0.0)
+    store, corpus = _corpus(tmp_path, database_url, onnx_embedder)
+    with store:
+        space = corpus.features()
+        assert space.vectors is not None and len(space.vectors) == len(space.ids)
+        store.write_batch([paper("2501.00005", title="Speech enhancement for hearing aids",
+                                 abstract="Denoising speech with acoustic models.")])
+        early = space.rows(["2501.00005"], corpus)  # ingested, not yet embedded
+        assert early.ids == ["2501.00005"] and early.vectors is not None
+        assert not early.vectors.any()
+        store.write_batch([paper("2501.00006", title="Graph networks for crystals",
+                                 abstract="Message passing over crystal graphs.")])
+        load_corpus(store, tmp_path, index=True, embedder=onnx_embedder)
+        late = space.rows(["2501.00006", "2501.00001"], corpus)
+        assert space.vectors is not None and len(space.vectors) == len(space.ids)
+        ids, vecs = corpus.vectors(["2501.00006", "2501.00001"])
+        assert late.ids == ids == ["2501.00006", "2501.00001"]
+        assert late.vectors is not None
+        assert np.allclose(late.vectors, vecs, atol=2e-3)  # the space keeps float16
+        ids, vecs = corpus.vectors(["2501.00005"])
+        again = space.rows(["2501.00005"], corpus)
+        assert ids == ["2501.00005"] and again.vectors is not None
+        assert np.allclose(again.vectors, vecs, atol=2e-3)

@@ -42,6 +42,10 @@ def test_habits_by_hand() -> None:
     got = habits([2, 2, 2, 2], times, votes)
     assert got.newer == pytest.approx(4 * 0.5 / (4 + SHRINK))
     assert got.voted == pytest.approx(4 * np.sqrt(2) / (4 + SHRINK))
+    assert got.team == 0.0  # no team sizes given
+    teams = [np.asarray([1.0, 2.0, 3.0])] * 4  # the kept paper has the largest team
+    assert habits([2, 2, 2, 2], times, votes, teams).team == pytest.approx(
+        4 * np.sqrt(1.5) / (4 + SHRINK))
     oldest = habits([0], times[:1], votes[:1])
     assert oldest.newer == pytest.approx(-0.5 / (1 + SHRINK)) and oldest.voted < 0
 
@@ -67,7 +71,7 @@ def test_fit_learns_recency_where_readers_keep_the_newest() -> None:
     assert by_content.weights[0] > 1.0
     with pytest.raises(ValueError, match="kept and unkept"):
         Fusion.fit([])
-    with pytest.raises(ValueError, match="5 weights"):
+    with pytest.raises(ValueError, match="7 weights"):
         Fusion((1.0, 2.0))
 
 
@@ -145,3 +149,84 @@ def test_the_fit_reads_no_test_day(tmp_path: Path, database_url: str) -> None:
         assert again.fusion is not None
         assert again.fusion.weights == pytest.approx(fitted.fusion.weights, abs=1e-5)
         assert fitted.as_dict()["weights"]["content"] > 0
+
+
+def test_the_votes_term_is_a_reason_only_where_it_lifts_the_paper(corpus: StoreCorpus
+                                                                  ) -> None:
+    from paperwire.models import ExternalVote
+
+    voted = paper_id("speech", 12)
+    corpus.store.upsert_external_votes("hf", [ExternalVote(voted, 40)])
+    signals = tuple(Signal(paper_id("graphs", n), "saved", datetime(2025, 1, 7 + n))
+                    for n in range(6))
+    candidates = [paper_id(t, 12) for t in ("graphs", "speech", "robots")]
+
+    def trending(weights: tuple[float, ...]) -> dict[str, str]:
+        model = LinearRanker(fusion=Fusion(weights)).train(Profile(signals=signals), corpus,
+                                                           now=datetime(2025, 3, 1))
+        return {r.arxiv_id: x.text for r in model.rank(candidates) for x in r.reasons
+                if x.kind == "trending"}
+
+    assert trending((1.0, 0.0, 0.0, 0.0, 0.0)) == {}  # no votes weight: never "trending"
+    # Votes weigh for a paper: only the voted one says so.
+    assert trending((1.0, 0.0, 3.0, 0.0, 0.0)) == {voted: "trending in the community"}
+    # A reader who keeps the less-voted papers: those say that, the voted one nothing.
+    quiet = trending((1.0, 0.0, -3.0, 0.0, 0.0))
+    assert voted not in quiet and len(quiet) == 2
+    assert all(t.startswith("fewer votes") for t in quiet.values())
+
+
+def test_the_product_ranker_is_fused_with_habits_from_the_listed_days(corpus: StoreCorpus
+                                                                      ) -> None:
+    from datetime import time, timedelta
+
+    from paperwire.recommend.fusion import PRODUCT, reader_habits
+    from paperwire.recommend.rankers import default_ranker
+    from paperwire.recommend.saved import dump, load
+    from paperwire.recommend.scoring import LinearModel
+    from tests.recommend_data import START
+
+    ranker = default_ranker()
+    assert isinstance(ranker, LinearRanker) and ranker.fusion is PRODUCT
+    days = corpus.day_slates([START + timedelta(days=n) for n in range(8)])
+    graphs = {paper_id("graphs", n) for n in range(10)}
+    # Each kept paper saved on a day the store lists it: its day's slate is read.
+    signals = tuple(Signal(pid, "saved", datetime.combine(day, time(12)))
+                    for day, ids in sorted(days.items()) for pid in ids if pid in graphs)
+    assert len(signals) >= 6
+    model = ranker.train(Profile(signals=signals), corpus, now=datetime(2025, 3, 1))
+    assert isinstance(model, LinearModel) and model.fusion is PRODUCT
+    newest_first = sorted(signals, key=lambda s: s.at or datetime.min, reverse=True)
+    expected = reader_habits(newest_first, lambda d: days.get(d, ()), model.space, corpus)
+    assert model.habits == expected and model.habits != Habits()
+    # Kept and loaded back (another process, the digest): the same fused model.
+    loaded, _ = load(dump(model), model.space, corpus)
+    assert (loaded.fusion, loaded.habits) == (model.fusion, model.habits)
+    candidates = [paper_id(t, 12) for t in ("graphs", "speech", "robots")]
+    assert loaded.rank(candidates) == model.rank(candidates)
+
+
+def test_the_team_term_speaks_for_a_larger_team_only_where_it_lifts(corpus: StoreCorpus
+                                                                    ) -> None:
+    from tests.helpers import paper
+
+    big = "2501.90001"
+    corpus.store.write_batch([paper(big, title="Speech recognition at scale",
+                                    abstract="acoustic model speech recognition",
+                                    authors=tuple(f"Author {k}" for k in range(12)))])
+    signals = tuple(Signal(paper_id("graphs", n), "saved", datetime(2025, 1, 7 + n))
+                    for n in range(6))
+    candidates = [paper_id(t, 12) for t in ("graphs", "speech", "robots")] + [big]
+
+    def team(weights: tuple[float, ...]) -> dict[str, str]:
+        model = LinearRanker(fusion=Fusion(weights)).train(Profile(signals=signals), corpus,
+                                                           now=datetime(2025, 3, 1))
+        return {r.arxiv_id: x.text for r in model.rank(candidates) for x in r.reasons
+                if x.kind == "team"}
+
+    assert team((1.0, 0.0, 0.0, 0.0, 0.0)) == {}  # a fusion of five: no team term
+    assert team((1.0, 0.0, 0.0, 0.0, 0.0, 3.0, 0.0)) == {
+        big: "a larger team than most papers beside it, as the ones you kept"}
+    smaller = team((1.0, 0.0, 0.0, 0.0, 0.0, -3.0, 0.0))
+    assert big not in smaller and len(smaller) == 3
+    assert all(t.startswith("a smaller team") for t in smaller.values())

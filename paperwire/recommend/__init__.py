@@ -73,7 +73,8 @@ class Reason:
     """One reason a paper was recommended, in plain words and as data. ``kind`` is
     "near" (``papers`` are the reader's papers it is nearest to), "words" (``words`` weighed
     most), "author" (a followed author, in ``words``), "recent" (newer, or older, than the
-papers ranked beside it, as the reader's kept papers were: a fusion's term) or "trending"
+papers ranked beside it, as the reader's kept papers were: a fusion's term), "team" (by a
+larger, or smaller, team than the papers beside it: a fusion's term) or "trending"
 (community votes: the slider's term, or a fusion's). ``share`` is this
     reason's part of the score, as the model computed it; ``contribution`` the same term in
     score units (taking it away lowers the score by this much)."""

@@ -10,7 +10,7 @@ import math
 import threading
 import weakref
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,6 +19,7 @@ from paperwire.index.indexer import document_text
 from paperwire.index.minilm import DIM, MODEL
 from paperwire.models import Paper
 from paperwire.recommend.features import FeatureSpace, posix
+from paperwire.recommend.fusion import SLATE_PAPERS
 from paperwire.search import Searcher
 from paperwire.store import Store
 
@@ -148,6 +149,10 @@ class StoreCorpus:
     def background(self, n: int, *, before: datetime | None = None, seed: int = 0
                    ) -> list[str]:
         return self.store.sample_ids(n, before=before, seed=seed)
+
+    def day_slates(self, days: Sequence[date]) -> dict[date, list[str]]:
+        """The papers listed on each of ``days`` (a fusion's habits: paperwire.recommend.fusion)."""
+        return self.store.rec_day_slates(days, SLATE_PAPERS)
 
     def popularity(self, ids: Sequence[str], *, at: datetime | None = None
                    ) -> dict[str, float]:

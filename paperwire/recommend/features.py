@@ -3,12 +3,15 @@
 Built once per corpus (the vocabulary, the IDF and every paper's rows) and reused by every
 profile: training and ranking then only slice rows, so a page never featurises candidates.
 Papers the space has not seen (added since it was built) are featurised on first use with
-the same vocabulary and kept; ``FeatureSpace.stale`` says when a rebuild is worth it.
+the same vocabulary and kept; ``FeatureSpace.stale`` says when a rebuild is worth it. A paper
+featurised before it was embedded (ingested, not yet indexed) gets a zero vector row, so the
+rows stay aligned with ``ids``, and its vector is looked up again, at most once a minute.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,7 +23,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from paperwire.recommend import Corpus
 
-__all__ = ["FeatureSpace", "Rows", "posix", "word_vectorizer"]
+__all__ = ["FeatureSpace", "Rows", "posix", "team_of", "word_vectorizer"]
 
 # arxiv-sanity-lite's compute.py settings (sublinear tf, l2 rows, uni+bigrams, English stop
 # words): on the HF set they beat a larger or unpruned vocabulary, and a reader can check them.
@@ -28,6 +31,7 @@ MAX_WORDS = 20_000
 MIN_DF = 5
 MAX_DF = 0.1
 DIM = 384
+VECTOR_RETRY_S = 60.0  # how often papers featurised without a vector are looked up again
 
 
 def word_vectorizer(*, max_features: int = MAX_WORDS, min_df: int = MIN_DF,
@@ -49,6 +53,7 @@ class Rows:
     vectors: NDArray[np.float32] | None  # unit rows (zero where a paper has none)
     authors: sp.csr_matrix  # 1/sqrt(#authors) per known author token
     published: NDArray[np.float64]  # POSIX seconds (nan where unknown)
+    team: NDArray[np.float64] | None = None  # log(1 + #authors), all of them (team_sizes)
 
 
 @dataclass
@@ -63,15 +68,20 @@ class FeatureSpace:
     authors: sp.csr_matrix
     published: NDArray[np.float64]
     built_with: int = 0
+    team: NDArray[np.float64] | None = None  # log(1 + #authors): the fusion's team size
     index: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _vocabulary: NDArray[np.str_] | None = field(default=None, repr=False)
     _author_names: list[str] | None = field(default=None, repr=False)
+    _no_vector: set[str] = field(default_factory=set, repr=False)
+    _vector_tried: float = field(default=0.0, repr=False)
 
     def __post_init__(self) -> None:
         if not self.index:
             self.index = {pid: k for k, pid in enumerate(self.ids)}
         self.built_with = self.built_with or len(self.ids)
+        if self.team is None:
+            self.team = np.zeros(len(self.ids))
 
     @property
     def vocabulary(self) -> NDArray[np.str_]:
@@ -117,7 +127,8 @@ class FeatureSpace:
         author_index = {a: k for k, a in enumerate(sorted(a for a, c in counts.items()
                                                           if c >= 2))}
         return cls(vectorizer, ids, words, vectors, author_index,
-                   _author_rows(ids, authors, author_index), published)
+                   _author_rows(ids, authors, author_index), published,
+                   team=team_of(ids, authors))
 
     def ensure(self, corpus: Corpus, ids: Sequence[str]) -> None:
         """Featurise the ``ids`` not yet known (with the fitted vocabulary) and keep them."""
@@ -131,14 +142,24 @@ class FeatureSpace:
             if not missing:
                 return
             words = sp.csr_matrix(self.vectorizer.transform([texts[i] for i in missing]))
-            authors = _author_rows(missing, corpus.authors(missing), self.author_index)
+            lists = corpus.authors(missing)
+            authors = _author_rows(missing, lists, self.author_index)
             published = _published(corpus, missing)
-            vectors = _vectors(corpus, missing) if self.vectors is not None else None
             self.words = sp.csr_matrix(sp.vstack([self.words, words]))
             self.authors = sp.csr_matrix(sp.vstack([self.authors, authors]))
             self.published = np.concatenate([self.published, published])
-            if self.vectors is not None and vectors is not None:
-                self.vectors = np.vstack([self.vectors, vectors])
+            assert self.team is not None
+            self.team = np.concatenate([self.team, team_of(missing, lists)])
+            if self.vectors is not None:
+                # One row per id whatever the corpus has: none of these papers embedded yet
+                # must not shift the rows of every paper featurised after them.
+                got, vecs = corpus.vectors(missing)
+                rows = np.zeros((len(missing), self.vectors.shape[1]), dtype=np.float16)
+                where = {pid: k for k, pid in enumerate(missing)}
+                if got:
+                    rows[[where[g] for g in got]] = vecs.astype(np.float16)
+                self._no_vector.update(set(missing) - set(got))
+                self.vectors = np.vstack([self.vectors, rows])
             start = len(self.ids)
             self.ids.extend(missing)
             self.index.update({pid: start + k for k, pid in enumerate(missing)})
@@ -147,12 +168,32 @@ class FeatureSpace:
         """The features of ``ids`` (featurising unknown ones first when ``corpus`` is given)."""
         if corpus is not None:
             self.ensure(corpus, ids)
+            if self._no_vector:
+                self._fill_vectors(corpus, ids)
         known = [i for i in ids if i in self.index]
         at = np.asarray([self.index[i] for i in known], dtype=np.int64)
         vectors = (self.vectors[at].astype(np.float32) if self.vectors is not None
                    else None)
         return Rows(known, sp.csr_matrix(self.words[at]), vectors,
-                    sp.csr_matrix(self.authors[at]), self.published[at])
+                    sp.csr_matrix(self.authors[at]), self.published[at],
+                    self.team[at] if self.team is not None else None)
+
+    def _fill_vectors(self, corpus: Corpus, ids: Sequence[str]) -> None:
+        """The vectors of those ``ids`` featurised before they had one, once embedded."""
+        now = time.monotonic()
+        wanted = [i for i in ids if i in self._no_vector]
+        if not wanted or now - self._vector_tried < VECTOR_RETRY_S:
+            return
+        self._vector_tried = now
+        got, vecs = corpus.vectors(wanted)
+        if not got or self.vectors is None:
+            return
+        with self._lock:
+            # In place: a reader slicing meanwhile gets the zero row or the vector, both true.
+            if not self.vectors.flags.writeable:
+                self.vectors = self.vectors.copy()
+            self.vectors[[self.index[g] for g in got]] = vecs.astype(np.float16)
+            self._no_vector.difference_update(got)
 
     def papers_per_day(self, since: datetime, until: datetime) -> float:
         """How many papers the space holds published per day in [since, until)."""
@@ -160,6 +201,11 @@ class FeatureSpace:
         days = max((hi - lo) / 86400.0, 1.0)
         inside = np.count_nonzero((self.published >= lo) & (self.published < hi))
         return float(inside) / days
+
+
+def team_of(ids: Sequence[str], lists: dict[str, tuple[str, ...]]) -> NDArray[np.float64]:
+    """log(1 + number of authors) per paper (0 where unknown): the fusion's team size."""
+    return np.log1p(np.asarray([len(lists.get(i, ())) for i in ids], dtype=np.float64))
 
 
 def _author_rows(ids: Sequence[str], lists: dict[str, tuple[str, ...]],

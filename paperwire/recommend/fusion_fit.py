@@ -23,7 +23,14 @@ from numpy.typing import NDArray
 
 from paperwire.recommend import Corpus
 from paperwire.recommend.dataset import RecommendSet
-from paperwire.recommend.fusion import FEATURES, Fusion, Slates, reader_habits, slate_features
+from paperwire.recommend.fusion import (
+    FEATURES,
+    Fusion,
+    Slates,
+    reader_habits,
+    slate_features,
+    team_sizes,
+)
 from paperwire.recommend.linear import LinearRanker, feature_space
 
 __all__ = ["FusionFit", "fit_fusion", "folder_slates"]
@@ -94,7 +101,8 @@ def _reader_slates(data: RecommendSet, corpus: Corpus, user: str, until: datetim
             continue
         pop = corpus.popularity(rows.ids)
         votes = np.asarray([pop.get(i, 0.0) for i in rows.ids])
-        out.append((slate_features(np.asarray(content), rows.published, votes, habit),
+        team = rows.team if rows.team is not None else team_sizes(corpus, rows.ids)
+        out.append((slate_features(np.asarray(content), rows.published, votes, habit, team),
                     label))
     return out
 

@@ -6,16 +6,17 @@ papers, over one row per paper: the l2 TF-IDF words, the unit MiniLM vector and 
 side by side (paperwire.recommend.features). A candidate's score is the sum of its terms:
 
     score = (1 - trending) * (bias + words + meaning + authors + followed
-                              + recent + votes) + trending * S * pop
+                              + recent + team + votes) + trending * S * pop
 
-(``recent`` and ``votes`` only with a fusion fitted across readers, in content-score units:
-paperwire.recommend.fusion) and every reason is one of those terms: "words" the largest
-per-word products w_i * x_i, "near" the meaning term (naming the positive nearest the
-candidate), "author" the learned and followed author terms, "recent" the fusion's recency
-term, "trending" the community terms. ``Reason.contribution`` is the
-term in score units; ``share`` its part of all terms that speak for the paper. Below
-``MIN_POSITIVES`` the model is a nearest-seed one: the score is the cosine to the nearest
-positive in the same feature space, and its reasons the terms of that cosine.
+(``recent``, ``team`` and ``votes`` only with a fusion fitted across readers, in
+content-score units: paperwire.recommend.fusion) and every reason is one of those terms:
+"words" the largest per-word products w_i * x_i, "near" the meaning term (naming the
+positive nearest the candidate), "author" the learned and followed author terms, "recent"
+the fusion's recency term, "team" its team-size term, "trending" the community terms.
+``Reason.contribution`` is the term in score units; ``share`` its part of all terms that
+speak for the paper. Below ``MIN_POSITIVES`` the model is a nearest-seed one: the score is
+the cosine to the nearest positive in the same feature space, and its reasons the terms of
+that cosine.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from sklearn.linear_model import LogisticRegression
 from paperwire.recommend import Corpus, Profile, Signal
 from paperwire.recommend.calibration import Calibration
 from paperwire.recommend.features import FeatureSpace, Rows, posix
-from paperwire.recommend.fusion import Fusion, Slates, reader_habits
+from paperwire.recommend.fusion import Fusion, Slates, corpus_slates, reader_habits
 from paperwire.recommend.scoring import Design, LinearModel, Terms, design, stack
 
 __all__ = ["LinearRanker", "feature_space"]
@@ -77,14 +78,20 @@ class LinearRanker:
     def __init__(self, *, background: int = BACKGROUND, c: float = C,
                  fusion: Fusion | None = None, slates: Slates | None = None,
                  name: str = "paperwire") -> None:
-        """``fusion`` (fitted across readers: paperwire.recommend.fusion) and ``slates``
-        (the papers seen on a day) add the recency and votes terms; without them the score
-        is the profile's content alone."""
+        """``fusion`` (fitted across readers: paperwire.recommend.fusion) adds the recency
+        and votes terms; ``slates`` (the papers seen on a day; default: the corpus's
+        ``day_slates``) give the reader's habits. Without a fusion the score is the
+        profile's content alone."""
         self.background = background
         self.c = c
         self.fusion = fusion
         self.slates = slates
         self.name = name
+
+    @property
+    def key(self) -> str:
+        """What a kept model was trained by: the name, and the fusion's weights if any."""
+        return f"{self.name}+fusion-{self.fusion.key}" if self.fusion else self.name
 
     def train(self, profile: Profile, corpus: Corpus, *, now: datetime | None = None
               ) -> LinearModel:
@@ -120,8 +127,9 @@ class LinearRanker:
         model.prior_logit = _prior_logit(space, pos, now)
         if self.fusion is not None:
             model.fusion = self.fusion
-            if self.slates is not None:
-                model.habits = reader_habits(positives, self.slates, space, corpus)
+            slates = self.slates or corpus_slates(corpus, positives)
+            if slates is not None:
+                model.habits = reader_habits(positives, slates, space, corpus)
         return model
 
 
@@ -188,6 +196,8 @@ def _calibrate(d: Design, c: float, space: FeatureSpace, pos: Rows, now: datetim
         clf = LogisticRegression(C=c, solver="liblinear", dual=True, max_iter=1000)
         clf.fit(d.x[train], d.y[train], sample_weight=d.w[train])
         scores[held] = clf.decision_function(d.x[held])
+    # float32, as the model is kept: the threshold is one of these scores, the same anywhere.
+    scores = scores.astype(np.float32).astype(np.float64)
     return Calibration(scores[d.y == 1], scores[(d.y == 0) & d.background], prior, per_day)
 
 

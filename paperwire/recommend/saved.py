@@ -24,7 +24,14 @@ from numpy.typing import NDArray
 
 from paperwire.recommend import Corpus
 from paperwire.recommend.calibration import Calibration
-from paperwire.recommend.features import FeatureSpace, Rows, _author_rows, word_vectorizer
+from paperwire.recommend.features import (
+    FeatureSpace,
+    Rows,
+    _author_rows,
+    team_of,
+    word_vectorizer,
+)
+from paperwire.recommend.fusion import Fusion, Habits
 from paperwire.recommend.scoring import LinearModel, Terms
 
 __all__ = ["FORMAT", "SavedModelError", "dump", "dump_vocabulary", "load", "space_key",
@@ -62,14 +69,24 @@ def space_key(space: FeatureSpace) -> str:
     return key
 
 
-def _sparse(values: NDArray[Any]) -> tuple[NDArray[np.int32], NDArray[np.float32]]:
-    at = np.flatnonzero(values).astype(np.int32)
-    return at, np.asarray(values[at], dtype=np.float32)
+def _sparse(values: NDArray[Any]) -> tuple[NDArray[Any], NDArray[np.float16]]:
+    """The nonzero weights as (gaps between their columns, float16 values): a 200-positive
+    model touches ~15,000 words, and float32 values with int32 columns made it ~180 KB.
+    The weights were rounded to float16 when fitted (scoring.Design.split): nothing is
+    lost. Gaps fit uint16 (and compress) unless a space has 65,536 columns between two."""
+    at = np.flatnonzero(values)
+    gaps = np.diff(at, prepend=0)
+    kind = np.uint16 if not len(gaps) or int(gaps.max()) < 2 ** 16 else np.int32
+    return gaps.astype(kind), np.asarray(values[at], dtype=np.float16)
 
 
-def _dense(at: NDArray[Any], values: NDArray[Any], n: int) -> NDArray[np.float32]:
+def _dense(arrays: dict[str, NDArray[Any]], name: str, n: int) -> NDArray[np.float32]:
     out = np.zeros(n, dtype=np.float32)
-    out[at] = values
+    if f"{name}_gaps" in arrays:
+        at = np.cumsum(arrays[f"{name}_gaps"].astype(np.int64))
+    else:  # kept before the gaps: absolute columns
+        at = arrays[f"{name}_at"]
+    out[at] = arrays[name]
     return out
 
 
@@ -87,17 +104,21 @@ def dump(model: LinearModel, extra: dict[str, Any] | None = None) -> bytes:
         "followed": sorted(model.followed), "trending": model.trending,
         "spread": model.spread, "prior_logit": model.prior_logit,
         "terms": model.terms is not None, "calibration": None,
+        "fusion": list(model.fusion.weights) if model.fusion is not None else None,
+        "habits": [model.habits.newer, model.habits.voted],
         "n_words": len(space.vocabulary), "n_authors": len(space.author_index)}
     if model.terms is not None:
         t = model.terms
-        arrays["words_at"], arrays["words"] = _sparse(t.words)
-        arrays["authors_at"], arrays["authors"] = _sparse(t.authors)
+        arrays["words_gaps"], arrays["words"] = _sparse(t.words)
+        arrays["authors_gaps"], arrays["authors"] = _sparse(t.authors)
         if t.vectors is not None:
+            # float32: 384 values, and MEANING * a float16 weight may not be one itself.
             arrays["vectors"] = np.asarray(t.vectors, dtype=np.float32)
         meta["bias"] = t.bias
     if calibration is not None:
-        arrays["cal_pos"] = np.asarray(calibration.positives, dtype=np.float64)
-        arrays["cal_bg"] = np.asarray(calibration.background, dtype=np.float64)
+        # float32, as linear._calibrate rounds them.
+        arrays["cal_pos"] = np.asarray(calibration.positives, dtype=np.float32)
+        arrays["cal_bg"] = np.asarray(calibration.background, dtype=np.float32)
         meta["calibration"] = [calibration.prior, calibration.papers_per_day]
     if pasted:
         k = pos.ids.index(PASTED)
@@ -167,14 +188,18 @@ def load(data: bytes, space: FeatureSpace, corpus: Corpus) -> tuple[LinearModel,
                         negatives=negatives, prior_logit=float(meta["prior_logit"]))
     if meta["terms"]:
         vectors = arrays.get("vectors")
-        model.fit(Terms(_dense(arrays["words_at"], arrays["words"], meta["n_words"]),
+        model.fit(Terms(_dense(arrays, "words", meta["n_words"]),
                         vectors.astype(np.float32) if vectors is not None else None,
-                        _dense(arrays["authors_at"], arrays["authors"], meta["n_authors"]),
+                        _dense(arrays, "authors", meta["n_authors"]),
                         float(meta["bias"])))
     model.spread = float(meta["spread"])
+    if meta.get("fusion") is not None:  # absent in models kept before the fusion
+        model.fusion = Fusion(tuple(float(w) for w in meta["fusion"]))
+        model.habits = Habits(*(float(h) for h in meta["habits"]))
     if meta["calibration"] is not None:
         prior, per_day = meta["calibration"]
-        model._calibration = Calibration(arrays["cal_pos"], arrays["cal_bg"], float(prior),
+        model._calibration = Calibration(arrays["cal_pos"].astype(np.float64),
+                                         arrays["cal_bg"].astype(np.float64), float(prior),
                                          float(per_day))
     return model, dict(meta["extra"])
 
@@ -224,7 +249,7 @@ def space_from_vocabulary(data: bytes, ids: list[str], texts: list[str],
     words = sp.csr_matrix(vectorizer.transform(list(texts)))
     space = FeatureSpace(vectorizer, ids, words, vectors if meta["vectors"] else None,
                          author_index, _author_rows(ids, authors, author_index), published,
-                         built_with=int(meta["built_with"]))
+                         built_with=int(meta["built_with"]), team=team_of(ids, authors))
     if space_key(space) != meta["key"]:
         raise SavedModelError("the saved vocabulary does not rebuild its space")
     return space

@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from paperwire.recommend import Corpus, Reason, Recommendation
 from paperwire.recommend.calibration import Calibration, Estimate
 from paperwire.recommend.features import FeatureSpace, Rows
-from paperwire.recommend.fusion import Fusion, Habits
+from paperwire.recommend.fusion import Fusion, Habits, team_sizes
 
 __all__ = ["MEANING", "Design", "LinearModel", "Terms", "design", "stack"]
 
@@ -24,15 +24,17 @@ MEANING = 0.5
 AUTHORS = 1.0
 FOLLOWED = 1.0  # a followed author adds this much log-odds
 NEAR_FLOOR = 0.5  # a "not interested" pulls neighbours down by this times their cosine to it
-TERMS = ("words", "meaning", "authors", "followed", "recent", "trending")
+TERMS = ("words", "meaning", "authors", "followed", "recent", "team", "trending")
 
 
 def stack(a: Rows, b: Rows) -> Rows:
     vectors = (np.vstack([a.vectors, b.vectors]) if a.vectors is not None
                and b.vectors is not None else None)
+    team = (np.concatenate([a.team, b.team]) if a.team is not None and b.team is not None
+            else None)
     return Rows([*a.ids, *b.ids], sp.csr_matrix(sp.vstack([a.words, b.words])), vectors,
                 sp.csr_matrix(sp.vstack([a.authors, b.authors])),
-                np.concatenate([a.published, b.published]))
+                np.concatenate([a.published, b.published]), team)
 
 
 def joint(rows: Rows) -> sp.csr_matrix:
@@ -53,7 +55,8 @@ def _row(m: sp.csr_matrix, k: int) -> tuple[NDArray[np.int32], NDArray[np.float3
 def _subset(rows: Rows, at: NDArray[np.int64]) -> Rows:
     return Rows([rows.ids[int(k)] for k in at], sp.csr_matrix(rows.words[at]),
                 rows.vectors[at] if rows.vectors is not None else None,
-                sp.csr_matrix(rows.authors[at]), rows.published[at])
+                sp.csr_matrix(rows.authors[at]), rows.published[at],
+                rows.team[at] if rows.team is not None else None)
 
 
 @dataclass(frozen=True)
@@ -78,9 +81,11 @@ class Design:
     n_vectors: int
 
     def split(self, coef: NDArray[np.float64], bias: float) -> Terms:
-        # float32 like the rows: a month of candidates is not upcast on every page view.
+        # float32 like the rows: a month of candidates is not upcast on every page view;
+        # rounded to float16 first, as the model is kept (paperwire.recommend.saved), so the
+        # process that trained it ranks exactly as every process that loads it.
         a, b = self.n_words, self.n_words + self.n_vectors
-        w = coef.astype(np.float32)
+        w = coef.astype(np.float16).astype(np.float32)
         return Terms(w[:a], MEANING * w[a:b] if self.n_vectors else None,
                      AUTHORS * w[b:], bias)
 
@@ -157,7 +162,10 @@ class LinearModel:
         keep = 1.0 - self.trending
         terms = {k: (keep * v if k in TERMS else v) for k, v in terms.items()}
         if self.trending > 0:
-            terms["trending"] = terms["trending"] + self.trending * self.spread * votes
+            # Kept apart too: the card says "trending" for the slider's part, and for the
+            # fusion's part only where that part is what the paper's votes earned it.
+            terms["slider"] = self.trending * self.spread * votes
+            terms["trending"] = terms["trending"] + terms["slider"]
         return terms, near
 
     def _context(self, rows: Rows, terms: dict[str, NDArray[np.float64]],
@@ -167,14 +175,11 @@ class LinearModel:
         assert self.fusion is not None
         content = sum((terms[k] for k in ("words", "meaning", "authors", "followed")),
                       np.zeros(len(rows.ids)))
-        context = self.fusion.context(content, rows.published, votes, self.habits)
-        # Which way each paper leans (newer or older, more or less voted than the papers
-        # beside it): the reason's words must say why the term speaks for it.
-        pub = rows.published
-        newer = (np.nan_to_num(np.sign(pub - np.nanmean(pub))) if np.isfinite(pub).any()
-                 else np.zeros(len(pub)))
-        return {"recent": context["recent"], "trending": context["votes"], "newer": newer,
-                "voted": np.sign(votes - votes.mean()) if len(votes) else votes}
+        team = rows.team if rows.team is not None else team_sizes(self.corpus, rows.ids)
+        context = self.fusion.context(content, rows.published, votes, self.habits, team)
+        return {"recent": context["recent"], "trending": context["votes"],
+                "team": context["team"], "newer": context["newer"],
+                "voted": context["voted"], "larger": context["larger"]}
 
     def _by_followed(self, rows: Rows) -> NDArray[np.float64]:
         """1 where a candidate has a followed author, read from the space's author rows;
@@ -268,7 +273,7 @@ class LinearModel:
         names, _, authors_for = self._top_authors(rows, k)
         parts = {"words": keep * words_for, "meaning": max(terms["meaning"], 0.0),
                  "authors": keep * authors_for + max(terms["followed"], 0.0),
-                 "recent": max(terms["recent"], 0.0),
+                 "recent": max(terms["recent"], 0.0), "team": max(terms["team"], 0.0),
                  "trending": max(terms["trending"], 0.0)}
         total = sum(parts.values())
         if total <= 0:
@@ -292,8 +297,15 @@ class LinearModel:
             out.append(Reason("recent", ("newer" if terms.get("newer", 1) >= 0 else "older")
                               + " than most papers beside it, as the ones you kept",
                               share=parts["recent"] / total, contribution=parts["recent"]))
+        if parts["team"] > 0:
+            out.append(Reason("team", ("a larger" if terms.get("larger", 1) >= 0 else "a smaller")
+                              + " team than most papers beside it, as the ones you kept",
+                              share=parts["team"] / total, contribution=parts["team"]))
         if parts["trending"] > 0:
-            quiet = terms.get("voted", 1) < 0 and self.trending <= 0
+            # A fusion whose reader kept less-voted papers lifts the less-voted ones: the
+            # card says so, unless the slider's votes term is the larger part.
+            slider = terms.get("slider", 0.0)
+            quiet = terms.get("voted", 1) < 0 and slider < parts["trending"] - slider
             out.append(Reason("trending", "fewer votes than most papers beside it, as the "
                               "ones you kept" if quiet else "trending in the community",
                               share=parts["trending"] / total,

@@ -271,6 +271,21 @@ def candidate_ids(conn: Connection, since: date, until: date, limit: int) -> lis
     return list(rows.scalars())
 
 
+def day_slates(conn: Connection, days: Sequence[date], per_day: int
+               ) -> dict[date, list[str]]:
+    """The visible papers of each of ``days`` (by the listing day, else the day published),
+    newest first, at most ``per_day`` a day: what a reader saw listed that day."""
+    out: dict[date, list[str]] = {}
+    for day in sorted(set(days)):
+        rows = conn.execute(
+            select(papers.c.arxiv_id)
+            .where(_in_days(day, day), papers.c.id.not_in(select(hidden_papers.c.paper_id)))
+            .order_by(papers.c.listed_on.desc().nulls_last(), papers.c.published.desc(),
+                      papers.c.id.desc()).limit(per_day))
+        out[day] = list(rows.scalars())
+    return out
+
+
 def shown_counts(conn: Connection, place: str) -> dict[str, int]:
     """How many profiles the ledger has rows for at ``place``, and how many rows."""
     profiles, rows = conn.execute(select(func.count(func.distinct(rec_shown.c.profile_id)),

@@ -98,6 +98,11 @@ class RecommendMethods:
         with self.engine.connect() as conn:
             return _rec.candidate_ids(conn, since, until, limit)
 
+    def rec_day_slates(self, days: Sequence[date], per_day: int) -> dict[date, list[str]]:
+        """Each of ``days``' papers, at most ``per_day`` a day: what was listed that day."""
+        with self.engine.connect() as conn:
+            return _rec.day_slates(conn, days, per_day)
+
     def rec_shown_counts(self, place: str = "digest") -> dict[str, int]:
         with self.engine.connect() as conn:
             return _rec.shown_counts(conn, place)

@@ -54,7 +54,8 @@ def answering() -> Iterator[None]:
     try:
         yield
     except ForYouError as exc:
-        raise HTTPException(exc.status, str(exc)) from None
+        wait = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
+        raise HTTPException(exc.status, str(exc), headers=wait) from None
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from None
 

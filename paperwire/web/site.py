@@ -42,6 +42,9 @@ STATIC = HERE / "static"
 TITLES = {400: "Bad request", 401: "Sign in first", 403: "Not allowed", 404: "Not found",
           405: "Method not allowed", 413: "Too large", 429: "Too many tries",
           500: "Something went wrong", 503: "Temporarily unavailable"}
+# Every 429 and 503 says when to come back; these are for answers whose cause gave no time
+# of its own (a damaged index rebuilt by `paperwire index`); a cause that knows sets its own.
+RETRY_AFTER_S = {429: 60, 503: 30}
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +217,9 @@ def error_response(request: Request, status: int, message: str) -> Response:
     too: there is no Atom form of an error)."""
     data = {"error": message, "status": status, "title": TITLES.get(status, "Error")}
     fmt = "json" if format_of(request) == "json" else "html"
-    return render(request, Page("error.html", data, status), fmt)
+    wait = RETRY_AFTER_S.get(status)
+    headers = {"Retry-After": str(wait)} if wait is not None else {}
+    return render(request, Page("error.html", data, status, headers=headers), fmt)
 
 
 def notice(request: Request, title: str, message: str, status: int = 200,
