@@ -255,6 +255,15 @@ def create_api_token(store: Store, user: User, name: str) -> dict[str, object]:
             "token": secret}
 
 
+def kept_credential(store: Store, kind: str, token: str) -> User | None:
+    """``resolve_session``'s user (``kind`` "session") or ``api_token_user``'s ("token") as
+    this process has it kept, with no database read or write due; None when they must ask
+    (store/credential_cache.py). Cheap enough for an event loop: no I/O."""
+    if not token or len(token) > 200:
+        return None
+    return store.kept_credential(kind, token_hash(token))
+
+
 def api_token_user(store: Store, token: str) -> User | None:
     if not token.startswith(API_TOKEN_PREFIX) or len(token) > 200:
         return None

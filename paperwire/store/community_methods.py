@@ -214,18 +214,30 @@ class CommunityMethods:
         found = self.resolve_session(token_hash, lifetime)
         return found[0] if found else None
 
+    def kept_credential(self, kind: str, token_hash: str) -> User | None:
+        """The user a session (``kind`` "session") or API token ("token") names, when
+        ``credential_cache`` holds an answer that may be used as it is, with no read and no
+        write due (a sliding expiry, a token's last use); None otherwise, and then
+        ``resolve_session`` or ``api_token_user`` asks the database. Never blocks on I/O."""
+        now = utcnow()
+        known = self.credential_cache.get(kind, token_hash, now)
+        if known is None or known.seen is None:
+            return None
+        due = (_accounts.needs_touch(known.seen, now) if kind == "session"
+               else now - known.seen > _TOKEN_TOUCH)
+        return None if due else known.user
+
     def resolve_session(self, token_hash: str, lifetime: timedelta
                         ) -> tuple[User, bool] | None:
         """(user, whether the expiry moved) of a live session; the expiry slides to
         ``lifetime`` from now, written at most every few minutes. Answers may come from
         ``credential_cache`` (store/credential_cache.py: how long, and how revocation
         reaches it)."""
+        kept = self.kept_credential("session", token_hash)
+        if kept is not None:
+            return kept, False
         now = utcnow()
         cache = self.credential_cache
-        known = cache.get("session", token_hash, now)
-        if known is not None and known.seen is not None and not _accounts.needs_touch(
-                known.seen, now):
-            return known.user, False
         generation = cache.generation
         with self.engine.connect() as conn:
             found = _accounts.session_lookup(conn, token_hash, now)
@@ -255,11 +267,11 @@ class CommunityMethods:
     def api_token_user(self, token_hash: str) -> User | None:
         """The owner of a live API token; notes when it was used (at most once a minute).
         Answers may come from ``credential_cache``, as sessions' do."""
+        kept = self.kept_credential("token", token_hash)
+        if kept is not None:
+            return kept
         now = utcnow()
         cache = self.credential_cache
-        known = cache.get("token", token_hash, now)
-        if known is not None and known.seen is not None and now - known.seen <= _TOKEN_TOUCH:
-            return known.user
         generation = cache.generation
         with self.engine.connect() as conn:
             found = _accounts.api_token_lookup(conn, token_hash)

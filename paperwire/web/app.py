@@ -38,6 +38,7 @@ from paperwire.web.discussion import pages_router as discussion_pages
 from paperwire.web.feeds import router as feeds_router
 from paperwire.web.for_you import install as install_for_you
 from paperwire.web.for_you_profiles import router as for_you_profiles
+from paperwire.web.kept_pages import KeptPages
 from paperwire.web.library import router as library_router
 from paperwire.web.library_api import router as library_api
 from paperwire.web.library_groups import router as library_groups
@@ -181,6 +182,7 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     app.state.site = site
     install_accounts(app, site)
+    site.page_keeper = KeptPages()
     # One layer: format suffix, security headers, body cap (no body is read past it, the
     # CSRF check's included), user and CSRF. Upload routes add {path prefix: bytes} to
     # body_limits.

@@ -155,6 +155,20 @@ def _by_id(d: dict[str, Any]) -> dict[int, dict[str, Any]]:
     return found
 
 
+def reader_state(d: dict[str, Any], moderator: bool) -> tuple[Any, ...] | None:
+    """All that the thread ``d`` shows of its reader beyond their role: which comments they
+    voted on and wrote, with whether each is still theirs to edit; None when the thread is
+    theirs alone (comments of theirs awaiting approval, which others do not see)."""
+    return _state(_by_id(d), moderator)
+
+
+def _state(comments: dict[int, dict[str, Any]], moderator: bool) -> tuple[Any, ...] | None:
+    if not moderator and any(c["held"] for c in comments.values()):
+        return None
+    return tuple((i, c["voted"], c["mine"], c["editable"]) for i, c in comments.items()
+                 if c["voted"] or c["mine"])
+
+
 def install(site: Site) -> None:
     """Give the templates ``discussion_html(d)``: the thread's section, rendered once per
     version and role (200 comments take tens of milliseconds to render; a page served
@@ -208,13 +222,10 @@ def install(site: Site) -> None:
         user = current_user()
         me = None if user is None else Role(user.verified, user.is_moderator)
         comments = _by_id(d)
-        if me is not None and not me.is_moderator and any(
-                c["held"] for c in comments.values()):
+        state = _state(comments, me is not None and me.is_moderator)
+        if state is None:
             return Markup(macros().discussion_body(d, me))  # their own held comments
         kept = section(d, me)
-        # All a reader's parts depend on: which comments they voted on and wrote.
-        state = tuple((i, c["voted"], c["mine"], c["editable"]) for i, c in comments.items()
-                      if c["voted"] or c["mine"])
         pieces = kept.assembled.get(state)
         if pieces is None:
             pieces = assemble(kept, comments, d, me)

@@ -45,7 +45,7 @@ from paperwire.web.cards import (
     with_votes,
 )
 from paperwire.web.citing import cite_links, highwire
-from paperwire.web.discussion import discussion_data
+from paperwire.web.discussion import discussion_data, reader_state
 from paperwire.web.library_search import scoped_results
 from paperwire.web.params import bad_request, check_choice, parse_day, parse_page, search_args
 from paperwire.web.renderers import Feed, Page, format_of, page_route
@@ -426,9 +426,27 @@ def paper_page(request: Request, arxiv_id: str) -> Page:
     order = request.query_params.get("order", "newest")
     version, index = site.store.view_version(), site.index_version()
     paper, data = paper_with_discussion(site, arxiv_id, viewer, order, version, index)
-    # Signed out, the page is a function of the paper, the versions and the order asked.
-    kept = None if viewer is not None else ("paper", paper.arxiv_id, order, version, index)
+    # The page is a function of the paper, the versions, the order asked and, signed in,
+    # what it shows of its reader.
+    shared = ("paper", paper.arxiv_id, order, version, index)
+    kept: Hashable = shared
+    if viewer is not None:
+        marks = _reader_marks(data, viewer)
+        kept = None if marks is None else (*shared, marks)
     return Page("paper.html", data, citable=(paper,), kept=kept)
+
+
+def _reader_marks(data: dict[str, Any], viewer: User) -> Hashable:
+    """Everything a paper's page shows of a signed-in ``viewer`` beyond their role, name and
+    address (what ``_paper_for`` and ``discussion_data`` add to the shared page): their vote
+    and save on the paper and its neighbours, and their comments' and votes' states; None
+    when the page is theirs alone (a thread with their comments awaiting approval)."""
+    thread = reader_state(data["discussion"], viewer.is_moderator)
+    if thread is None:
+        return None
+    community = data["community"]
+    return (community["voted"], community["saved"],
+            tuple((c["arxiv_id"], c["voted"], c["saved"]) for c in data["similar"]), thread)
 
 
 def paper_with_discussion(site: Site, raw_id: str, viewer: User | None,

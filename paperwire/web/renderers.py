@@ -54,9 +54,11 @@ class Page:
     # What the citation formats export (a paper's own page; a collection's items, with
     # their notes and tags).
     citable: Sequence[Paper | ExportItem] = ()
-    # Set by a view whose HTML, for a visitor who is not signed in, is a function of this
-    # key with the path and query (the key holds the versions of what the page shows): the
-    # rendered page is then kept (``PageKeeper``) instead of rendered again.
+    # Set by a view whose HTML is a function of this key with the path and query, and the
+    # reader's role (verified, moderator), their name, address and CSRF token aside: the key
+    # holds the versions of what the page shows and, for a signed-in reader, everything
+    # else it shows of them (votes, saves). The page is then kept (``PageKeeper``) instead
+    # of rendered again.
     kept: Hashable | None = None
 
 
@@ -119,9 +121,9 @@ class Registry:
 
 
 class PageKeeper(Protocol):
-    """Keeps rendered pages of visitors who are not signed in (``web.security``)."""
+    """Keeps rendered pages by ``Page.kept`` (``web.kept_pages``), as UTF-8."""
 
-    def page(self, key: Hashable, draw: Callable[[], str]) -> str: ...
+    def page(self, key: Hashable, draw: Callable[[], str]) -> bytes: ...
 
 
 class Rendering(Protocol):
@@ -182,7 +184,7 @@ def _html(request: Request, page: Page) -> Response:
             json_url=json_url if page.status == 200 else None, **page.data)
 
     keeper = site.page_keeper
-    html = (keeper.page((template, page.kept, path, query), draw)
+    html: str | bytes = (keeper.page((template, page.kept, path, query), draw)
             if keeper is not None and page.kept is not None and page.status == 200 else draw())
     return HTMLResponse(html, status_code=page.status, headers=dict(page.headers))
 

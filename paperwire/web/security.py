@@ -24,7 +24,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -45,7 +45,7 @@ from paperwire.signing import secret_key
 from paperwire.web.asgi import BodyLimit, ErrorPage, HTTPMiddleware
 from paperwire.web.params import MAX_FORM_BYTES
 from paperwire.web.renderers import Registry, strip_suffix
-from paperwire.web.site import Site, ViewCache, error_response
+from paperwire.web.site import Site, error_response
 
 SESSION_COOKIE = "pw_session"
 CSRF_COOKIE = "pw_csrf"
@@ -91,36 +91,37 @@ def csrf_input() -> Markup:
     return cached[1]
 
 
-class SignedOutPages:
-    """Pages rendered once for every visitor who is not signed in (``Page.kept``), with a
-    placeholder for the CSRF token that each request replaces with its visitor's. A signed-in
-    reader's page (or an API token's) is always drawn afresh: it may show them."""
-
-    def __init__(self, size: int = 256) -> None:
-        self._pages = ViewCache(size)  # a page is tens of KB: a few MB in all
-        self._slot = f"pageslot{secrets.token_hex(16)}"
-
-    def page(self, key: Hashable, draw: Callable[[], str]) -> str:
-        viewer = _viewer.get()
-        if viewer is None or viewer.user is not None:
-            return draw()
-        parts: tuple[str, ...] | None = self._pages.get(key)
-        if parts is None:
-            with csrf_as(self._slot):
-                parts = tuple(draw().split(self._slot))
-            self._pages.put(key, parts)
-        return str(escape(_csrf.get())).join(parts)
-
-
 @contextmanager
 def csrf_as(placeholder: str) -> Iterator[None]:
-    """Render with ``placeholder`` for the CSRF token: markup cached for every signed-out
-    reader has it put in per request (web/discussion.py)."""
+    """Render with ``placeholder`` for the CSRF token: markup kept for many readers has
+    it put in per request (web/discussion.py, web/kept_pages.py)."""
     reset = _csrf.set(placeholder)
     try:
         yield
     finally:
         _csrf.reset(reset)
+
+
+@contextmanager
+def reading_as(stand_in: User | None) -> Iterator[None]:
+    """Render with ``stand_in`` as ``current_user()`` (None: the request's own reader): a
+    page kept for every reader in a role is drawn for one who is nobody in particular
+    (web/kept_pages.py)."""
+    if stand_in is None:
+        yield
+        return
+    reset = _viewer.set(_Viewer(stand_in))
+    try:
+        yield
+    finally:
+        _viewer.reset(reset)
+
+
+def request_reader() -> tuple[bool, User | None]:
+    """(whether a request's reader is known here, that reader): what a page kept for its
+    reader is kept by. Asking counts as the response looking at them."""
+    viewer = _viewer.get()
+    return (False, None) if viewer is None else (True, viewer.look())
 
 
 def current_user() -> User | None:
@@ -288,16 +289,20 @@ class AccountsMiddleware(HTTPMiddleware):
         user: User | None = None
         extra_cookies: list[str] = []
         if bearer is not None:
-            # A token request is judged by its token alone, never by a cookie beside it.
-            user = await anyio.to_thread.run_sync(accounts.api_token_user, site.store, bearer)
+            # A token request is judged by its token alone, never by a cookie beside it. An
+            # answer this process keeps (most requests') costs no trip to a thread.
+            user = (accounts.kept_credential(site.store, "token", bearer)
+                    or await anyio.to_thread.run_sync(accounts.api_token_user, site.store,
+                                                      bearer))
             session = ""
             if user is None:
                 # Refused before anything reads the body: an unknown token costs no parsing.
                 await self._unauthorized(request, scope, receive, send)
                 return
         elif session:
-            found = await anyio.to_thread.run_sync(accounts.resolve_session, site.store,
-                                                   settings, session)
+            kept = accounts.kept_credential(site.store, "session", session)
+            found = (kept, False) if kept is not None else await anyio.to_thread.run_sync(
+                accounts.resolve_session, site.store, settings, session)
             if found is not None:
                 user = found[0]
                 if found[1]:  # the server's expiry slid forward; the browser's follows
@@ -403,5 +408,4 @@ def install(app: FastAPI, site: Site) -> None:
         app.state.csrf_exempt = set()
     site.templates.globals.update(csrf_input=csrf_input, csrf_token=csrf_token,
                                   current_user=current_user)
-    site.page_keeper = SignedOutPages()
 

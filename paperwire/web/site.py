@@ -74,7 +74,7 @@ class Site:
         self._lock = threading.Lock()
         self._asset_versions: dict[str, str] = {}
         self.cache = ViewCache()
-        # Rendered pages of signed-out visitors (web.security.SignedOutPages, set by install).
+        # Rendered pages kept by Page.kept (web.kept_pages.KeptPages, set by create_app).
         self.page_keeper: PageKeeper | None = None
         # Requests only queue mail; the runner (started in the app's lifespan when
         # PAPERWIRE_QUEUE_RUNNER=web) delivers it, woken at once when this process queued.
