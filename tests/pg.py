@@ -3,17 +3,22 @@
 The binaries come from the ``pgserver`` wheel (PostgreSQL 16 with pgvector, installed with
 the ``test`` extra) or, failing that, from Debian's ``postgresql`` package. PostgreSQL refuses
 to run as root, so as root the server runs as ``nobody`` (override with
-PAPERWIRE_TEST_PG_OS_USER); a bin directory that user cannot reach is passed over for the next.
+PAPERWIRE_TEST_PG_OS_USER). A pgserver install that user cannot reach (a checkout in a
+mode-0700 folder, as ``mktemp -d`` makes) is copied once to a temp folder it can reach, so
+the tests keep pgvector instead of falling back to a server without it; any other bin
+directory that user cannot reach is passed over for the next.
 PAPERWIRE_TEST_PG_BINDIR names a bin directory to use instead of looking.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import pwd
 import shutil
 import socket
+import stat
 import subprocess
 import tempfile
 import time
@@ -83,11 +88,53 @@ def candidate_bindirs() -> list[Path]:
     found = []
     spec = find_spec("pgserver")  # located, not imported: importing it has side effects
     if spec and spec.submodule_search_locations:
-        found.append(Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin")
+        bindir = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+        if _os_user() is not None and bindir.is_dir() and not _reachable(bindir):
+            with contextlib.suppress(OSError):
+                bindir = _reachable_copy(bindir.parent) / "bin"
+        found.append(bindir)
     debian = Path("/usr/lib/postgresql")
     if debian.is_dir():
         found += sorted(debian.glob("*/bin"), key=lambda p: _major(p.parent.name), reverse=True)
     return [d for d in found if (d / "postgres").is_file()]
+
+
+def _reachable(path: Path) -> bool:
+    """Whether users other than its owner can reach ``path``: every folder on the way is
+    searchable by others."""
+    try:
+        return all(folder.stat().st_mode & stat.S_IXOTH for folder in [path, *path.parents])
+    except OSError:
+        return False
+
+
+def _reachable_copy(install: Path) -> Path:
+    """``install`` (pgserver's relocatable PostgreSQL) copied where any user can reach it,
+    once per install: later sessions reuse the copy. Its binaries find their libraries by a
+    relative rpath (``$ORIGIN/../../../pgserver.libs``), so the wheel's layout is kept:
+    ``<copy>/pgserver/pginstall`` beside ``<copy>/pgserver.libs``."""
+    site = install.parent.parent  # site-packages: pgserver/ and pgserver.libs/
+    key = hashlib.sha256(str(install.resolve()).encode()).hexdigest()[:12]
+    target = Path(tempfile.gettempdir()) / f"paperwire-pginstall-{key}"
+    copied = target / "pgserver" / "pginstall"
+    if (copied / "bin" / "postgres").is_file():
+        return copied
+    staging = Path(tempfile.mkdtemp(prefix="paperwire-pginstall-"))
+    try:
+        staging.chmod(0o755)
+        shutil.copytree(install, staging / "pgserver" / "pginstall", symlinks=True)
+        if (site / "pgserver.libs").is_dir():
+            shutil.copytree(site / "pgserver.libs", staging / "pgserver.libs", symlinks=True)
+        for folder in (staging / "pgserver", staging):
+            folder.chmod(0o755)
+        try:
+            staging.rename(target)  # atomic: a concurrent copy may have won
+        except OSError:
+            if not (copied / "bin" / "postgres").is_file():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return copied
 
 
 def _major(name: str) -> int:
