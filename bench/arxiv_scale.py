@@ -231,8 +231,15 @@ def _exact_top(store: Any, model: str, dim: int, qvecs: np.ndarray,
 
 def worker_rss(home: Path, env: dict[str, str], n_queries: int) -> float:
     """One `paperwire serve --workers 1` after answering the queries: its resident MiB."""
+    saved = dict(os.environ)
+    # Server passes this process's environment on: this backend's settings, for this server
+    # only (the next backend must not inherit its database URL).
     os.environ.update({k: v for k, v in env.items() if k.startswith("PAPERWIRE_")})
-    server = Server(home, workers=1)
+    try:
+        server = Server(home, workers=1)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     try:
         from urllib.parse import quote
 
@@ -324,7 +331,7 @@ def main() -> None:
     if args.fresh and args.work.exists():
         shutil.rmtree(args.work)
     args.work.mkdir(parents=True, exist_ok=True)
-    load_before = " ".join(os.getloadavg().__repr__().strip("()").split(", ")[:1])
+    load_before = f"{os.getloadavg()[0]:.1f}"
     snapshot = args.work / f"snapshot-{args.scale}.json.gz"
     if not snapshot.exists():
         generate(snapshot, args.scale)

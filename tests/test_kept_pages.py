@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 
 from paperwire import discussion
 from paperwire.web.kept_pages import _KeptReader
-from tests.app import make_app
+from tests.app import WebApp, make_app
 from tests.helpers import csrf_in, make_user, paper, post_form, sign_in
 
 A, B = "2501.00001", "2501.00002"
@@ -40,6 +40,10 @@ def _post(client: TestClient, body: str) -> int:
 def _comment(page: str, comment_id: int) -> str:
     start = page.index(f'id="c{comment_id}"')
     return page[start:page.index("</article>", start)]
+
+
+def _ann_and_bob(site: WebApp) -> tuple[TestClient, TestClient]:
+    return site.client(signed_in="ann@example.org"), site.client(signed_in="bob@example.org")
 
 
 def _paper_forms(page: str) -> tuple[str, str]:
@@ -70,8 +74,7 @@ def test_readers_in_one_state_share_a_page_not_a_name_address_or_token(
         tmp_path: Path, database_url: str) -> None:
     with make_app(tmp_path, database_url, papers=[paper(A), paper(B)], index=True,
                   users=USERS) as site:
-        ann, bob = site.client(signed_in="ann@example.org"), site.client(
-            signed_in="bob@example.org")
+        ann, bob = _ann_and_bob(site)
         moderator = site.store.user_by_email("mod@example.org")
         assert moderator is not None
         discussion.post(site.store, site.settings, moderator, A, "A moderator's comment.")
@@ -96,8 +99,7 @@ def test_a_vote_save_or_comment_shows_at_once_to_its_reader_only(
         tmp_path: Path, database_url: str) -> None:
     with make_app(tmp_path, database_url, papers=[paper(A), paper(B)], index=True,
                   users=USERS) as site:
-        ann, bob = site.client(signed_in="ann@example.org"), site.client(
-            signed_in="bob@example.org")
+        ann, bob = _ann_and_bob(site)
         theirs = _post(bob, "Bob's first")
         for client in (ann, bob, ann, bob):  # kept for both
             _page(client)
