@@ -47,7 +47,7 @@ MAX_QUERY_CHARS = 1_000  # a pasted abstract goes through like_text, which allow
 MAX_LIKE_TEXT_CHARS = 20_000
 CANDIDATES = 100  # per side, before fusion
 MAX_RESULTS = 1_000  # deepest page a query can reach
-BROAD_FILTER = 0.2  # above this share of papers, filter after the scan instead of inside
+BROAD_FILTER = 0.2  # above this share, backends that are not scans_allowed filter after
 ALPHA = 0.5  # keyword weight in hybrid fusion; tuned on SciFact train (0.1…0.6)
 
 
@@ -384,13 +384,13 @@ class Searcher:
         if filters.empty:
             ids, scores = vectors.search(qvec, k)
             return list(zip(ids.tolist(), scores.tolist(), strict=True))
-        try:
-            matching: int | None = self.lexical.count(filters)
-        except IndexDamaged:
-            matching = None  # no allowed set without the keyword index: filter what is found
-        if matching is None or matching > BROAD_FILTER * len(vectors):
-            # A broad filter (a big category): search wider and keep the allowed, rather than
-            # listing hundreds of thousands of allowed ids.
+        allowed, matching = None, None  # None: no keyword index to list them; filter after
+        with contextlib.suppress(IndexDamaged):  # the allowed are kept per filter: len is free
+            allowed = self.lexical.allowed_rows(filters) if vectors.scans_allowed else None
+            matching = len(allowed) if allowed is not None else self.lexical.count(filters)
+        if matching is None or (allowed is None and matching > BROAD_FILTER * len(vectors)):
+            # A broad filter (a big category) on a backend where each allowed id costs:
+            # search wider and keep the allowed, rather than listing them all.
             share = max(matching if matching is not None else len(vectors) // 20, 1)
             ids, scores = vectors.search(qvec, int(k * 2 * len(vectors) / share))
             papers = self.store.get_papers_by_row(ids.tolist())
@@ -399,8 +399,8 @@ class Searcher:
                     and (filters.rows is None or r in filters.rows)]
             if len(kept) >= k or matching is None:
                 return kept[:k]
-        allowed = np.asarray(self.lexical.matching_rows(filters, max(matching, 1)),
-                             dtype=np.int64)
+        if allowed is None:
+            allowed = self.lexical.allowed_rows(filters)
         ids, scores = vectors.search(qvec, k, allowed)
         return list(zip(ids.tolist(), scores.tolist(), strict=True))
 

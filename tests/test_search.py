@@ -229,3 +229,18 @@ def test_index_and_search_on_both_databases(store: Store, tmp_path: Path, embedd
     for mode in ("lexical", "semantic", "hybrid"):
         hits = searcher.search(record["title"], mode=mode, limit=3).hits
         assert hits[0].paper.arxiv_id == record["id"], mode
+
+
+def test_a_filters_allowed_rows_are_kept_until_the_index_changes(searcher: Searcher) -> None:
+    """The keyword index lists a filter's papers once per index state: the same read-only
+    array while nothing changed (vector search keys its bitmap by it), a fresh one after."""
+    lexical = searcher.lexical
+    broad, narrow = Filters(categories=("cs",)), Filters(categories=("cs.RO",))
+    first = lexical.allowed_rows(broad)
+    assert not first.flags.writeable and 0 < len(first) <= len(lexical)
+    assert sorted(lexical.matching_rows(broad, len(lexical))) == first.tolist()
+    assert lexical.allowed_rows(narrow) is not first
+    assert lexical.allowed_rows(broad) is first
+    lexical.reload()  # what a sync by another process leads to
+    again = lexical.allowed_rows(broad)
+    assert again is not first and again.tolist() == first.tolist()

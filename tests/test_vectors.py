@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from paperwire.index.vectors import FaissBackend, VectorBackend
+from paperwire.index import vectors as vectors_module
+from paperwire.index.vectors import FaissBackend, VectorBackend, VectorIndex
 from paperwire.search import Searcher
 from paperwire.settings import Settings
 from paperwire.store import Store
@@ -60,3 +61,39 @@ def test_searcher_from_settings_on_a_fresh_home(tmp_path: Path) -> None:
         assert with_meaning.vectors is not None and len(with_meaning.vectors) == 0
     finally:
         store.close()
+
+
+def _clustered(rows: int, dim: int, seed: int) -> np.ndarray:
+    """Unit vectors around 50 centres, as real embeddings cluster (random ones do not)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(50, dim))
+    vectors = centres[rng.integers(0, 50, rows)] + 0.6 * rng.normal(size=(rows, dim))
+    vectors = vectors.astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_a_broad_allowed_set_is_searched_inside_the_ivf_scan(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A read-only allowed array (as the keyword index keeps one per filter) is a bitmap
+    selector: it finds what the id set finds, only allowed ids, and near the exact answer."""
+    rows, dim = vectors_module.IVF_THRESHOLD + 5_000, 32
+    vectors = _clustered(rows, dim, 3)
+    ids = np.arange(1, rows + 1, dtype=np.int64) * 3  # sparse ids, as row ids after deletes
+    index = VectorIndex.build(ids, vectors, threads=1)
+    assert not index.is_exact
+    monkeypatch.setattr(vectors_module, "BITMAP_FROM", 1_000)
+    rng = np.random.default_rng(4)
+    # Half the papers, and a set whose largest id is far below most: the bitmap ends early.
+    for allowed in (np.sort(rng.choice(ids, rows // 2, replace=False)), ids[: rows // 4]):
+        kept = allowed.copy()
+        kept.flags.writeable = False
+        allowed_set = set(allowed.tolist())
+        recalls = []
+        for q in _clustered(20, dim, 5):
+            found, _ = index.search(q, 10, kept)
+            assert set(found.tolist()) <= allowed_set
+            plain, _ = index.search(q, 10, allowed)  # writeable: faiss' id set
+            assert found.tolist() == plain.tolist()
+            exact = ids[np.isin(ids, allowed)][np.argsort(-(vectors[np.isin(ids, allowed)] @ q))[:10]]
+            recalls.append(len(set(found.tolist()) & set(exact.tolist())) / 10)
+        assert np.mean(recalls) >= 0.9, recalls
+        assert index.search(q, 10, kept)[0].tolist() == found.tolist()  # the kept selector

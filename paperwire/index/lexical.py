@@ -19,12 +19,16 @@ import functools
 import json
 import math
 import os
+import threading
 import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from paperwire.errors import IndexDamaged
 from paperwire.index import file_stamp
@@ -36,6 +40,9 @@ _STATE = "paperwire-sync.json"
 SCHEMA_VERSION = 1  # bump to force a rebuild when fields or analysis change
 TITLE_BOOST = 0.25  # tuned on SciFact train (bench/lexical_scifact.py)
 BM25_K1 = 1.2  # tantivy's BM25 constant (its b is 0.75), for score_bound
+# Allowed sets kept per searcher: a broad filter (a big category) lists up to millions of rows,
+# which costs far more than the search it restricts, and recurs from page to page.
+ALLOWED_KEPT = 8
 
 
 def _tantivy() -> Any:
@@ -109,6 +116,9 @@ class LexicalIndex:
         self.analyzer = _shared_analyzer()
         self._searcher: Any = None
         self._meta_stamp: Hashable = None  # meta.json when last reloaded (refresh)
+        # (searcher the sets were read from, filters -> allowed rows), newest last
+        self._allowed: tuple[Any, dict[Filters, npt.NDArray[np.int64]]] = (None, {})
+        self._allowed_lock = threading.Lock()
 
     @classmethod
     def repaired(cls, path: Path) -> LexicalIndex:
@@ -339,6 +349,30 @@ class LexicalIndex:
             return []
         return [int(r) for r in searcher.fast_field_values(
             "row", [addr for _, addr in result.hits])]
+
+    def allowed_rows(self, filters: Filters) -> npt.NDArray[np.int64]:
+        """Row ids of all papers within ``filters``, as vector search restricts to them:
+        kept for the last ALLOWED_KEPT filters until the index changes. The array is
+        read-only and the same object while kept, so a vector backend may key its own
+        derived form (a bitmap) by it."""
+        searcher = self.searcher
+        with self._allowed_lock:  # web requests search from several threads
+            kept_for, kept = self._allowed
+            if kept_for is not searcher:
+                kept = {}
+                self._allowed = (searcher, kept)
+            found = kept.pop(filters, None)
+            if found is not None:
+                kept[filters] = found  # last: the dict's order is least recently used first
+                return found
+        rows = self.matching_rows(filters, max(self.count(filters), 1))
+        found = np.sort(np.asarray(rows, dtype=np.int64))
+        found.flags.writeable = False
+        with self._allowed_lock:
+            kept[filters] = found
+            while len(kept) > ALLOWED_KEPT:
+                kept.pop(next(iter(kept)))
+        return found
 
     def count(self, filters: Filters) -> int:
         return int(self.searcher.search(self.filter_query(filters), limit=1,

@@ -23,6 +23,7 @@ class PgvectorBackend:
     """Unit vectors of one model in the store's paper_vectors table."""
 
     name = "pgvector"
+    scans_allowed = False
 
     def __init__(self, store: Store, model: str, dim: int) -> None:
         if dim != DIM:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import threading
 from collections.abc import Hashable
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +40,10 @@ from paperwire.store import Store
 # cores; IVF at 75k answers in ~0.3 ms with recall@10 0.98 (1,095 lists, 64 probed).
 IVF_THRESHOLD = 20_000
 DEFAULT_NPROBE = 64  # recall@10 0.97 vs exact on real MiniLM vectors at 4,000 lists
+# From this many allowed ids a bitmap (n_max / 8 bytes, 350 KB at 2.8M papers) beats faiss'
+# hash set of the ids, and it is kept per allowed array (which the keyword index keeps).
+BITMAP_FROM = 50_000
+SELECTORS_KEPT = 8
 
 FloatArray = npt.NDArray[np.float32]
 IdArray = npt.NDArray[np.int64]
@@ -54,6 +59,10 @@ class VectorBackend(Protocol):
 
     model: str
     dim: int
+    # True when an allowed set of any size costs the scan little (faiss: a bitmap kept per
+    # set), so search passes even a broad filter's rows; False (pgvector, where each id
+    # travels in the statement) keeps broad filters to a wider search filtered after.
+    scans_allowed: bool
 
     def __len__(self) -> int:
         """How many papers have a vector."""
@@ -112,6 +121,10 @@ class VectorIndex:
         self.dim = dim
         self.nprobe = DEFAULT_NPROBE
         self._ivf = _faiss().try_extract_index_ivf(index)
+        # id(allowed) -> (allowed, its bitmap, the selector over it); the arrays are held so
+        # their ids stay theirs, the bitmap because faiss' selector only points at it
+        self._selectors: dict[int, tuple[IdArray, npt.NDArray[np.uint8], Any]] = {}
+        self._selectors_lock = threading.Lock()
 
     @classmethod
     def empty(cls, dim: int) -> VectorIndex:
@@ -174,6 +187,27 @@ class VectorIndex:
         faiss = _faiss()
         self._index.remove_ids(faiss.IDSelectorBatch(np.ascontiguousarray(ids, np.int64)))
 
+    def _selector(self, allowed: IdArray) -> Any:
+        """faiss' selector for ``allowed``: a hash set of a few ids, or for many a bitmap,
+        kept while the same (read-only) array recurs, as a broad filter's does."""
+        faiss = _faiss()
+        if len(allowed) < BITMAP_FROM or allowed.flags.writeable:
+            return faiss.IDSelectorBatch(np.ascontiguousarray(allowed, np.int64))
+        with self._selectors_lock:
+            kept = self._selectors.pop(id(allowed), None)
+            if kept is not None and kept[0] is allowed:
+                self._selectors[id(allowed)] = kept
+                return kept[2]
+        bits = np.zeros(int(allowed.max()) + 1, dtype=bool)
+        bits[allowed] = True
+        bitmap = np.packbits(bits, bitorder="little")  # faiss: bit i & 7 of byte i >> 3
+        selector = faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))
+        with self._selectors_lock:
+            self._selectors[id(allowed)] = (allowed, bitmap, selector)
+            while len(self._selectors) > SELECTORS_KEPT:
+                self._selectors.pop(next(iter(self._selectors)))
+        return selector
+
     def search(self, query: FloatArray, k: int, allowed: IdArray | None = None
                ) -> tuple[IdArray, FloatArray]:
         """The k nearest ids and their cosine scores, best first; only ``allowed`` ids if given."""
@@ -184,9 +218,7 @@ class VectorIndex:
         if len(self) == 0 or k <= 0 or (allowed is not None and len(allowed) == 0):
             return np.empty(0, np.int64), np.empty(0, np.float32)
         q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
-        selector = None
-        if allowed is not None:
-            selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, np.int64))
+        selector = None if allowed is None else self._selector(allowed)
         if self.is_exact:
             params = faiss.SearchParameters(sel=selector) if selector is not None else None
         else:
@@ -223,6 +255,7 @@ class FaissBackend:
     """
 
     name = "faiss"
+    scans_allowed = True
 
     def __init__(self, root: Path, model: str, dim: int) -> None:
         self.model, self.dim = model, dim
