@@ -93,7 +93,8 @@ def test_a_broad_allowed_set_is_searched_inside_the_ivf_scan(monkeypatch) -> Non
             assert set(found.tolist()) <= allowed_set
             plain, _ = index.search(q, 10, allowed)  # writeable: faiss' id set
             assert found.tolist() == plain.tolist()
-            exact = ids[np.isin(ids, allowed)][np.argsort(-(vectors[np.isin(ids, allowed)] @ q))[:10]]
+            inside = np.isin(ids, allowed)
+            exact = ids[inside][np.argsort(-(vectors[inside] @ q))[:10]]
             recalls.append(len(set(found.tolist()) & set(exact.tolist())) / 10)
         assert np.mean(recalls) >= 0.9, recalls
         assert index.search(q, 10, kept)[0].tolist() == found.tolist()  # the kept selector
