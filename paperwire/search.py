@@ -400,7 +400,7 @@ class Searcher:
             if len(kept) >= k or matching is None:
                 return kept[:k]
         if allowed is None:
-            allowed = self.lexical.allowed_rows(filters)
+            allowed = self.lexical.allowed_rows(filters, matching)
         ids, scores = vectors.search(qvec, k, allowed)
         return list(zip(ids.tolist(), scores.tolist(), strict=True))
 

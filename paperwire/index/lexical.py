@@ -21,6 +21,7 @@ import math
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -116,8 +117,9 @@ class LexicalIndex:
         self.analyzer = _shared_analyzer()
         self._searcher: Any = None
         self._meta_stamp: Hashable = None  # meta.json when last reloaded (refresh)
-        # (searcher the sets were read from, filters -> allowed rows), newest last
-        self._allowed: tuple[Any, dict[Filters, npt.NDArray[np.int64]]] = (None, {})
+        # (searcher the sets were read from, filters -> allowed rows), least recently used first
+        self._allowed: tuple[Any, OrderedDict[Filters, npt.NDArray[np.int64]]] = (
+            None, OrderedDict())
         self._allowed_lock = threading.Lock()
 
     @classmethod
@@ -350,28 +352,30 @@ class LexicalIndex:
         return [int(r) for r in searcher.fast_field_values(
             "row", [addr for _, addr in result.hits])]
 
-    def allowed_rows(self, filters: Filters) -> npt.NDArray[np.int64]:
+    def allowed_rows(self, filters: Filters, count: int | None = None
+                     ) -> npt.NDArray[np.int64]:
         """Row ids of all papers within ``filters``, as vector search restricts to them:
         kept for the last ALLOWED_KEPT filters until the index changes. The array is
         read-only and the same object while kept, so a vector backend may key its own
-        derived form (a bitmap) by it."""
+        derived form (a bitmap) by it. ``count``: ``self.count(filters)``, where known."""
         searcher = self.searcher
         with self._allowed_lock:  # web requests search from several threads
             kept_for, kept = self._allowed
             if kept_for is not searcher:
-                kept = {}
+                kept = OrderedDict()
                 self._allowed = (searcher, kept)
-            found = kept.pop(filters, None)
+            found = kept.get(filters)
             if found is not None:
-                kept[filters] = found  # last: the dict's order is least recently used first
+                kept.move_to_end(filters)
                 return found
-        rows = self.matching_rows(filters, max(self.count(filters), 1))
-        found = np.sort(np.asarray(rows, dtype=np.int64))
+        if count is None:
+            count = self.count(filters)
+        found = np.sort(np.asarray(self.matching_rows(filters, max(count, 1)), dtype=np.int64))
         found.flags.writeable = False
         with self._allowed_lock:
             kept[filters] = found
             while len(kept) > ALLOWED_KEPT:
-                kept.pop(next(iter(kept)))
+                kept.popitem(last=False)
         return found
 
     def count(self, filters: Filters) -> int:

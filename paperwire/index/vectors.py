@@ -22,6 +22,7 @@ import json
 import math
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Hashable
 from datetime import datetime
 from pathlib import Path
@@ -126,7 +127,8 @@ class VectorIndex:
         self._ivf = _faiss().try_extract_index_ivf(index)
         # id(allowed) -> (allowed, its bitmap, the selector over it); the arrays are held so
         # their ids stay theirs, the bitmap because faiss' selector only points at it
-        self._selectors: dict[int, tuple[IdArray, npt.NDArray[np.uint8], Any]] = {}
+        self._selectors: OrderedDict[int, tuple[IdArray, npt.NDArray[np.uint8], Any]] = \
+            OrderedDict()
         self._selectors_lock = threading.Lock()
 
     @classmethod
@@ -197,9 +199,9 @@ class VectorIndex:
         if len(allowed) < BITMAP_FROM or allowed.flags.writeable:
             return faiss.IDSelectorBatch(np.ascontiguousarray(allowed, np.int64))
         with self._selectors_lock:
-            kept = self._selectors.pop(id(allowed), None)
+            kept = self._selectors.get(id(allowed))
             if kept is not None and kept[0] is allowed:
-                self._selectors[id(allowed)] = kept
+                self._selectors.move_to_end(id(allowed))
                 return kept[2]
         bits = np.zeros(int(allowed.max()) + 1, dtype=bool)
         bits[allowed] = True
@@ -208,7 +210,7 @@ class VectorIndex:
         with self._selectors_lock:
             self._selectors[id(allowed)] = (allowed, bitmap, selector)
             while len(self._selectors) > SELECTORS_KEPT:
-                self._selectors.pop(next(iter(self._selectors)))
+                self._selectors.popitem(last=False)
         return selector
 
     def search(self, query: FloatArray, k: int, allowed: IdArray | None = None
